@@ -1,0 +1,125 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RealTimeInference.Inference.Models;
+
+/// <summary>
+/// <c>models/&lt;name&gt;/model.json</c>: how to feed a model, how to read its output, how to
+/// batch it, and where it came from. Written by the training CLI, read by the server.
+/// </summary>
+public sealed record ModelManifest(
+    string Name,
+    string Description,
+    ModelInput Input,
+    ModelOutput Output,
+    double Threshold,
+    BatchingSettings Batching,
+    ThreadSettings Threads,
+    string? Fallback,
+    Provenance Provenance,
+    IReadOnlyDictionary<string, double> Metrics)
+{
+    public const string FileName = "model.json";
+
+    public static ModelManifest Load(string path)
+    {
+        using var stream = File.OpenRead(path);
+        var manifest = JsonSerializer.Deserialize(stream, ModelManifestJsonContext.Default.ModelManifest)
+            ?? throw new InvalidDataException($"{path}: empty model manifest.");
+        var errors = manifest.Validate();
+        return errors.Count == 0
+            ? manifest
+            : throw new InvalidDataException($"{path}: invalid model manifest: {string.Join("; ", errors)}");
+    }
+
+    public void Save(string path)
+    {
+        using var stream = File.Create(path);
+        JsonSerializer.Serialize(stream, this, ModelManifestJsonContext.Default.ModelManifest);
+    }
+
+    /// <summary>Every problem with the manifest, each naming its field; empty when it is usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(Name))
+        {
+            errors.Add("name is required");
+        }
+
+        if (Input is null || string.IsNullOrWhiteSpace(Input.Name))
+        {
+            errors.Add("input.name is required");
+        }
+        else if (Input.Features is not { Count: > 0 })
+        {
+            errors.Add("input.features must list at least one feature");
+        }
+
+        if (Output is null || string.IsNullOrWhiteSpace(Output.Name))
+        {
+            errors.Add("output.name is required");
+        }
+
+        if (double.IsNaN(Threshold) || Threshold is < 0 or > 1)
+        {
+            errors.Add("threshold must be within [0, 1]");
+        }
+
+        if (Batching is null)
+        {
+            errors.Add("batching is required");
+        }
+        else
+        {
+            if (Batching.MaxBatchSize < 1)
+            {
+                errors.Add("batching.max_batch_size must be at least 1");
+            }
+
+            if (Batching.QueueCapacity < 1)
+            {
+                errors.Add("batching.queue_capacity must be at least 1");
+            }
+
+            if (Batching.MaxQueueDelayMs < 0)
+            {
+                errors.Add("batching.max_queue_delay_ms must not be negative");
+            }
+        }
+
+        if (Threads is null || Threads.IntraOp < 1 || Threads.InterOp < 1)
+        {
+            errors.Add("threads.intra_op and threads.inter_op must be at least 1");
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>The model's one input tensor, shaped [rows, features.Count], and the wire fields that fill it in order.</summary>
+public sealed record ModelInput(string Name, IReadOnlyList<string> Features);
+
+/// <summary>The output tensor read as the score: one value per row.</summary>
+public sealed record ModelOutput(string Name, string Kind);
+
+public sealed record BatchingSettings(int MaxBatchSize, double MaxQueueDelayMs, int QueueCapacity);
+
+public sealed record ThreadSettings(int IntraOp, int InterOp);
+
+public sealed record Provenance(
+    string Trainer,
+    int Seed,
+    int TrainRows,
+    int TestRows,
+    string Generator,
+    string Framework,
+    string ExportedBy);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    WriteIndented = true,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true)]
+[JsonSerializable(typeof(ModelManifest))]
+internal sealed partial class ModelManifestJsonContext : JsonSerializerContext;
