@@ -1,0 +1,27 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Monitoring;
+
+namespace RealTimeInference.Inference;
+
+public static class InferenceServiceCollectionExtensions
+{
+    /// <summary>The model repository, its loader, and the engine's metrics and monitor.</summary>
+    public static IServiceCollection AddInference(this IServiceCollection services)
+    {
+        services.AddOptions<InferenceOptions>()
+            .BindConfiguration(InferenceOptions.Section)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ModelsPath), "Inference:ModelsPath is required.")
+            .Validate(o => o.MonitorWindowSeconds is >= 1 and <= 3600, "Inference:MonitorWindowSeconds must be within 1..3600.")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<InferenceMetrics>();
+        services.AddSingleton<ModelRepository>();
+        services.AddSingleton(sp => new RequestMonitor(
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<InferenceOptions>>().Value.MonitorWindowSeconds));
+        services.AddHostedService<ModelLoaderService>();
+        return services;
+    }
+}

@@ -1,0 +1,24 @@
+using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Onnx;
+
+namespace RealTimeInference.Inference.Models;
+
+/// <summary>The version of a model that answers requests, with its session and batcher.</summary>
+public sealed class ServedModel(string name, int version, ModelManifest manifest, OnnxScorer scorer, MicroBatcher batcher) : IAsyncDisposable
+{
+    public string Name { get; } = name;
+
+    public int Version { get; } = version;
+
+    public ModelManifest Manifest { get; } = manifest;
+
+    public MicroBatcher Batcher { get; } = batcher;
+
+    public int FeatureCount => scorer.FeatureCount;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Batcher.DisposeAsync().ConfigureAwait(false);
+        scorer.Dispose();
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Models;
+using OrtSessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
+
+namespace RealTimeInference.Inference.Onnx;
+
+/// <summary>
+/// One <see cref="InferenceSession"/> for one model version. The input tensor is built over the
+/// caller's (pooled) buffer, so a batch is scored without copying its rows again.
+/// </summary>
+public sealed class OnnxScorer : IBatchScorer, IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+
+    public OnnxScorer(string modelPath, ModelManifest manifest)
+    {
+        using var options = new OrtSessionOptions
+        {
+            // Explicit, never the host's core count: the batcher already gives each model one lane.
+            IntraOpNumThreads = manifest.Threads.IntraOp,
+            InterOpNumThreads = manifest.Threads.InterOp,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        };
+        // Spinning threads would burn the cores Kestrel needs between batches.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        _session = new InferenceSession(modelPath, options);
+        try
+        {
+            FeatureCount = manifest.Input.Features.Count;
+            CheckSignature(manifest);
+            _inputNames = [manifest.Input.Name];
+            _outputNames = [manifest.Output.Name];
+            // The first run allocates ORT's kernels and arenas: pay for it before traffic does.
+            Score(new float[FeatureCount], 1, stackalloc float[1]);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public int FeatureCount { get; }
+
+    public void Score(Memory<float> features, int rows, Span<float> scores)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(
+            OrtMemoryInfo.DefaultInstance, features[..(rows * FeatureCount)], [rows, FeatureCount]);
+        using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
+        var values = outputs[0].GetTensorDataAsSpan<float>();
+        if (values.Length != rows)
+        {
+            throw new InvalidOperationException($"Model returned {values.Length} scores for {rows} rows.");
+        }
+
+        values.CopyTo(scores);
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    private void CheckSignature(ModelManifest manifest)
+    {
+        if (!_session.InputMetadata.TryGetValue(manifest.Input.Name, out var input))
+        {
+            throw new InvalidDataException(
+                $"input.name '{manifest.Input.Name}' is not an input of the ONNX model (it has: {string.Join(", ", _session.InputMetadata.Keys)}).");
+        }
+
+        if (input.ElementDataType != TensorElementType.Float || input.Dimensions.Length != 2 || input.Dimensions[1] != FeatureCount)
+        {
+            throw new InvalidDataException(
+                $"input '{manifest.Input.Name}' must be float[N, {FeatureCount}] to match input.features; the model has {input.ElementDataType}[{string.Join(", ", input.Dimensions)}].");
+        }
+
+        if (_session.InputMetadata.Count != 1)
+        {
+            throw new InvalidDataException($"The ONNX model must have exactly one input; it has {_session.InputMetadata.Count}.");
+        }
+
+        if (!_session.OutputMetadata.TryGetValue(manifest.Output.Name, out var output) || output.ElementDataType != TensorElementType.Float)
+        {
+            throw new InvalidDataException($"output.name '{manifest.Output.Name}' is not a float output of the ONNX model.");
+        }
+    }
+}
