@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Microsoft.OpenApi;
+using RealTimeInference.Server.Health;
+using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Predictions;
+
+namespace RealTimeInference.Server.Hosting;
+
+internal static class HostingExtensions
+{
+    public const string DefaultUrl = "http://localhost:8000";
+
+    /// <summary>Port 8000 unless told otherwise, snake_case JSON, RFC 9457 problems, health checks.</summary>
+    public static WebApplicationBuilder AddServerDefaults(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, PredictionJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, MetricsJsonContext.Default);
+        });
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHealth();
+        return builder;
+    }
+
+    public static IServiceCollection AddApiDocs(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "RealTimeInference",
+                Version = "v1",
+                Description = "Real-time ML inference for semiconductor fabs: sensor anomaly scores with measured latency.",
+            });
+            var xml = Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.xml");
+            if (File.Exists(xml))
+            {
+                swagger.IncludeXmlComments(xml);
+            }
+        });
+        return services;
+    }
+
+    /// <summary>Errors as ProblemDetails, one log line per request, Swagger UI at /swagger.</summary>
+    public static WebApplication UseServerDefaults(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRequestLogging();
+        app.UseSwagger();
+        app.UseSwaggerUI();
+        return app;
+    }
+}

@@ -1,0 +1,15 @@
+using Serilog.Sinks.Async;
+
+namespace RealTimeInference.Server.Observability;
+
+/// <summary>Exposes how many log events the bounded async sink had to drop, so none is lost silently.</summary>
+internal sealed class LogDropMonitor : IAsyncLogEventSinkMonitor
+{
+    private IAsyncLogEventSinkInspector? _inspector;
+
+    public long Dropped => _inspector?.DroppedMessagesCount ?? 0;
+
+    public void StartMonitoring(IAsyncLogEventSinkInspector inspector) => _inspector = inspector;
+
+    public void StopMonitoring(IAsyncLogEventSinkInspector inspector) => _inspector = null;
+}

@@ -1,0 +1,229 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Fab.Sensors;
+using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Server.Observability;
+
+namespace RealTimeInference.Server.Predictions;
+
+/// <summary>
+/// The request side of sensor predictions: body -> feature rows -> the model's batcher -> answer.
+/// In baseline mode the same path runs with no model, so benchmarks can isolate the model's cost.
+/// </summary>
+internal sealed class SensorPredictor(
+    ModelRepository repository,
+    RequestMonitor monitor,
+    ServerMetrics metrics,
+    IOptions<PredictionOptions> options,
+    TimeProvider time)
+{
+    private const string BaselineModel = "baseline";
+
+    private readonly PredictionOptions _options = options.Value;
+
+    public async Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(HttpContext context, bool baseline)
+    {
+        var started = time.GetTimestamp();
+        if (await ReadAsync(context, _options.MaxRequestBytes) is not { } body)
+        {
+            return BodyProblem(context);
+        }
+
+        // Features and the score share one rented buffer.
+        using var buffer = new PooledFloats(SensorFeatures.Count + 1);
+        FieldError? error;
+        string? timestamp;
+        try
+        {
+            error = SensorReadingJson.ParseOne(body, buffer.Slice(0, SensorFeatures.Count).Span, out timestamp);
+        }
+        finally
+        {
+            context.Request.BodyReader.AdvanceTo(body.End);
+        }
+
+        if (error is { } bad)
+        {
+            if (bad.Status == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(bad);
+            }
+
+            return Invalid(bad);
+        }
+
+        var (model, result) = await ScoreAsync(
+            context, baseline, buffer.Slice(0, SensorFeatures.Count), buffer.Slice(SensorFeatures.Count, 1));
+        if (Failure(context, "/predict", result, started) is { } problem)
+        {
+            return problem;
+        }
+
+        var score = buffer.Memory.Span[SensorFeatures.Count];
+        var latency = Finish("/predict", started, success: true);
+        return TypedResults.Ok(new PredictionResponse(
+            score,
+            model is not null && score >= model.Manifest.Threshold,
+            timestamp ?? time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
+            latency.TotalMilliseconds,
+            model?.Name ?? BaselineModel,
+            model?.Version ?? 0));
+    }
+
+    public async Task<Results<Ok<BatchPredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(HttpContext context, bool baseline)
+    {
+        var started = time.GetTimestamp();
+        if (await ReadAsync(context, _options.MaxBatchRequestBytes) is not { } body)
+        {
+            return BodyProblem(context);
+        }
+
+        // No body can hold more readings than it has bytes for, which bounds the rental.
+        var capacity = (int)Math.Min(_options.MaxBatchReadings, (body.Length / SensorReadingJson.MinReadingBytes) + 1);
+        using var features = new PooledFloats(capacity * SensorFeatures.Count);
+        FieldError? error;
+        int count;
+        try
+        {
+            error = SensorReadingJson.ParseMany(body, features.Memory.Span, _options.MaxBatchReadings, out count);
+        }
+        finally
+        {
+            context.Request.BodyReader.AdvanceTo(body.End);
+        }
+
+        if (error is { } bad)
+        {
+            if (bad.Status == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(bad);
+            }
+
+            return Invalid(bad);
+        }
+
+        // The scores are serialized after this method returns, so the response returns them to the pool.
+        var scores = new PooledFloats(count);
+        context.Response.RegisterForDispose(scores);
+        var (model, result) = await ScoreAsync(context, baseline, features.Slice(0, count * SensorFeatures.Count), scores.Memory);
+        if (Failure(context, "/predict-batch", result, started) is { } problem)
+        {
+            return problem;
+        }
+
+        var anomalies = new List<int>();
+        if (model is not null)
+        {
+            var span = scores.Memory.Span;
+            for (var i = 0; i < span.Length; i++)
+            {
+                if (span[i] >= model.Manifest.Threshold)
+                {
+                    anomalies.Add(i);
+                }
+            }
+        }
+
+        var latency = Finish("/predict-batch", started, success: true);
+        return TypedResults.Ok(new BatchPredictionResponse(
+            scores.Memory,
+            count,
+            latency.TotalMilliseconds / count,
+            latency.TotalMilliseconds,
+            anomalies,
+            model?.Name ?? BaselineModel,
+            model?.Version ?? 0));
+    }
+
+    private async ValueTask<System.Buffers.ReadOnlySequence<byte>?> ReadAsync(HttpContext context, long maxBytes) =>
+        RequestBody.IsJson(context.Request) ? await RequestBody.ReadAsync(context, maxBytes) : null;
+
+    private async ValueTask<(ServedModel? Model, ScoreResult Result)> ScoreAsync(
+        HttpContext context, bool baseline, Memory<float> features, Memory<float> scores)
+    {
+        if (baseline)
+        {
+            scores.Span.Clear();
+            return (null, new ScoreResult(ScoreStatus.Ok));
+        }
+
+        if (repository.IsDraining || !repository.TryGet(_options.SensorModel, out var model))
+        {
+            return (null, new ScoreResult(ScoreStatus.Stopped));
+        }
+
+        return (model, await model.Batcher.ScoreAsync(features, scores, context.RequestAborted));
+    }
+
+    private ProblemHttpResult? Failure(HttpContext context, string endpoint, ScoreResult result, long started)
+    {
+        if (result.IsOk)
+        {
+            return null;
+        }
+
+        Finish(endpoint, started, success: false, Outcome(result.Status));
+        switch (result.Status)
+        {
+            case ScoreStatus.Rejected:
+                context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                return TypedResults.Problem(
+                    "The model's queue is full; retry after the interval in Retry-After.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable,
+                    title: "Overloaded");
+            case ScoreStatus.Stopped:
+                context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                return TypedResults.Problem(
+                    $"Model '{_options.SensorModel}' is not serving (not loaded, or the server is shutting down).",
+                    statusCode: StatusCodes.Status503ServiceUnavailable,
+                    title: "Model unavailable");
+            case ScoreStatus.Cancelled:
+                return TypedResults.Problem("The client closed the request.", statusCode: 499, title: "Client closed request");
+            default:
+                return TypedResults.Problem(
+                    result.Error, statusCode: StatusCodes.Status500InternalServerError, title: "Model run failed");
+        }
+    }
+
+    private TimeSpan Finish(string endpoint, long started, bool success, string outcome = "ok")
+    {
+        var latency = time.GetElapsedTime(started);
+        monitor.Record(latency, success);
+        metrics.RecordPrediction(endpoint, outcome, latency);
+        return latency;
+    }
+
+    private static string Outcome(ScoreStatus status) => status switch
+    {
+        ScoreStatus.Rejected => "rejected",
+        ScoreStatus.Stopped => "unavailable",
+        ScoreStatus.Cancelled => "cancelled",
+        _ => "failed",
+    };
+
+    private static ValidationProblem Invalid(FieldError error) =>
+        TypedResults.ValidationProblem(Errors(error), detail: error.Message, title: "Invalid sensor reading");
+
+    private static ProblemHttpResult TooLarge(FieldError error) =>
+        TypedResults.Problem(
+            error.Message,
+            statusCode: error.Status,
+            title: "Batch too large",
+            extensions: new Dictionary<string, object?> { ["errors"] = Errors(error) });
+
+    private static Dictionary<string, string[]> Errors(FieldError error) => new() { [error.Field] = [error.Message] };
+
+    private ProblemHttpResult BodyProblem(HttpContext context) =>
+        RequestBody.IsJson(context.Request)
+            ? TypedResults.Problem(
+                $"The request body exceeds this endpoint's limit ({context.Request.Path}).",
+                statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "Request too large")
+            : TypedResults.Problem(
+                "Content-Type must be application/json.",
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type");
+}
