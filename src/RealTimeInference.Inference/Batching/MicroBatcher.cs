@@ -24,6 +24,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private readonly Channel<WorkItem> _queue;
     private readonly Task _loop;
     private long _queuedRows;
+    private volatile bool _stopping;
 
     public MicroBatcher(
         string model,
@@ -83,7 +84,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         if (!_queue.Writer.TryWrite(item))
         {
             Interlocked.Add(ref _queuedRows, -rows);
-            return Reject(_loop.IsCompleted || _queue.Reader.Completion.IsCompleted ? ScoreStatus.Stopped : ScoreStatus.Rejected);
+            return Reject(_stopping ? ScoreStatus.Stopped : ScoreStatus.Rejected);
         }
 
         return new ValueTask<ScoreResult>(item.Task);
@@ -92,6 +93,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     /// <summary>Takes no new work, finishes what is queued, and waits for the loop to end.</summary>
     public async ValueTask DisposeAsync()
     {
+        _stopping = true;
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
     }
@@ -109,9 +111,15 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         WorkItem? carry = null;
         while (carry is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            if (carry is null && _maxQueueDelay > TimeSpan.Zero && Volatile.Read(ref _queuedRows) < _maxBatchRows)
+            if (carry is null && _maxQueueDelay > TimeSpan.Zero && Volatile.Read(ref _queuedRows) < _maxBatchRows
+                && reader.TryPeek(out var head))
             {
-                await Task.Delay(_maxQueueDelay, _time).ConfigureAwait(false);
+                // The delay counts from the oldest request's arrival, not from when the loop noticed it.
+                var remaining = _maxQueueDelay - _time.GetElapsedTime(head.Enqueued);
+                if (remaining > TimeSpan.Zero)
+                {
+                    await Task.Delay(remaining, _time).ConfigureAwait(false);
+                }
             }
 
             var rows = 0;

@@ -1,0 +1,196 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Monitoring;
+
+namespace RealTimeInference.Inference.Tests.Batching;
+
+public sealed class MicroBatcherTests : IAsyncDisposable
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly TestMeters _meters = new();
+    private readonly GatedScorer _scorer = new();
+    private MicroBatcher? _batcher;
+
+    private MicroBatcher Create(int maxBatchRows = 64, int capacityRows = 1024, TimeSpan maxQueueDelay = default) =>
+        _batcher = new MicroBatcher(
+            "m", _scorer, maxBatchRows, capacityRows, maxQueueDelay, _time, new InferenceMetrics(_meters), NullLogger.Instance);
+
+    private static (float[] Features, float[] Scores) Rows(params float[][] rows) =>
+        (rows.SelectMany(r => r).ToArray(), new float[rows.Length]);
+
+    [Fact]
+    public async Task Score_WhenIdle_RunsAtOnceWithoutWaitingForABatch()
+    {
+        var batcher = Create(maxBatchRows: 64);
+        var (features, scores) = Rows([1, 2]);
+
+        // The fake clock never moves: an artificial wait would hang here.
+        var result = await batcher.ScoreAsync(features, scores).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(ScoreStatus.Ok, result.Status);
+        Assert.Equal(1, result.BatchRequests);
+        Assert.Equal(3f, scores[0]);
+        Assert.Equal(TimeSpan.Zero, result.QueueTime);
+    }
+
+    [Fact]
+    public async Task Score_WhileModelBusy_CoalescesQueuedRequestsIntoOneRun()
+    {
+        var batcher = Create();
+        _scorer.Close();
+        var first = batcher.ScoreAsync(new float[] { 0, 1 }, new float[1]).AsTask();
+        await _scorer.WaitForRunAsync();
+
+        var queued = Enumerable.Range(1, 5)
+            .Select(i => (Features: new float[] { i, i }, Scores: new float[1]))
+            .ToArray();
+        var tasks = queued.Select(q => batcher.ScoreAsync(q.Features, q.Scores).AsTask()).ToArray();
+        _time.Advance(TimeSpan.FromMilliseconds(7));
+        _scorer.Open();
+        var results = await Task.WhenAll(tasks);
+
+        Assert.Equal(ScoreStatus.Ok, (await first).Status);
+        Assert.Equal([1, 5], _scorer.BatchRows);
+        Assert.All(results, r => Assert.Equal(5, r.BatchRequests));
+        Assert.All(results, r => Assert.Equal(TimeSpan.FromMilliseconds(7), r.QueueTime));
+        for (var i = 0; i < queued.Length; i++)
+        {
+            Assert.Equal(2f * (i + 1), queued[i].Scores[0]);
+        }
+    }
+
+    [Fact]
+    public async Task Score_WithMoreQueuedThanMaxBatch_SplitsIntoBatchesOfAtMostMax()
+    {
+        var batcher = Create(maxBatchRows: 2);
+        _scorer.Close();
+        var first = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        await _scorer.WaitForRunAsync();
+
+        var tasks = Enumerable.Range(0, 5).Select(_ => batcher.ScoreAsync(new float[2], new float[1]).AsTask()).ToArray();
+        _scorer.Open();
+        await Task.WhenAll(tasks.Append(first));
+
+        Assert.Equal([1, 2, 2, 1], _scorer.BatchRows);
+    }
+
+    [Fact]
+    public async Task Score_RequestLargerThanMaxBatch_RunsWholeInOneRun()
+    {
+        var batcher = Create(maxBatchRows: 4);
+        var result = await batcher.ScoreAsync(new float[20], new float[10]);
+
+        Assert.Equal(ScoreStatus.Ok, result.Status);
+        Assert.Equal([10], _scorer.BatchRows);
+    }
+
+    [Fact]
+    public async Task Score_WhenQueueFull_IsRejectedAndCounted()
+    {
+        var batcher = Create(capacityRows: 3);
+        _scorer.Close();
+        var running = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        await _scorer.WaitForRunAsync();
+
+        var admitted = batcher.ScoreAsync(new float[6], new float[3]).AsTask();
+        var rejected = await batcher.ScoreAsync(new float[2], new float[1]);
+
+        Assert.Equal(ScoreStatus.Rejected, rejected.Status);
+        Assert.Equal(3, batcher.QueuedRows);
+        _scorer.Open();
+        Assert.Equal(ScoreStatus.Ok, (await admitted).Status);
+        Assert.Equal(ScoreStatus.Ok, (await running).Status);
+        Assert.Equal(1, _meters.Total("rti_inference_requests_total", ("model", "m"), ("outcome", "rejected")));
+        Assert.Equal(2, _meters.Total("rti_inference_requests_total", ("model", "m"), ("outcome", "ok")));
+        Assert.Equal(0, batcher.QueuedRows);
+    }
+
+    [Fact]
+    public async Task Score_CancelledWhileQueued_IsNotComputed()
+    {
+        var batcher = Create();
+        _scorer.Close();
+        var running = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        await _scorer.WaitForRunAsync();
+
+        using var cts = new CancellationTokenSource();
+        var cancelled = batcher.ScoreAsync(new float[2], new float[1], cts.Token).AsTask();
+        var kept = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        await cts.CancelAsync();
+        _scorer.Open();
+
+        Assert.Equal(ScoreStatus.Cancelled, (await cancelled).Status);
+        Assert.Equal(ScoreStatus.Ok, (await kept).Status);
+        Assert.Equal([1, 1], _scorer.BatchRows);
+        await running;
+    }
+
+    [Fact]
+    public async Task Score_WhenModelThrows_FailsThatBatchAndKeepsServing()
+    {
+        var batcher = Create();
+        _scorer.FailWith = new InvalidOperationException("boom");
+
+        var failed = await batcher.ScoreAsync(new float[2], new float[1]);
+        _scorer.FailWith = null;
+        var next = await batcher.ScoreAsync(new float[] { 2, 3 }, new float[1]);
+
+        Assert.Equal(ScoreStatus.Failed, failed.Status);
+        Assert.Equal("boom", failed.Error);
+        Assert.Equal(ScoreStatus.Ok, next.Status);
+    }
+
+    [Fact]
+    public async Task Score_WithMaxQueueDelay_HoldsTheBatchOpenUntilTheDelay()
+    {
+        var batcher = Create(maxQueueDelay: TimeSpan.FromMilliseconds(5));
+        var first = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        var second = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+
+        Assert.False(first.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(5));
+        var results = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.All(results, r => Assert.Equal(2, r.BatchRequests));
+        Assert.Equal([2], _scorer.BatchRows);
+    }
+
+    [Fact]
+    public async Task Dispose_AnswersQueuedWorkThenRefusesNewWork()
+    {
+        var batcher = Create();
+        _scorer.Close();
+        var running = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        await _scorer.WaitForRunAsync();
+        var queued = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+
+        var disposing = batcher.DisposeAsync().AsTask();
+        var refused = await batcher.ScoreAsync(new float[2], new float[1]);
+        _scorer.Open();
+        await disposing;
+
+        Assert.Equal(ScoreStatus.Stopped, refused.Status);
+        Assert.Equal(ScoreStatus.Ok, (await running).Status);
+        Assert.Equal(ScoreStatus.Ok, (await queued).Status);
+    }
+
+    [Fact]
+    public void Score_WithFeatureCountMismatch_Throws()
+    {
+        var batcher = Create();
+        Assert.Throws<ArgumentException>(() => { _ = batcher.ScoreAsync(new float[3], new float[1]); });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _scorer.Open();
+        if (_batcher is not null)
+        {
+            await _batcher.DisposeAsync();
+        }
+
+        _scorer.Dispose();
+        _meters.Dispose();
+    }
+}
