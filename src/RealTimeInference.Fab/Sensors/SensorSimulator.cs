@@ -21,9 +21,12 @@ public sealed class SensorSimulator
 
     public SensorSimulator(SensorSimulatorOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Tools, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SensorsPerTool, 1);
-        if (options.AnomalyRate is < 0 or > 1)
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.Interval, TimeSpan.Zero);
+        // NaN fails every comparison, so the range pattern alone would let it through.
+        if (double.IsNaN(options.AnomalyRate) || options.AnomalyRate is < 0 or > 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "AnomalyRate must be within [0, 1].");
         }
