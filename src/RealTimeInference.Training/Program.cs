@@ -1,0 +1,29 @@
+using System.Globalization;
+using RealTimeInference.Training;
+using RealTimeInference.Training.Data;
+using RealTimeInference.Training.Publishing;
+using RealTimeInference.Training.Trainers;
+
+// Simulated sensor data -> ML.NET training -> ONNX export into models/<name>/, with held-out metrics.
+var options = TrainingOptions.Parse(args, out var error);
+if (options is null)
+{
+    Console.Error.WriteLine(error);
+    Console.Error.WriteLine(TrainingOptions.Usage);
+    return 2;
+}
+
+var data = SensorDataset.Create(options.Seed, options.TrainRows, options.HeldOutRows, options.HeldOutRows);
+Console.WriteLine(data.Generator);
+
+var trained = new List<TrainedModel>();
+foreach (var spec in SensorTrainers.All)
+{
+    var model = ModelTrainer.Train(spec, data, options.Seed);
+    var folder = ModelPublisher.Publish(options.OutputDirectory, model, data, options.Seed);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder} ({model.Onnx.Length} bytes of ONNX)"));
+    trained.Add(model);
+}
+
+SummaryTable.Write(Console.Out, trained);
+return 0;

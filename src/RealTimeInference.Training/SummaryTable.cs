@@ -1,0 +1,24 @@
+using System.Globalization;
+using RealTimeInference.Training.Trainers;
+
+namespace RealTimeInference.Training;
+
+internal static class SummaryTable
+{
+    public static void Write(TextWriter writer, IReadOnlyList<TrainedModel> models)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        writer.WriteLine(string.Create(
+            culture,
+            $"{"model",-22} {"auc",7} {"prec",7} {"recall",7} {"f1",7} {"acc",7} {"thresh",7} {"val_f1",7} {"parity",9} {"fit_s",6}  output"));
+        foreach (var model in models)
+        {
+            var t = model.Test;
+            writer.WriteLine(string.Create(
+                culture,
+                $"{model.Spec.Name,-22} {t.Auc,7:F4} {t.Precision,7:F4} {t.Recall,7:F4} {t.F1,7:F4} {t.Accuracy,7:F4} " +
+                $"{model.Threshold,7:F4} {model.ValidationF1,7:F4} {model.ParityMaxAbsDiff,9:E1} {model.TrainingTime.TotalSeconds,6:F1}  " +
+                $"{model.InputName} -> {model.OutputName}"));
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Globalization;
+
+namespace RealTimeInference.Training;
+
+/// <summary>The CLI's arguments: <c>--out DIR [--seed N] [--rows N]</c>.</summary>
+internal sealed record TrainingOptions(string OutputDirectory, int Seed, int TrainRows)
+{
+    public const int DefaultSeed = 42;
+    public const int DefaultTrainRows = 200_000;
+    public const int MinimumRows = 1_000;
+
+    public const string Usage =
+        "usage: RealTimeInference.Training --out <models dir> [--seed <int>, default 42] [--rows <train rows>, default 200000]";
+
+    /// <summary>Validation and test sets each get a quarter of the training rows.</summary>
+    public int HeldOutRows => Math.Max(TrainRows / 4, MinimumRows);
+
+    public static TrainingOptions? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        string? output = null;
+        int seed = DefaultSeed, rows = DefaultTrainRows;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var value = i + 1 < args.Count ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--out" when value is not null:
+                    output = value;
+                    break;
+                case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out seed):
+                    break;
+                case "--rows" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out rows) && rows >= MinimumRows:
+                    break;
+                default:
+                    error = $"unexpected or invalid argument '{args[i]}'" + (value is null ? "" : $" '{value}'") +
+                        $" (--rows must be an integer of at least {MinimumRows})";
+                    return null;
+            }
+
+            i++;
+        }
+
+        if (string.IsNullOrWhiteSpace(output))
+        {
+            error = "--out is required";
+            return null;
+        }
+
+        error = null;
+        return new TrainingOptions(output, seed, rows);
+    }
+}

@@ -1,0 +1,61 @@
+using Microsoft.ML.OnnxRuntime;
+using RealTimeInference.Fab.Sensors;
+using RealTimeInference.Inference.Models;
+using RealTimeInference.Training.Trainers;
+
+namespace RealTimeInference.Training.Tests.Publishing;
+
+/// <summary>The models committed under models/ are the ones the server loads: they must be coherent.</summary>
+public sealed class BundledModelsTests
+{
+    private static readonly string ModelsRoot = Path.Combine(RepositoryRoot.Path, "models");
+
+    public static TheoryData<string> ModelNames => [SensorTrainers.TreesName, SensorTrainers.LinearName];
+
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void BundledModel_LoadsAndValidates(string name)
+    {
+        var manifest = ModelManifest.Load(Path.Combine(ModelsRoot, name, ModelManifest.FileName));
+
+        Assert.Empty(manifest.Validate());
+        Assert.Equal(name, manifest.Name);
+        Assert.Equal(SensorFeatures.Names, manifest.Input.Features);
+        Assert.Equal("probability", manifest.Output.Kind);
+        Assert.InRange(manifest.Threshold, 0.01, 0.99);
+        Assert.Equal(new BatchingSettings(256, 0, 8192), manifest.Batching);
+        Assert.Equal(new ThreadSettings(1, 1), manifest.Threads);
+        Assert.Equal("ML.NET 5.0.1", manifest.Provenance.Framework);
+        Assert.True(manifest.Provenance.TrainRows > 0 && manifest.Provenance.TestRows > 0);
+        foreach (var metric in new[] { "auc", "precision", "recall", "f1", "accuracy" })
+        {
+            Assert.InRange(manifest.Metrics[metric], 0.0, 1.0);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void BundledOnnx_InputAndOutputNames_MatchTheManifest(string name)
+    {
+        var manifest = ModelManifest.Load(Path.Combine(ModelsRoot, name, ModelManifest.FileName));
+        using var session = new InferenceSession(Path.Combine(ModelsRoot, name, "1", "model.onnx"));
+
+        var (inputName, input) = Assert.Single(session.InputMetadata);
+        Assert.Equal(manifest.Input.Name, inputName);
+        Assert.Equal([-1, manifest.Input.Features.Count], input.Dimensions);
+        Assert.Contains(manifest.Output.Name, session.OutputMetadata.Keys);
+        Assert.Equal([-1, 1], session.OutputMetadata[manifest.Output.Name].Dimensions);
+    }
+
+    [Fact]
+    public void BundledModels_FallBackToAModelThatExists_AndTheTreesBeatTheLinearModel()
+    {
+        var trees = ModelManifest.Load(Path.Combine(ModelsRoot, SensorTrainers.TreesName, ModelManifest.FileName));
+        var lite = ModelManifest.Load(Path.Combine(ModelsRoot, SensorTrainers.LinearName, ModelManifest.FileName));
+
+        Assert.Equal(SensorTrainers.LinearName, trees.Fallback);
+        Assert.Null(lite.Fallback);
+        Assert.True(trees.Metrics["auc"] > 0.95, $"sensor-anomaly AUC {trees.Metrics["auc"]}");
+        Assert.True(trees.Metrics["auc"] > lite.Metrics["auc"]);
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.ML.OnnxRuntime;
+using RealTimeInference.Inference.Models;
+using RealTimeInference.Training.Data;
+using RealTimeInference.Training.Publishing;
+using RealTimeInference.Training.Trainers;
+
+namespace RealTimeInference.Training.Tests.Publishing;
+
+public sealed class ModelPublisherTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"models-{Guid.NewGuid():N}");
+
+    [Fact]
+    public void TrainAndPublish_WritesVersionedOnnxAndAManifestThatLoads()
+    {
+        var data = SensorDataset.Create(seed: 3, trainRows: 4_000, validationRows: 1_000, testRows: 1_000);
+
+        foreach (var spec in SensorTrainers.All)
+        {
+            var model = ModelTrainer.Train(spec, data, seed: 3);
+            var folder = ModelPublisher.Publish(_root, model, data, seed: 3);
+
+            var manifest = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
+            Assert.Equal(spec.Name, manifest.Name);
+            Assert.Equal(spec.Fallback, manifest.Fallback);
+            Assert.Equal((3, 4_000, 1_000), (manifest.Provenance.Seed, manifest.Provenance.TrainRows, manifest.Provenance.TestRows));
+            Assert.Equal(model.Threshold, manifest.Threshold);
+            Assert.Equal(Math.Round(model.Test.Auc, 6), manifest.Metrics["auc"]);
+            Assert.True(model.ParityMaxAbsDiff <= 1e-5, $"{spec.Name}: parity {model.ParityMaxAbsDiff}");
+
+            using var session = new InferenceSession(Path.Combine(folder, "1", ModelPublisher.OnnxFileName));
+            Assert.Equal(manifest.Input.Name, Assert.Single(session.InputMetadata.Keys));
+            Assert.Equal(manifest.Output.Name, Assert.Single(session.OutputMetadata.Keys));
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+}
