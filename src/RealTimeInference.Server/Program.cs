@@ -4,7 +4,8 @@ using RealTimeInference.Server.Hosting;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 
-var builder = WebApplication.CreateBuilder(args);
+// Content root at the binaries, so appsettings.json and models/ are found from any working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddServerDefaults();
 builder.AddObservability();

@@ -8,7 +8,8 @@ namespace RealTimeInference.Inference.Monitoring;
 /// <summary>The engine's instruments; label values are model names and fixed outcomes only.</summary>
 public sealed class InferenceMetrics
 {
-    public const string MeterName = "RealTimeInference.Inference";
+    // Exported as rti_inference_<instrument> (prometheus-net prefixes the meter name).
+    public const string MeterName = "rti.inference";
 
     private readonly Counter<long> _requests;
     private readonly Counter<long> _rows;
@@ -21,13 +22,13 @@ public sealed class InferenceMetrics
     public InferenceMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _requests = meter.CreateCounter<long>("rti_inference_requests_total", description: "Scoring requests by model and outcome (ok, rejected, cancelled, failed, stopped).");
-        _rows = meter.CreateCounter<long>("rti_inference_rows_total", description: "Rows scored by model.");
-        _batchRows = meter.CreateHistogram<int>("rti_inference_batch_rows", description: "Rows per model run.");
-        _batchRequests = meter.CreateHistogram<int>("rti_inference_batch_requests", description: "Requests coalesced into one model run.");
-        _compute = meter.CreateHistogram<double>("rti_inference_compute_seconds", unit: "s", description: "Duration of one batched model run.");
-        _queue = meter.CreateHistogram<double>("rti_inference_queue_seconds", unit: "s", description: "Time a request waited for its batch.");
-        meter.CreateObservableGauge("rti_inference_queued_rows", ObserveQueues, description: "Rows waiting in each model's queue.");
+        _requests = meter.CreateCounter<long>("requests_total", description: "Scoring requests by model and outcome (ok, rejected, cancelled, failed, stopped).");
+        _rows = meter.CreateCounter<long>("rows_total", description: "Rows scored by model.");
+        _batchRows = meter.CreateHistogram<int>("batch_rows", description: "Rows per model run.");
+        _batchRequests = meter.CreateHistogram<int>("batch_requests", description: "Requests coalesced into one model run.");
+        _compute = meter.CreateHistogram<double>("compute_seconds", unit: "s", description: "Duration of one batched model run.");
+        _queue = meter.CreateHistogram<double>("queue_seconds", unit: "s", description: "Time a request waited for its batch.");
+        meter.CreateObservableGauge("queued_rows", ObserveQueues, description: "Rows waiting in each model's queue.");
     }
 
     internal void TrackQueue(string model, Func<long> queuedRows) => _queues[model] = queuedRows;

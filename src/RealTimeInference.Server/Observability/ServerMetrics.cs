@@ -6,7 +6,8 @@ namespace RealTimeInference.Server.Observability;
 /// <summary>Request-level instruments of the prediction endpoints (bounded labels: route and outcome).</summary>
 internal sealed class ServerMetrics
 {
-    public const string MeterName = "RealTimeInference.Server";
+    // Exported as rti_<instrument> (prometheus-net prefixes the meter name).
+    public const string MeterName = "rti";
 
     private readonly Histogram<double> _duration;
 
@@ -14,11 +15,11 @@ internal sealed class ServerMetrics
     {
         var meter = meterFactory.Create(MeterName);
         _duration = meter.CreateHistogram<double>(
-            "rti_prediction_duration_seconds",
+            "prediction_duration_seconds",
             unit: "s",
             description: "Server time per prediction request, by endpoint and outcome.");
         meter.CreateObservableCounter(
-            "rti_log_events_dropped_total",
+            "log_events_dropped_total",
             () => logDrops.Dropped,
             description: "Log events dropped because the log buffer was full.");
     }

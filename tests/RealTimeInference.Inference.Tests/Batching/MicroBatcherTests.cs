@@ -101,8 +101,8 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         _scorer.Open();
         Assert.Equal(ScoreStatus.Ok, (await admitted).Status);
         Assert.Equal(ScoreStatus.Ok, (await running).Status);
-        Assert.Equal(1, _meters.Total("rti_inference_requests_total", ("model", "m"), ("outcome", "rejected")));
-        Assert.Equal(2, _meters.Total("rti_inference_requests_total", ("model", "m"), ("outcome", "ok")));
+        Assert.Equal(1, _meters.Total("requests_total", ("model", "m"), ("outcome", "rejected")));
+        Assert.Equal(2, _meters.Total("requests_total", ("model", "m"), ("outcome", "ok")));
         Assert.Equal(0, batcher.QueuedRows);
     }
 

@@ -1,0 +1,83 @@
+using System.Buffers;
+using System.Text.Json;
+using RealTimeInference.LoadTest.Options;
+
+namespace RealTimeInference.LoadTest.Http;
+
+/// <summary>
+/// Serializes request bodies once, before any load: realistic readings from a fixed seed,
+/// temperature N(350, 5), pressure N(1013, 10), flow rate N(100, 2), one second apart.
+/// </summary>
+internal static class RequestFactory
+{
+    /// <summary>Bounds the pool by readings so a 1000-reading batch pool stays a few megabytes.</summary>
+    private const int PoolReadingBudget = 65_536;
+    private const int MaxPoolSize = 1024;
+    private const int MinPoolSize = 8;
+
+    private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static (string Target, string Baseline) Paths(ScenarioKind scenario) => scenario switch
+    {
+        ScenarioKind.Predict => ("/predict", "/baseline/predict"),
+        ScenarioKind.PredictBatch => ("/predict-batch", "/baseline/predict-batch"),
+        _ => throw new ArgumentOutOfRangeException(nameof(scenario)),
+    };
+
+    public static string Name(ScenarioKind scenario) => scenario == ScenarioKind.Predict ? "predict" : "predict-batch";
+
+    public static int PoolSize(int readingsPerRequest) =>
+        Math.Clamp(PoolReadingBudget / readingsPerRequest, MinPoolSize, MaxPoolSize);
+
+    public static byte[][] CreateBodies(ScenarioKind scenario, int batchSize, int seed)
+    {
+        var perRequest = scenario == ScenarioKind.PredictBatch ? batchSize : 1;
+        var random = new Random(seed);
+        var bodies = new byte[PoolSize(perRequest)][];
+        var buffer = new ArrayBufferWriter<byte>(perRequest * 112);
+        var sequence = 0;
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            buffer.ResetWrittenCount();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                if (scenario == ScenarioKind.PredictBatch)
+                {
+                    writer.WriteStartArray();
+                    for (var r = 0; r < perRequest; r++)
+                    {
+                        WriteReading(writer, random, sequence++);
+                    }
+
+                    writer.WriteEndArray();
+                }
+                else
+                {
+                    WriteReading(writer, random, sequence++);
+                }
+            }
+
+            bodies[i] = buffer.WrittenSpan.ToArray();
+        }
+
+        return bodies;
+    }
+
+    private static void WriteReading(Utf8JsonWriter writer, Random random, int sequence)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("timestamp", Epoch.AddSeconds(sequence).UtcDateTime);
+        writer.WriteNumber("temperature", Math.Round(Gaussian(random, 350, 5), 2));
+        writer.WriteNumber("pressure", Math.Round(Gaussian(random, 1013, 10), 2));
+        writer.WriteNumber("flow_rate", Math.Round(Gaussian(random, 100, 2), 2));
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Box-Muller: two uniforms to one standard normal.</summary>
+    private static double Gaussian(Random random, double mean, double stdDev)
+    {
+        var u1 = 1.0 - random.NextDouble();
+        var u2 = random.NextDouble();
+        return mean + (stdDev * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
+    }
+}
