@@ -9,8 +9,9 @@ using RealTimeInference.LoadTest.Server;
 namespace RealTimeInference.LoadTest;
 
 /// <summary>
-/// One invocation: optionally launch the server and time it to ready, then per scenario (probe if asked)
-/// baseline and target runs alternated for each repeat, then the table, the JSON, and the exit code.
+/// One invocation: optionally launch the server and time it to ready, then per scenario a server warm-up on
+/// both endpoints, the probe if asked, and a baseline run then a target run for each repeat; then the table,
+/// the JSON, and the exit code.
 /// </summary>
 internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, TextWriter progress, TimeProvider time)
 {
@@ -140,6 +141,17 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         var bodies = RequestFactory.CreateBodies(scenario, options.BatchSize, options.Seed);
         var target = new RequestSource(Endpoint(targetPath), bodies, perRequest);
         var baseline = options.Baseline ? new RequestSource(Endpoint(baselinePath), bodies, perRequest) : null;
+
+        if (options.Warmup > TimeSpan.Zero)
+        {
+            // A fresh server JITs on its first requests; warm both paths so neither the probe nor the first
+            // measured run (always the baseline) pays for it.
+            Progress($"[{name}] warming the server: {DurationParser.Format(options.Warmup)} closed loop on each endpoint");
+            foreach (var endpoint in baseline is null ? [target] : new[] { target, baseline })
+            {
+                await MeasureAsync(endpoint, rate: null, TimeSpan.Zero, options.Warmup, cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         var rate = options.Rate;
         ProbeResult? probe = null;

@@ -25,7 +25,8 @@ internal static class LoadOptionsParser
           --mode M                closed | open (default closed)
           --connections N         closed: concurrent workers; both: max pooled connections (default 32)
           --duration D            measured time per run, e.g. 10s, 500ms, 2m (default 10s)
-          --warmup D              unmeasured load before each run (default 3s)
+          --warmup D              unmeasured load before each run, and once per scenario on
+                                  each endpoint to warm a fresh server (default 3s)
           --repeats N             baseline+target pairs per scenario (default 3)
           --rate R                open: requests per second, latency timed from each scheduled send
           --rate-fraction F       open: probe the target's max rate closed-loop, then run at F of it

@@ -50,7 +50,7 @@ internal sealed class OpenLoopRunner(RequestSender sender, TimeProvider time, Op
 
         long next = 0;
         long capDelayed = 0;
-        long lastCapped = -1;
+        var capLastFullAt = long.MinValue;
         while (next < total)
         {
             var due = schedule.SendTime(next);
@@ -61,27 +61,27 @@ internal sealed class OpenLoopRunner(RequestSender sender, TimeProvider time, Op
                 continue;
             }
 
-            var measured = next >= firstMeasured;
             if (inFlight.Count >= maxOutstanding)
             {
-                if (lastCapped != next)
-                {
-                    lastCapped = next;
-                    capDelayed += measured ? 1 : 0;
-                }
-
+                capLastFullAt = now;
                 if (now >= giveUpAt)
                 {
                     break;
                 }
 
-                await Task.Delay(CapPollInterval, time, cancellationToken).ConfigureAwait(false);
+                await _pacer.WaitUntilAsync(time.Add(now, CapPollInterval), cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
+            var measured = next >= firstMeasured;
             if (measured)
             {
                 recorder.RecordScheduleLag(due, now);
+                if (due <= capLastFullAt)
+                {
+                    // It was due while the cap was full, so it went out late because of the cap.
+                    capDelayed++;
+                }
             }
 
             Fire(new Send(this, source, recorder, inFlight, due, measured));

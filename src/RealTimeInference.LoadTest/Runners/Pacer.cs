@@ -1,13 +1,16 @@
 namespace RealTimeInference.LoadTest.Runners;
 
 /// <summary>
-/// Waits until a timestamp. On the system clock timers fire up to a millisecond late, which open-loop
-/// latency (timed from the schedule) would absorb, so the last stretch is spent yielding instead.
-/// Any other <see cref="TimeProvider"/> (tests) gets plain timer waits.
+/// Waits until a timestamp. On the system clock, timers fire up to a millisecond late, which open-loop latency
+/// (timed from the schedule) would absorb; so the last stretch is slept with nanosleep and the final tens of
+/// microseconds spun. Any other <see cref="TimeProvider"/> (tests) gets plain timer waits.
 /// </summary>
 internal sealed class Pacer(TimeProvider time)
 {
-    private static readonly TimeSpan SpinWindow = TimeSpan.FromMilliseconds(1.5);
+    private static readonly TimeSpan FineWindow = TimeSpan.FromMilliseconds(1.5);
+
+    /// <summary>nanosleep overshoots by about the kernel's 50 µs timer slack; the remainder is spun.</summary>
+    private static readonly TimeSpan SpinWindow = TimeSpan.FromMicroseconds(80);
 
     private readonly bool _precise = ReferenceEquals(time, TimeProvider.System);
 
@@ -24,15 +27,22 @@ internal sealed class Pacer(TimeProvider time)
             return;
         }
 
-        if (remaining > SpinWindow)
+        if (remaining > FineWindow)
         {
-            await Task.Delay(remaining - SpinWindow, time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(remaining - FineWindow, time, cancellationToken).ConfigureAwait(false);
         }
 
-        while (time.GetTimestamp() < due)
+        while ((remaining = Remaining(due)) > TimeSpan.Zero)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Thread.Yield();
+            if (remaining > SpinWindow && PreciseSleep.IsSupported)
+            {
+                PreciseSleep.For(remaining - SpinWindow);
+            }
+            else
+            {
+                Thread.SpinWait(20);
+            }
         }
     }
 

@@ -58,6 +58,8 @@ internal sealed partial class ServerProcess : IDisposable
         }
     }
 
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
     public string LogTail(int lines)
     {
         try
