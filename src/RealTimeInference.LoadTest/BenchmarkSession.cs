@@ -279,8 +279,6 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         return new Uri(root, path.TrimStart('/'));
     }
 
-    private void Progress(FormattableString message) => progress.WriteLine(message.ToString(CultureInfo.InvariantCulture));
-
     private void Progress(string message) => progress.WriteLine(message);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

@@ -37,8 +37,10 @@ internal static class LoadOptionsParser
           --seed N                seed for the generated readings (default 42)
           --no-baseline           skip the baseline endpoints
           --server-pid PID        sample VmRSS of this process during each run
-          --launch "CMD"          start the server with /bin/sh (exec CMD), time start-to-ready,
-                                  sample its RSS, stop it with SIGTERM at the end
+          --launch "CMD"          start the server with /bin/sh -c "exec CMD", time start-to-ready,
+                                  sample its RSS, stop it with SIGTERM at the end; CMD is one
+                                  command (set variables with env VAR=value CMD); refuses to
+                                  start if something already answers at --url
           --server-log PATH       where the launched server's output goes (default: a temp file)
           --ready-timeout D       how long to wait for GET /health/ready to return 200 (default 60s)
           --rss-interval D        RSS sampling period (default 100ms)
