@@ -23,6 +23,7 @@ public sealed partial class ModelRepository(
 
     private volatile FrozenDictionary<string, ServedModel> _models = FrozenDictionary<string, ServedModel>.Empty;
     private volatile bool _draining;
+    private int _disposed;
 
     /// <summary>Models loaded and not shutting down.</summary>
     public bool IsReady => _models.Count > 0 && !_draining;
@@ -56,10 +57,18 @@ public sealed partial class ModelRepository(
         _models = loaded.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    /// <summary>Stops taking work and answers everything already queued.</summary>
+    /// <summary>
+    /// Stops taking work, answers everything already queued, then frees the sessions. Both the
+    /// loader (at host stop) and the container call it; only the first call acts.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         _draining = true;
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         foreach (var model in _models.Values)
         {
             await model.DisposeAsync().ConfigureAwait(false);

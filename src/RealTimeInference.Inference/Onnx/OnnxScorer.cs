@@ -16,6 +16,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private int _disposed;
 
     public OnnxScorer(string modelPath, ModelManifest manifest)
     {
@@ -64,6 +65,12 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
 
     public void Dispose()
     {
+        // A native session freed twice corrupts the heap: only the first call frees.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _session.Dispose();
         _runOptions.Dispose();
     }

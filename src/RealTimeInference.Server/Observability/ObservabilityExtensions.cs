@@ -15,6 +15,20 @@ internal static class ObservabilityExtensions
     public static readonly double[] DurationBuckets =
         [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+    /// <summary>
+    /// prometheus-net's own meter adapter starts only at the first scrape, losing what came before;
+    /// this one listens from startup, once per process (test hosts share the static registry).
+    /// </summary>
+    private static readonly Lazy<IDisposable> MeterExport = new(() =>
+    {
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressMeters = true });
+        return MeterAdapter.StartListening(new MeterAdapterOptions
+        {
+            InstrumentFilterPredicate = instrument => !instrument.Meter.Name.StartsWith("System.Net", StringComparison.Ordinal),
+            ResolveHistogramBuckets = Buckets,
+        });
+    });
+
     private static readonly double[] SizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 
     /// <summary>Serilog JSON to the console, and .NET meters exported through prometheus-net.</summary>
@@ -29,11 +43,7 @@ internal static class ObservabilityExtensions
             .WriteTo.Async(sink => sink.Console(new RenderedCompactJsonFormatter()), bufferSize: 10_000, monitor: logDrops));
 
         builder.Services.AddSingleton<ServerMetrics>();
-        Metrics.ConfigureMeterAdapter(options =>
-        {
-            options.InstrumentFilterPredicate = instrument => !instrument.Meter.Name.StartsWith("System.Net", StringComparison.Ordinal);
-            options.ResolveHistogramBuckets = Buckets;
-        });
+        _ = MeterExport.Value;
         return builder;
     }
 

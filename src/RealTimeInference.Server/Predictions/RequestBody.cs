@@ -4,14 +4,12 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace RealTimeInference.Server.Predictions;
 
-/// <summary>Reads a whole JSON body under a size limit, or says why it cannot.</summary>
+/// <summary>
+/// Reads a whole body under a size limit. (A wrong Content-Type never gets here: the endpoints'
+/// Accepts metadata makes routing answer 415.)
+/// </summary>
 internal static class RequestBody
 {
-    public static bool IsJson(HttpRequest request) =>
-        request.ContentType is { } type
-        && (type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
-            || type.Split(';')[0].EndsWith("+json", StringComparison.OrdinalIgnoreCase));
-
     /// <summary>
     /// Buffers the body; the caller must <see cref="PipeReader.AdvanceTo(SequencePosition)"/> past it.
     /// Returns null when the body is larger than <paramref name="maxBytes"/>.

@@ -27,9 +27,9 @@ internal sealed class SensorPredictor(
     public async Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(HttpContext context, bool baseline)
     {
         var started = time.GetTimestamp();
-        if (await ReadAsync(context, _options.MaxRequestBytes) is not { } body)
+        if (await RequestBody.ReadAsync(context, _options.MaxRequestBytes) is not { } body)
         {
-            return BodyProblem(context);
+            return TooLarge(context);
         }
 
         // Features and the score share one rented buffer.
@@ -76,9 +76,9 @@ internal sealed class SensorPredictor(
     public async Task<Results<Ok<BatchPredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(HttpContext context, bool baseline)
     {
         var started = time.GetTimestamp();
-        if (await ReadAsync(context, _options.MaxBatchRequestBytes) is not { } body)
+        if (await RequestBody.ReadAsync(context, _options.MaxBatchRequestBytes) is not { } body)
         {
-            return BodyProblem(context);
+            return TooLarge(context);
         }
 
         // No body can hold more readings than it has bytes for, which bounds the rental.
@@ -137,9 +137,6 @@ internal sealed class SensorPredictor(
             model?.Name ?? BaselineModel,
             model?.Version ?? 0));
     }
-
-    private async ValueTask<System.Buffers.ReadOnlySequence<byte>?> ReadAsync(HttpContext context, long maxBytes) =>
-        RequestBody.IsJson(context.Request) ? await RequestBody.ReadAsync(context, maxBytes) : null;
 
     private async ValueTask<(ServedModel? Model, ScoreResult Result)> ScoreAsync(
         HttpContext context, bool baseline, Memory<float> features, Memory<float> scores)
@@ -216,14 +213,9 @@ internal sealed class SensorPredictor(
 
     private static Dictionary<string, string[]> Errors(FieldError error) => new() { [error.Field] = [error.Message] };
 
-    private ProblemHttpResult BodyProblem(HttpContext context) =>
-        RequestBody.IsJson(context.Request)
-            ? TypedResults.Problem(
-                $"The request body exceeds this endpoint's limit ({context.Request.Path}).",
-                statusCode: StatusCodes.Status413PayloadTooLarge,
-                title: "Request too large")
-            : TypedResults.Problem(
-                "Content-Type must be application/json.",
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported media type");
+    private static ProblemHttpResult TooLarge(HttpContext context) =>
+        TypedResults.Problem(
+            $"The request body exceeds the limit of {context.Request.Path}.",
+            statusCode: StatusCodes.Status413PayloadTooLarge,
+            title: "Request too large");
 }

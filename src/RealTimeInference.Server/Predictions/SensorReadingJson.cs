@@ -24,13 +24,15 @@ internal static class SensorReadingJson
     public static FieldError? ParseOne(in ReadOnlySequence<byte> body, Span<float> features, out string? timestamp)
     {
         timestamp = null;
+        if (body.IsEmpty)
+        {
+            return new FieldError("$", "The request body is empty; send a JSON object.");
+        }
+
         var reader = new Utf8JsonReader(body, ReaderOptions);
         try
         {
-            if (!reader.Read())
-            {
-                return new FieldError("$", "The request body is empty; send a JSON object.");
-            }
+            reader.Read();
 
             if (reader.TokenType != JsonTokenType.StartObject)
             {
@@ -54,13 +56,15 @@ internal static class SensorReadingJson
     public static FieldError? ParseMany(in ReadOnlySequence<byte> body, Span<float> features, int maxReadings, out int count)
     {
         count = 0;
+        if (body.IsEmpty)
+        {
+            return new FieldError("$", "The request body is empty; send a JSON array of readings.");
+        }
+
         var reader = new Utf8JsonReader(body, ReaderOptions);
         try
         {
-            if (!reader.Read())
-            {
-                return new FieldError("$", "The request body is empty; send a JSON array of readings.");
-            }
+            reader.Read();
 
             if (reader.TokenType != JsonTokenType.StartArray)
             {
@@ -96,6 +100,7 @@ internal static class SensorReadingJson
         }
     }
 
+    /// <summary>Reading past the value makes the reader reject anything that follows it.</summary>
     private static FieldError? ExpectEnd(ref Utf8JsonReader reader) =>
         reader.Read() ? new FieldError("$", "Unexpected content after the JSON value.") : null;
 

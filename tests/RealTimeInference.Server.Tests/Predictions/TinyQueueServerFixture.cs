@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace RealTimeInference.Server.Tests.Predictions;
+
+/// <summary>
+/// A server whose model queue holds one row and whose batcher holds a batch open for a minute
+/// of fake time: the first request waits in the queue until the test advances the clock, so the
+/// queue is full on purpose, deterministically.
+/// </summary>
+public sealed class TinyQueueServerFixture : WebApplicationFactory<Program>
+{
+    public FakeTimeProvider Time { get; } = new();
+
+    public string ModelsPath { get; } = Path.Combine(Path.GetTempPath(), "rti-tiny-" + Guid.NewGuid().ToString("N"));
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        var bundled = Path.Combine(AppContext.BaseDirectory, "models", "sensor-anomaly");
+        var target = Path.Combine(ModelsPath, "sensor-anomaly");
+        Directory.CreateDirectory(Path.Combine(target, "1"));
+        File.Copy(Path.Combine(bundled, "1", "model.onnx"), Path.Combine(target, "1", "model.onnx"));
+        var manifest = File.ReadAllText(Path.Combine(bundled, "model.json"))
+            .Replace("\"queue_capacity\": 8192", "\"queue_capacity\": 1", StringComparison.Ordinal)
+            .Replace("\"max_batch_size\": 256", "\"max_batch_size\": 2", StringComparison.Ordinal)
+            .Replace("\"max_queue_delay_ms\": 0", "\"max_queue_delay_ms\": 60000", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(target, "model.json"), manifest);
+
+        builder.UseEnvironment("Testing");
+        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+            ["Inference:ModelsPath"] = ModelsPath,
+            ["Prediction:RetryAfterSeconds"] = "3",
+        }));
+        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        Directory.Delete(ModelsPath, recursive: true);
+    }
+}
