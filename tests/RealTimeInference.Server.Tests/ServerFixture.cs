@@ -7,6 +7,9 @@ namespace RealTimeInference.Server.Tests;
 /// <summary>The real server over the bundled models, in memory; one per test class.</summary>
 public sealed class ServerFixture : WebApplicationFactory<Program>
 {
+    /// <summary>Another models folder instead of the bundled one.</summary>
+    public string? ModelsPath { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -14,6 +17,7 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         {
             // Keep test output readable: only warnings from the server.
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            ["Inference:ModelsPath"] = ModelsPath ?? "models",
         }));
     }
 }

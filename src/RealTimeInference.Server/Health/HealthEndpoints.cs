@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RealTimeInference.Inference.Models;
 
@@ -31,17 +31,22 @@ internal static class HealthEndpoints
 
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
+        var health = app.MapGroup("/health").WithTags("Health");
         // Liveness checks nothing but that the process answers: a dependency's outage must not restart it.
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
-            .WithTags("Health");
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync })
-            .WithTags("Health");
+        health.MapGet("/live", () => TypedResults.Ok(new HealthResponse("Healthy", [])))
+            .WithName("Live")
+            .WithSummary("Liveness: the process is up");
+        health.MapGet("/ready", ReadyAsync)
+            .WithName("Ready")
+            .WithSummary("Readiness: models loaded and not draining (503 otherwise)")
+            .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    private static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> ReadyAsync(
+        HealthCheckService health, CancellationToken cancellationToken)
     {
-        context.Response.ContentType = "application/json";
+        var report = await health.CheckHealthAsync(c => c.Tags.Contains(ReadyTag), cancellationToken);
         var body = new HealthResponse(
             report.Status.ToString(),
             report.Entries.ToDictionary(
@@ -50,7 +55,9 @@ internal static class HealthEndpoints
                     e.Value.Status.ToString(),
                     e.Value.Description,
                     e.Value.Data.ToDictionary(d => d.Key, d => d.Value?.ToString()))));
-        return JsonSerializer.SerializeAsync(context.Response.Body, body, HealthJsonContext.Default.HealthResponse);
+        return report.Status == HealthStatus.Healthy
+            ? TypedResults.Ok(body)
+            : TypedResults.Json(body, HealthJsonContext.Default.HealthResponse, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }
 

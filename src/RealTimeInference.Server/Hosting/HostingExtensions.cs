@@ -24,6 +24,7 @@ internal static class HostingExtensions
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, PredictionJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, MetricsJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(2, HealthJsonContext.Default);
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddHealth();
@@ -40,6 +41,12 @@ internal static class HostingExtensions
                 Title = "RealTimeInference",
                 Version = "v1",
                 Description = "Real-time ML inference for semiconductor fabs: sensor anomaly scores with measured latency.",
+            });
+            // Scores are serialized straight from pooled buffers; on the wire they are a plain array.
+            swagger.MapType<ReadOnlyMemory<float>>(() => new OpenApiSchema
+            {
+                Type = JsonSchemaType.Array,
+                Items = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "float" },
             });
             var xml = Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.xml");
             if (File.Exists(xml))

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's one test command (README "Test"; .ci/run calls it): installs what a fresh
+# Debian 12 machine lacks for the test suite, then runs every test project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dotnet >/dev/null 2>&1; then
+    echo "The .NET 10 SDK is required (dotnet on PATH); see https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+    exit 1
+fi
+
+# Native libraries ONNX Runtime loads at run time (present on most images; installed when missing).
+missing=()
+for lib in libstdc++.so.6 libgomp.so.1; do
+    ldconfig -p | grep -q "$lib" || missing+=("$lib")
+done
+if ((${#missing[@]})); then
+    echo "Installing the libraries ONNX Runtime needs: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libstdc++6 libgomp1 >/dev/null
+fi
+
+dotnet test RealTimeInference.sln --nologo "$@"
