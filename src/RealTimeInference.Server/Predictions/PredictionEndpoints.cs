@@ -39,6 +39,7 @@ internal static class PredictionEndpoints
             .WithSummary("Score one sensor reading" + suffix)
             .WithDescription("Returns the anomaly model's probability for one reading. Bad input gets 400 naming the field; a full queue gets 503 with Retry-After.")
             .Accepts<SensorReadingRequest>("application/json")
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -47,6 +48,7 @@ internal static class PredictionEndpoints
             .WithSummary("Score a JSON array of sensor readings in one model run" + suffix)
             .WithDescription("Up to Prediction:MaxBatchReadings readings (default 10,000); an empty array is 400, a larger one 413.")
             .Accepts<SensorReadingRequest[]>("application/json")
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);

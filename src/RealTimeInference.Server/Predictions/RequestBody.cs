@@ -10,11 +10,32 @@ namespace RealTimeInference.Server.Predictions;
 /// </summary>
 internal static class RequestBody
 {
+    public delegate FieldError? Parser(in ReadOnlySequence<byte> body);
+
+    /// <summary>Reads the body under <paramref name="maxBytes"/> and parses it; an oversized body is a 413 error.</summary>
+    public static async ValueTask<FieldError?> ParseAsync(HttpContext context, long maxBytes, Parser parse)
+    {
+        if (await ReadAsync(context, maxBytes) is not { } body)
+        {
+            return new FieldError(
+                "$", $"The request body exceeds the {maxBytes}-byte limit of {context.Request.Path}.", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        try
+        {
+            return parse(body);
+        }
+        finally
+        {
+            context.Request.BodyReader.AdvanceTo(body.End);
+        }
+    }
+
     /// <summary>
     /// Buffers the body; the caller must <see cref="PipeReader.AdvanceTo(SequencePosition)"/> past it.
     /// Returns null when the body is larger than <paramref name="maxBytes"/>.
     /// </summary>
-    public static async ValueTask<ReadOnlySequence<byte>?> ReadAsync(HttpContext context, long maxBytes)
+    private static async ValueTask<ReadOnlySequence<byte>?> ReadAsync(HttpContext context, long maxBytes)
     {
         if (context.Request.ContentLength > maxBytes)
         {

@@ -24,34 +24,16 @@ internal sealed class SensorPredictor(
 
     private readonly PredictionOptions _options = options.Value;
 
-    public async Task<Results<Ok<PredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictAsync(HttpContext context, bool baseline)
+    public async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> PredictAsync(HttpContext context, bool baseline)
     {
         var started = time.GetTimestamp();
-        if (await RequestBody.ReadAsync(context, _options.MaxRequestBytes) is not { } body)
-        {
-            return TooLarge(context);
-        }
-
         // Features and the score share one rented buffer.
         using var buffer = new PooledFloats(SensorFeatures.Count + 1);
-        FieldError? error;
-        string? timestamp;
-        try
-        {
-            error = SensorReadingJson.ParseOne(body, buffer.Slice(0, SensorFeatures.Count).Span, out timestamp);
-        }
-        finally
-        {
-            context.Request.BodyReader.AdvanceTo(body.End);
-        }
-
+        string? timestamp = null;
+        var error = await RequestBody.ParseAsync(context, _options.MaxRequestBytes, (in body) =>
+            SensorReadingJson.ParseOne(body, buffer.Slice(0, SensorFeatures.Count).Span, out timestamp));
         if (error is { } bad)
         {
-            if (bad.Status == StatusCodes.Status413PayloadTooLarge)
-            {
-                return TooLarge(bad);
-            }
-
             return Invalid(bad);
         }
 
@@ -73,42 +55,31 @@ internal sealed class SensorPredictor(
             model?.Version ?? 0));
     }
 
-    public async Task<Results<Ok<BatchPredictionResponse>, ValidationProblem, ProblemHttpResult>> PredictBatchAsync(HttpContext context, bool baseline)
+    public async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatchAsync(HttpContext context, bool baseline)
     {
         var started = time.GetTimestamp();
-        if (await RequestBody.ReadAsync(context, _options.MaxBatchRequestBytes) is not { } body)
+        PooledFloats? features = null;
+        var count = 0;
+        var error = await RequestBody.ParseAsync(context, _options.MaxBatchRequestBytes, (in body) =>
         {
-            return TooLarge(context);
-        }
-
-        // No body can hold more readings than it has bytes for, which bounds the rental.
-        var capacity = (int)Math.Min(_options.MaxBatchReadings, (body.Length / SensorReadingJson.MinReadingBytes) + 1);
-        using var features = new PooledFloats(capacity * SensorFeatures.Count);
-        FieldError? error;
-        int count;
-        try
-        {
-            error = SensorReadingJson.ParseMany(body, features.Memory.Span, _options.MaxBatchReadings, out count);
-        }
-        finally
-        {
-            context.Request.BodyReader.AdvanceTo(body.End);
-        }
-
+            // No body can hold more readings than it has bytes for, which bounds the rental.
+            var capacity = (int)Math.Min(_options.MaxBatchReadings, (body.Length / SensorReadingJson.MinReadingBytes) + 1);
+            features = new PooledFloats(capacity * SensorFeatures.Count);
+            return SensorReadingJson.ParseMany(body, features.Memory.Span, _options.MaxBatchReadings, out count);
+        });
+        using var rented = features;
         if (error is { } bad)
         {
-            if (bad.Status == StatusCodes.Status413PayloadTooLarge)
-            {
-                return TooLarge(bad);
-            }
-
             return Invalid(bad);
         }
+
+        // Parsing ran (no error), so the rows were rented.
+        var rows = features!;
 
         // The scores are serialized after this method returns, so the response returns them to the pool.
         var scores = new PooledFloats(count);
         context.Response.RegisterForDispose(scores);
-        var (model, result) = await ScoreAsync(context, baseline, features.Slice(0, count * SensorFeatures.Count), scores.Memory);
+        var (model, result) = await ScoreAsync(context, baseline, rows.Slice(0, count * SensorFeatures.Count), scores.Memory);
         if (Failure(context, "/predict-batch", result, started) is { } problem)
         {
             return problem;
@@ -201,21 +172,11 @@ internal sealed class SensorPredictor(
         _ => "failed",
     };
 
-    private static ValidationProblem Invalid(FieldError error) =>
-        TypedResults.ValidationProblem(Errors(error), detail: error.Message, title: "Invalid sensor reading");
-
-    private static ProblemHttpResult TooLarge(FieldError error) =>
+    /// <summary>A 400 (or 413) problem naming the field at fault in <c>errors</c>, as validation problems do.</summary>
+    private static ProblemHttpResult Invalid(FieldError error) =>
         TypedResults.Problem(
             error.Message,
             statusCode: error.Status,
-            title: "Batch too large",
-            extensions: new Dictionary<string, object?> { ["errors"] = Errors(error) });
-
-    private static Dictionary<string, string[]> Errors(FieldError error) => new() { [error.Field] = [error.Message] };
-
-    private static ProblemHttpResult TooLarge(HttpContext context) =>
-        TypedResults.Problem(
-            $"The request body exceeds the limit of {context.Request.Path}.",
-            statusCode: StatusCodes.Status413PayloadTooLarge,
-            title: "Request too large");
+            title: error.Status == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Invalid sensor reading",
+            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [error.Field] = [error.Message] } });
 }

@@ -43,6 +43,10 @@ public sealed class TinyQueueServerFixture : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        Directory.Delete(ModelsPath, recursive: true);
+        // The factory disposes through both Dispose and DisposeAsync.
+        if (Directory.Exists(ModelsPath))
+        {
+            Directory.Delete(ModelsPath, recursive: true);
+        }
     }
 }
