@@ -2,15 +2,14 @@ namespace RealTimeInference.LoadTest.Runners;
 
 /// <summary>
 /// Waits until a timestamp. On the system clock, timers fire up to a millisecond late, which open-loop latency
-/// (timed from the schedule) would absorb; so the last stretch is slept with nanosleep and the final tens of
-/// microseconds spun. Any other <see cref="TimeProvider"/> (tests) gets plain timer waits.
+/// (timed from the schedule) would absorb; so the last stretch is slept with nanosleep. It never spins: at
+/// tens of thousands of sends a second a spinning pacer would take a whole core from the server it measures.
+/// nanosleep overshoots by the kernel's timer slack (about 50 µs); sends that fall due meanwhile go out at once
+/// and that lateness is counted in their latency. Any other <see cref="TimeProvider"/> (tests) gets plain timer waits.
 /// </summary>
 internal sealed class Pacer(TimeProvider time)
 {
     private static readonly TimeSpan FineWindow = TimeSpan.FromMilliseconds(1.5);
-
-    /// <summary>nanosleep overshoots by about the kernel's 50 µs timer slack; the remainder is spun.</summary>
-    private static readonly TimeSpan SpinWindow = TimeSpan.FromMicroseconds(80);
 
     private readonly bool _precise = ReferenceEquals(time, TimeProvider.System);
 
@@ -35,9 +34,9 @@ internal sealed class Pacer(TimeProvider time)
         while ((remaining = Remaining(due)) > TimeSpan.Zero)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (remaining > SpinWindow && PreciseSleep.IsSupported)
+            if (PreciseSleep.IsSupported)
             {
-                PreciseSleep.For(remaining - SpinWindow);
+                PreciseSleep.For(remaining);
             }
             else
             {
