@@ -7,9 +7,9 @@ namespace RealTimeInference.Inference.Batching;
 
 /// <summary>
 /// Queues scoring requests for one model and runs them through a single dispatch loop, one
-/// model run per batch. An idle model runs a lone request at once, on the caller's thread;
-/// batches form from whatever queued while the previous run went on, up to <c>maxBatchRows</c>.
-/// <c>maxQueueDelay</c> (opt-in) holds the first request of a batch so more can join.
+/// model run per batch. An idle model runs a lone request at once; batches form from whatever
+/// queued while the previous batch ran, up to <c>maxBatchRows</c>. <c>maxQueueDelay</c> (opt-in)
+/// holds the first request of a batch so more can join.
 /// </summary>
 public sealed partial class MicroBatcher : IAsyncDisposable
 {
@@ -25,9 +25,6 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private readonly Task _loop;
     private long _queuedRows;
     private volatile bool _stopping;
-
-    // 1 while a model run is under way: runs never overlap, whoever starts them.
-    private int _running;
 
     public MicroBatcher(
         string model,
@@ -75,11 +72,6 @@ public sealed partial class MicroBatcher : IAsyncDisposable
             throw new ArgumentException($"Expected {rows * _scorer.FeatureCount} floats for {rows} rows.", nameof(features));
         }
 
-        if (_maxQueueDelay == TimeSpan.Zero && !_stopping && TryRunAlone(features, scores, cancellationToken) is { } alone)
-        {
-            return ValueTask.FromResult(alone);
-        }
-
         // An empty queue always admits, so one request larger than the capacity still runs.
         var before = Interlocked.Add(ref _queuedRows, rows) - rows;
         if (before > 0 && before + rows > _capacityRows)
@@ -106,64 +98,6 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// When the model is idle and nothing waits, runs the request right here: no queue, no thread
-    /// hop, so a lone request pays only for its model run. Null when it must queue instead.
-    /// </summary>
-    private ScoreResult? TryRunAlone(Memory<float> features, Memory<float> scores, CancellationToken cancellationToken)
-    {
-        if (Volatile.Read(ref _queuedRows) != 0 || Interlocked.CompareExchange(ref _running, 1, 0) != 0)
-        {
-            return null;
-        }
-
-        try
-        {
-            // Re-checked under the run flag: what queued first goes first.
-            if (Volatile.Read(ref _queuedRows) != 0)
-            {
-                return null;
-            }
-
-            if (cancellationToken.IsCancellationRequested)
-            {
-                return Finish(new ScoreResult(ScoreStatus.Cancelled));
-            }
-
-            var start = _time.GetTimestamp();
-            try
-            {
-                _scorer.Score(features, scores.Length, scores.Span);
-            }
-#pragma warning disable CA1031 // As in a batch: a failed run is the caller's answer, not an exception.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                LogBatchFailed(_logger, ex, _model, scores.Length);
-                return Finish(new ScoreResult(ScoreStatus.Failed, Error: ex.Message));
-            }
-
-            var compute = _time.GetElapsedTime(start);
-            _metrics.RecordBatch(_model, scores.Length, 1, compute);
-            return Finish(new ScoreResult(ScoreStatus.Ok, TimeSpan.Zero, compute, scores.Length, 1));
-        }
-        finally
-        {
-            Volatile.Write(ref _running, 0);
-        }
-    }
-
-    private ScoreResult Finish(ScoreResult result)
-    {
-        _metrics.RecordOutcome(_model, result.Status);
-        if (result.IsOk)
-        {
-            _metrics.RecordQueueTime(_model, result.QueueTime);
-        }
-
-        return result;
-    }
-
     private ValueTask<ScoreResult> Reject(ScoreStatus status)
     {
         _metrics.RecordOutcome(_model, status);
@@ -188,62 +122,39 @@ public sealed partial class MicroBatcher : IAsyncDisposable
                 }
             }
 
-            // Hold the model before draining: a lone request may be running on its caller's thread (one
-            // short run), and callers arriving meanwhile see the flag and queue behind what is queued.
-            var spin = default(SpinWait);
-            while (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+            var rows = 0;
+            while (rows < _maxBatchRows)
             {
-                spin.SpinOnce();
+                var item = carry;
+                carry = null;
+                if (item is null && !reader.TryRead(out item))
+                {
+                    break;
+                }
+
+                if (rows > 0 && rows + item.Rows > _maxBatchRows)
+                {
+                    carry = item;
+                    break;
+                }
+
+                Interlocked.Add(ref _queuedRows, -item.Rows);
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    Complete(item, new ScoreResult(ScoreStatus.Cancelled));
+                    continue;
+                }
+
+                batch.Add(item);
+                rows += item.Rows;
             }
 
-            try
+            if (batch.Count > 0)
             {
-                carry = DrainAndExecute(reader, batch, carry);
-            }
-            finally
-            {
-                Volatile.Write(ref _running, 0);
+                Execute(batch, rows);
+                batch.Clear();
             }
         }
-    }
-
-    /// <summary>Takes up to a batch of what is queued (after any carry-over) and runs it; returns the new carry-over.</summary>
-    private WorkItem? DrainAndExecute(ChannelReader<WorkItem> reader, List<WorkItem> batch, WorkItem? carry)
-    {
-        var rows = 0;
-        while (rows < _maxBatchRows)
-        {
-            var item = carry;
-            carry = null;
-            if (item is null && !reader.TryRead(out item))
-            {
-                break;
-            }
-
-            if (rows > 0 && rows + item.Rows > _maxBatchRows)
-            {
-                carry = item;
-                break;
-            }
-
-            Interlocked.Add(ref _queuedRows, -item.Rows);
-            if (item.CancellationToken.IsCancellationRequested)
-            {
-                Complete(item, new ScoreResult(ScoreStatus.Cancelled));
-                continue;
-            }
-
-            batch.Add(item);
-            rows += item.Rows;
-        }
-
-        if (batch.Count > 0)
-        {
-            Execute(batch, rows);
-            batch.Clear();
-        }
-
-        return carry;
     }
 
     private void Execute(List<WorkItem> batch, int rows)
@@ -310,7 +221,16 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         }
     }
 
-    private void Complete(WorkItem item, ScoreResult result) => item.TrySetResult(Finish(result));
+    private void Complete(WorkItem item, ScoreResult result)
+    {
+        _metrics.RecordOutcome(_model, result.Status);
+        if (result.IsOk)
+        {
+            _metrics.RecordQueueTime(_model, result.QueueTime);
+        }
+
+        item.TrySetResult(result);
+    }
 
     [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "Model {Model} failed a batch of {Rows} rows")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string model, int rows);

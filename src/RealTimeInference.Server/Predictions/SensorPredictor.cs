@@ -123,13 +123,6 @@ internal sealed class SensorPredictor(
             return (null, new ScoreResult(ScoreStatus.Stopped));
         }
 
-        if (model.FeatureCount != SensorFeatures.Count)
-        {
-            return (model, new ScoreResult(
-                ScoreStatus.Failed,
-                Error: $"Model '{model.Name}' takes {model.FeatureCount} features; a sensor reading gives {SensorFeatures.Count}."));
-        }
-
         return (model, await model.Batcher.ScoreAsync(features, scores, context.RequestAborted));
     }
 
@@ -140,8 +133,7 @@ internal sealed class SensorPredictor(
             return null;
         }
 
-        // A client that hung up is not a server error.
-        Finish(endpoint, started, success: result.Status == ScoreStatus.Cancelled, Outcome(result.Status));
+        Finish(endpoint, started, success: false, Outcome(result.Status));
         switch (result.Status)
         {
             case ScoreStatus.Rejected:
