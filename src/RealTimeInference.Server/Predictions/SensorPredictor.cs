@@ -123,6 +123,13 @@ internal sealed class SensorPredictor(
             return (null, new ScoreResult(ScoreStatus.Stopped));
         }
 
+        if (model.FeatureCount != SensorFeatures.Count)
+        {
+            return (model, new ScoreResult(
+                ScoreStatus.Failed,
+                Error: $"Model '{model.Name}' takes {model.FeatureCount} features; a sensor reading gives {SensorFeatures.Count}."));
+        }
+
         return (model, await model.Batcher.ScoreAsync(features, scores, context.RequestAborted));
     }
 
@@ -133,7 +140,8 @@ internal sealed class SensorPredictor(
             return null;
         }
 
-        Finish(endpoint, started, success: false, Outcome(result.Status));
+        // A client that hung up is not a server error.
+        Finish(endpoint, started, success: result.Status == ScoreStatus.Cancelled, Outcome(result.Status));
         switch (result.Status)
         {
             case ScoreStatus.Rejected:
