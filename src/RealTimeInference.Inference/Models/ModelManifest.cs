@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -35,8 +36,12 @@ public sealed record ModelManifest(
     public void Save(string path)
     {
         using var stream = File.Create(path);
-        JsonSerializer.Serialize(stream, this, ModelManifestJsonContext.Default.ModelManifest);
+        JsonSerializer.Serialize(stream, this, Readable.ModelManifest);
     }
+
+    /// <summary>model.json is read by people too: keep '>' and '+' as they are rather than \u escapes.</summary>
+    private static readonly ModelManifestJsonContext Readable = new(
+        new JsonSerializerOptions(ModelManifestJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     /// <summary>Every problem with the manifest, each naming its field; empty when it is usable.</summary>
     public IReadOnlyList<string> Validate()

@@ -12,7 +12,7 @@ internal static class ObservabilityExtensions
     /// Histogram buckets for durations: fine below a millisecond, and an edge at each latency
     /// class target (emergency 0.1 s, process control 1 s, defect detection 5 s, yield 30 s).
     /// </summary>
-    public static readonly double[] DurationBuckets =
+    private static readonly double[] DurationBuckets =
         [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
     /// <summary>

@@ -6,6 +6,7 @@ using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Server.Observability;
+using Serilog;
 
 namespace RealTimeInference.Server.Predictions;
 
@@ -18,6 +19,7 @@ internal sealed class SensorPredictor(
     RequestMonitor monitor,
     ServerMetrics metrics,
     IOptions<PredictionOptions> options,
+    IDiagnosticContext requestLog,
     TimeProvider time)
 {
     private const string BaselineModel = "baseline";
@@ -130,7 +132,13 @@ internal sealed class SensorPredictor(
                 Error: $"Model '{model.Name}' takes {model.FeatureCount} features; a sensor reading gives {SensorFeatures.Count}."));
         }
 
-        return (model, await model.Batcher.ScoreAsync(features, scores, context.RequestAborted));
+        var result = await model.Batcher.ScoreAsync(features, scores, context.RequestAborted);
+        // Onto the request's one summary log event: where its time went.
+        requestLog.Set("Model", model.Name);
+        requestLog.Set("QueueMs", result.QueueTime.TotalMilliseconds);
+        requestLog.Set("ComputeMs", result.ComputeTime.TotalMilliseconds);
+        requestLog.Set("BatchRequests", result.BatchRequests);
+        return (model, result);
     }
 
     private ProblemHttpResult? Failure(HttpContext context, string endpoint, ScoreResult result, long started)
