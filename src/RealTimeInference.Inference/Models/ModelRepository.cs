@@ -57,6 +57,9 @@ public sealed partial class ModelRepository(
         _models = loaded.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
+    /// <summary>Readiness fails and new work is refused from now on; queued work still runs.</summary>
+    public void BeginDrain() => _draining = true;
+
     /// <summary>
     /// Stops taking work, answers everything already queued, then frees the sessions. Both the
     /// loader (at host stop) and the container call it; only the first call acts.
