@@ -1,6 +1,7 @@
 using RealTimeInference.Inference;
 using RealTimeInference.Server.Health;
 using RealTimeInference.Server.Hosting;
+using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 
@@ -19,6 +20,7 @@ app.UseServerDefaults();
 app.MapHealthEndpoints();
 app.MapMetricsEndpoints();
 app.MapPredictionEndpoints();
+app.MapModelEndpoints();
 
 app.Run();
 

@@ -89,11 +89,12 @@ public sealed partial class ModelRepository(
         try
         {
             var manifest = ModelManifest.Load(manifestPath);
-            var version = Directory.EnumerateDirectories(folder)
+            var versions = Directory.EnumerateDirectories(folder)
                 .Select(dir => int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1)
                 .Where(v => v > 0 && File.Exists(Path.Combine(folder, v.ToString(CultureInfo.InvariantCulture), OnnxFileName)))
-                .DefaultIfEmpty(-1)
-                .Max();
+                .Order()
+                .ToArray();
+            var version = versions.Length > 0 ? versions[^1] : -1;
             if (version < 0)
             {
                 throw new InvalidDataException($"{folder} has no numbered version folder with {OnnxFileName}.");
@@ -111,7 +112,7 @@ public sealed partial class ModelRepository(
                 metrics,
                 logger);
             LogModelLoaded(logger, manifest.Name, version, manifest.Input.Features.Count, batching.MaxBatchSize);
-            return new ServedModel(manifest.Name, version, manifest, scorer, batcher);
+            return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
         }
 #pragma warning disable CA1031 // One bad model folder must not keep the others from serving.
         catch (Exception ex)

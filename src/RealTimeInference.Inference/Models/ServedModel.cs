@@ -4,11 +4,20 @@ using RealTimeInference.Inference.Onnx;
 namespace RealTimeInference.Inference.Models;
 
 /// <summary>The version of a model that answers requests, with its session and batcher.</summary>
-public sealed class ServedModel(string name, int version, ModelManifest manifest, OnnxScorer scorer, MicroBatcher batcher) : IAsyncDisposable
+public sealed class ServedModel(
+    string name,
+    int version,
+    IReadOnlyList<int> versions,
+    ModelManifest manifest,
+    OnnxScorer scorer,
+    MicroBatcher batcher) : IAsyncDisposable
 {
     public string Name { get; } = name;
 
     public int Version { get; } = version;
+
+    /// <summary>Every version folder found, ascending; the highest serves.</summary>
+    public IReadOnlyList<int> Versions { get; } = versions;
 
     public ModelManifest Manifest { get; } = manifest;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.OpenApi;
 using RealTimeInference.Server.Health;
+using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 
@@ -25,6 +26,7 @@ internal static class HostingExtensions
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, PredictionJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, MetricsJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(2, HealthJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(3, ModelJsonContext.Default);
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddHealth();

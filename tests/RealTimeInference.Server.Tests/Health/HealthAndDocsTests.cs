@@ -54,7 +54,7 @@ public sealed class HealthAndDocsTests(ServerFixture server) : IClassFixture<Ser
         var paths = doc.RootElement.GetProperty("paths");
 
         Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
-        foreach (var path in new[] { "/predict", "/predict-batch", "/metrics", "/health/live", "/health/ready", "/baseline/predict", "/baseline/predict-batch" })
+        foreach (var path in new[] { "/predict", "/predict-batch", "/metrics", "/health/live", "/health/ready", "/models", "/models/{name}", "/baseline/predict", "/baseline/predict-batch" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"{path} is not in the OpenAPI document.");
         }
