@@ -4,6 +4,7 @@ using RealTimeInference.Server.Hosting;
 using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.RateLimiting;
 
 // Content root at the binaries, so appsettings.json and models/ are found from any working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -12,6 +13,7 @@ builder.AddServerDefaults();
 builder.AddObservability();
 builder.Services.AddInference();
 builder.Services.AddPredictions();
+builder.Services.AddClientRateLimiting();
 builder.Services.AddApiDocs();
 
 var app = builder.Build();

@@ -65,6 +65,7 @@ internal static class HostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestLogging();
+        app.UseRateLimiter();
         app.UseSwagger();
         app.UseSwaggerUI();
         return app;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RealTimeInference.Server.RateLimiting;
 
 namespace RealTimeInference.Server.Predictions;
 
@@ -19,13 +20,13 @@ internal static class PredictionEndpoints
 
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
-        var predictions = app.MapGroup("").WithTags("Predictions");
+        var predictions = app.MapGroup("").WithTags("Predictions").RequireRateLimiting(ClientRateLimiting.Policy);
         Map(predictions, baseline: false);
 
         if (app.ServiceProvider.GetRequiredService<IOptions<PredictionOptions>>().Value.EnableBaseline)
         {
             // Same parsing and serialization with no model: the yardstick benchmarks divide by.
-            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline"), baseline: true);
+            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline").RequireRateLimiting(ClientRateLimiting.Policy), baseline: true);
         }
 
         return app;
@@ -42,6 +43,7 @@ internal static class PredictionEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         group.MapPost("/predict-batch", (HttpContext context, SensorPredictor predictor) => predictor.PredictBatchAsync(context, baseline))
             .WithName(baseline ? "BaselinePredictBatch" : "PredictBatch")
@@ -51,6 +53,7 @@ internal static class PredictionEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 }
