@@ -1,23 +1,35 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace RealTimeInference.Server.Tests;
 
 /// <summary>The real server over the bundled models, in memory; one per test class.</summary>
-public sealed class ServerFixture : WebApplicationFactory<Program>
+public class ServerFixture : WebApplicationFactory<Program>
 {
     /// <summary>Another models folder instead of the bundled one.</summary>
     public string? ModelsPath { get; init; }
 
+    /// <summary>Configuration on top of appsettings.json, for fixtures that need the server set up otherwise.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
+
+    protected virtual void ConfigureTestServices(IServiceCollection services)
+    {
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            // Keep test output readable: only warnings from the server.
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-            ["Inference:ModelsPath"] = ModelsPath ?? "models",
-        }));
+        builder.ConfigureAppConfiguration(config => config
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                // Keep test output readable: only warnings from the server.
+                ["Serilog:MinimumLevel:Default"] = "Warning",
+                ["Inference:ModelsPath"] = ModelsPath ?? "models",
+            })
+            .AddInMemoryCollection(Settings));
+        builder.ConfigureTestServices(ConfigureTestServices);
     }
 }

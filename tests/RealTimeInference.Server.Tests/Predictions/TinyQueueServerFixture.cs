@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -12,14 +8,11 @@ namespace RealTimeInference.Server.Tests.Predictions;
 /// of fake time: the first request waits in the queue until the test advances the clock, so the
 /// queue is full on purpose, deterministically.
 /// </summary>
-public sealed class TinyQueueServerFixture : WebApplicationFactory<Program>
+public sealed class TinyQueueServerFixture : ServerFixture
 {
-    public FakeTimeProvider Time { get; } = new();
-
-    public string ModelsPath { get; } = Path.Combine(Path.GetTempPath(), "rti-tiny-" + Guid.NewGuid().ToString("N"));
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    public TinyQueueServerFixture()
     {
+        ModelsPath = Path.Combine(Path.GetTempPath(), "rti-tiny-" + Guid.NewGuid().ToString("N"));
         var bundled = Path.Combine(AppContext.BaseDirectory, "models", "sensor-anomaly");
         var target = Path.Combine(ModelsPath, "sensor-anomaly");
         Directory.CreateDirectory(Path.Combine(target, "1"));
@@ -29,22 +22,20 @@ public sealed class TinyQueueServerFixture : WebApplicationFactory<Program>
             .Replace("\"max_batch_size\": 256", "\"max_batch_size\": 2", StringComparison.Ordinal)
             .Replace("\"max_queue_delay_ms\": 0", "\"max_queue_delay_ms\": 60000", StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(target, "model.json"), manifest);
-
-        builder.UseEnvironment("Testing");
-        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-            ["Inference:ModelsPath"] = ModelsPath,
-            ["Prediction:RetryAfterSeconds"] = "3",
-        }));
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
     }
+
+    public FakeTimeProvider Time { get; } = new();
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [new("Prediction:RetryAfterSeconds", "3")];
+
+    protected override void ConfigureTestServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Time);
 
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
         // The factory disposes through both Dispose and DisposeAsync.
-        if (Directory.Exists(ModelsPath))
+        if (ModelsPath is not null && Directory.Exists(ModelsPath))
         {
             Directory.Delete(ModelsPath, recursive: true);
         }

@@ -1,26 +1,18 @@
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.Configuration;
 
 namespace RealTimeInference.Server.Tests.RateLimiting;
 
 /// <summary>Three requests per client, refilled once an hour: nothing refills during a test.</summary>
-public sealed class RateLimitedServerFixture : WebApplicationFactory<Program>
+public sealed class RateLimitedServerFixture : ServerFixture
 {
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        builder.UseEnvironment("Testing");
-        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-            ["RateLimiting:Enabled"] = "true",
-            ["RateLimiting:TokenLimit"] = "3",
-            ["RateLimiting:TokensPerPeriod"] = "3",
-            ["RateLimiting:ReplenishmentPeriod"] = "01:00:00",
-        }));
-    }
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("RateLimiting:Enabled", "true"),
+        new("RateLimiting:TokenLimit", "3"),
+        new("RateLimiting:TokensPerPeriod", "3"),
+        new("RateLimiting:ReplenishmentPeriod", "01:00:00"),
+    ];
 }
 
 public sealed class RateLimitTests(RateLimitedServerFixture server) : IClassFixture<RateLimitedServerFixture>
