@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
 
@@ -15,6 +16,11 @@ public static class InferenceServiceCollectionExtensions
             .Validate(o => !string.IsNullOrWhiteSpace(o.ModelsPath), "Inference:ModelsPath is required.")
             .Validate(o => o.MonitorWindowSeconds is >= 1 and <= 3600, "Inference:MonitorWindowSeconds must be within 1..3600.")
             .ValidateOnStart();
+        services.AddOptions<PredictionCacheOptions>()
+            .BindConfiguration(PredictionCacheOptions.Section)
+            .Validate(o => o.Capacity >= 1, "Inference:Cache:Capacity must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton<PredictionCache>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<ModelRepository>();

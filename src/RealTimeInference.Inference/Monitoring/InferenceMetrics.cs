@@ -17,6 +17,7 @@ public sealed class InferenceMetrics
     private readonly Histogram<int> _batchRequests;
     private readonly Histogram<double> _compute;
     private readonly Histogram<double> _queue;
+    private readonly Counter<long> _cache;
     private readonly ConcurrentDictionary<string, Func<long>> _queues = new();
 
     public InferenceMetrics(IMeterFactory meterFactory)
@@ -28,6 +29,7 @@ public sealed class InferenceMetrics
         _batchRequests = meter.CreateHistogram<int>("batch_requests", description: "Requests coalesced into one model run.");
         _compute = meter.CreateHistogram<double>("compute_seconds", unit: "s", description: "Duration of one batched model run.");
         _queue = meter.CreateHistogram<double>("queue_seconds", unit: "s", description: "Time a request waited for its batch.");
+        _cache = meter.CreateCounter<long>("cache_requests_total", description: "Prediction cache look-ups by model and result (hit, miss).");
         meter.CreateObservableGauge("queued_rows", ObserveQueues, description: "Rows waiting in each model's queue.");
     }
 
@@ -47,6 +49,9 @@ public sealed class InferenceMetrics
 
     internal void RecordQueueTime(string model, TimeSpan queued) =>
         _queue.Record(queued.TotalSeconds, new TagList { { "model", model } });
+
+    internal void RecordCache(string model, bool hit) =>
+        _cache.Add(1, new TagList { { "model", model }, { "result", hit ? "hit" : "miss" } });
 
     private static string Outcome(ScoreStatus status) => status switch
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Server.Observability;
@@ -20,6 +21,7 @@ internal sealed class SensorPredictor(
     ServerMetrics metrics,
     IOptions<PredictionOptions> options,
     IDiagnosticContext requestLog,
+    PredictionCache cache,
     TimeProvider time)
 {
     private const string BaselineModel = "baseline";
@@ -132,7 +134,21 @@ internal sealed class SensorPredictor(
                 Error: $"Model '{model.Name}' takes {model.FeatureCount} features; a sensor reading gives {SensorFeatures.Count}."));
         }
 
+        // Only single readings are cached: a batch is one model run either way.
+        var cacheable = cache.Enabled && scores.Length == 1;
+        if (cacheable && cache.TryGet(model.Name, model.Version, features.Span, out var cached))
+        {
+            scores.Span[0] = cached;
+            requestLog.Set("CacheHit", true);
+            return (model, new ScoreResult(ScoreStatus.Ok));
+        }
+
         var result = await model.Batcher.ScoreAsync(features, scores, context.RequestAborted);
+        if (cacheable && result.IsOk)
+        {
+            cache.Add(model.Name, model.Version, features.Span, scores.Span[0]);
+        }
+
         // Onto the request's one summary log event: where its time went.
         requestLog.Set("Model", model.Name);
         requestLog.Set("QueueMs", result.QueueTime.TotalMilliseconds);
