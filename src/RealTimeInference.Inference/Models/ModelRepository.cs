@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Onnx;
 
@@ -17,6 +18,7 @@ public sealed partial class ModelRepository(
     IOptions<InferenceOptions> options,
     TimeProvider time,
     InferenceMetrics metrics,
+    PredictionCache cache,
     ILogger<ModelRepository> logger) : IAsyncDisposable
 {
     public const string OnnxFileName = "model.onnx";
@@ -24,6 +26,7 @@ public sealed partial class ModelRepository(
     private volatile FrozenDictionary<string, ServedModel> _models = FrozenDictionary<string, ServedModel>.Empty;
     private volatile bool _draining;
     private int _disposed;
+    private readonly SemaphoreSlim _reloads = new(1, 1);
 
     /// <summary>Models loaded and not shutting down.</summary>
     public bool IsReady => _models.Count > 0 && !_draining;
@@ -57,6 +60,57 @@ public sealed partial class ModelRepository(
         _models = loaded.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// Loads a model's folder again — its highest version, warmed up and checked against model.json —
+    /// and swaps it in atomically. Requests already queued on the old version finish there. A model
+    /// that fails to load leaves the old one serving.
+    /// </summary>
+    public async Task<ModelReload> ReloadAsync(string name)
+    {
+        await _reloads.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            TryGet(name, out var current);
+            var folder = Path.Combine(options.Value.ResolveModelsPath(), name);
+            ServedModel fresh;
+            try
+            {
+                fresh = Load(folder);
+            }
+#pragma warning disable CA1031 // A bad new version is an answer: the old one keeps serving.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                metrics.RecordReload(name, succeeded: false);
+                LogReloadFailed(logger, ex, name, current?.Version);
+                return new ModelReload(false, current?.Version, ex.Message);
+            }
+
+            if (fresh.Name != name)
+            {
+                await fresh.DisposeAsync().ConfigureAwait(false);
+                metrics.RecordReload(name, succeeded: false);
+                return new ModelReload(false, current?.Version, $"model.json in {folder} names '{fresh.Name}', not '{name}'.");
+            }
+
+            _models = _models.Where(m => m.Key != name).Append(new(name, fresh)).ToFrozenDictionary(StringComparer.Ordinal);
+            // The same version number may now hold other bytes: no cached score may outlive the swap.
+            cache.Clear(name);
+            metrics.RecordReload(name, succeeded: true);
+            LogReloaded(logger, name, fresh.Version, current?.Version);
+            if (current is not null)
+            {
+                await current.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return new ModelReload(true, fresh.Version, null);
+        }
+        finally
+        {
+            _reloads.Release();
+        }
+    }
+
     /// <summary>Readiness fails and new work is refused from now on; queued work still runs.</summary>
     public void BeginDrain() => _draining = true;
 
@@ -80,39 +134,14 @@ public sealed partial class ModelRepository(
 
     private ServedModel? TryLoad(string folder)
     {
-        var manifestPath = Path.Combine(folder, ModelManifest.FileName);
-        if (!File.Exists(manifestPath))
+        if (!File.Exists(Path.Combine(folder, ModelManifest.FileName)))
         {
             return null;
         }
 
         try
         {
-            var manifest = ModelManifest.Load(manifestPath);
-            var versions = Directory.EnumerateDirectories(folder)
-                .Select(dir => int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1)
-                .Where(v => v > 0 && File.Exists(Path.Combine(folder, v.ToString(CultureInfo.InvariantCulture), OnnxFileName)))
-                .Order()
-                .ToArray();
-            var version = versions.Length > 0 ? versions[^1] : -1;
-            if (version < 0)
-            {
-                throw new InvalidDataException($"{folder} has no numbered version folder with {OnnxFileName}.");
-            }
-
-            var scorer = new OnnxScorer(Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest);
-            var batching = manifest.Batching;
-            var batcher = new MicroBatcher(
-                manifest.Name,
-                scorer,
-                batching.MaxBatchSize,
-                batching.QueueCapacity,
-                TimeSpan.FromMilliseconds(batching.MaxQueueDelayMs),
-                time,
-                metrics,
-                logger);
-            LogModelLoaded(logger, manifest.Name, version, manifest.Input.Features.Count, batching.MaxBatchSize);
-            return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
+            return Load(folder);
         }
 #pragma warning disable CA1031 // One bad model folder must not keep the others from serving.
         catch (Exception ex)
@@ -123,12 +152,50 @@ public sealed partial class ModelRepository(
         }
     }
 
+    private ServedModel Load(string folder)
+    {
+        var manifest = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
+        var versions = Directory.EnumerateDirectories(folder)
+            .Select(dir => int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1)
+            .Where(v => v > 0 && File.Exists(Path.Combine(folder, v.ToString(CultureInfo.InvariantCulture), OnnxFileName)))
+            .Order()
+            .ToArray();
+        if (versions.Length == 0)
+        {
+            throw new InvalidDataException($"{folder} has no numbered version folder with {OnnxFileName}.");
+        }
+
+        var version = versions[^1];
+        var scorer = new OnnxScorer(Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest);
+        var batching = manifest.Batching;
+        var batcher = new MicroBatcher(
+            manifest.Name,
+            scorer,
+            batching.MaxBatchSize,
+            batching.QueueCapacity,
+            TimeSpan.FromMilliseconds(batching.MaxQueueDelayMs),
+            time,
+            metrics,
+            logger);
+        LogModelLoaded(logger, manifest.Name, version, manifest.Input.Features.Count, batching.MaxBatchSize);
+        return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
+    }
+
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Loaded model {Model} version {Version}: {Features} features, batches of up to {MaxBatchSize} rows")]
     private static partial void LogModelLoaded(ILogger logger, string model, int version, int features, int maxBatchSize);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Could not load the model in {Folder}; it is not served")]
     private static partial void LogModelLoadFailed(ILogger logger, Exception exception, string folder);
 
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Reloaded model {Model}: version {Version} serves (was {Previous})")]
+    private static partial void LogReloaded(ILogger logger, string model, int version, int? previous);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Reload of model {Model} failed; version {Serving} keeps serving")]
+    private static partial void LogReloadFailed(ILogger logger, Exception exception, string model, int? serving);
+
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Models folder {Folder} does not exist; no model is served")]
     private static partial void LogNoModelsFolder(ILogger logger, string folder);
 }
+
+/// <summary>What a reload did: whether the new files serve, and which version serves now (null: none).</summary>
+public sealed record ModelReload(bool Succeeded, int? ServingVersion, string? Error);

@@ -18,6 +18,7 @@ public sealed class InferenceMetrics
     private readonly Histogram<double> _compute;
     private readonly Histogram<double> _queue;
     private readonly Counter<long> _cache;
+    private readonly Counter<long> _reloads;
     private readonly ConcurrentDictionary<string, Func<long>> _queues = new();
 
     public InferenceMetrics(IMeterFactory meterFactory)
@@ -30,6 +31,7 @@ public sealed class InferenceMetrics
         _compute = meter.CreateHistogram<double>("compute_seconds", unit: "s", description: "Duration of one batched model run.");
         _queue = meter.CreateHistogram<double>("queue_seconds", unit: "s", description: "Time a request waited for its batch.");
         _cache = meter.CreateCounter<long>("cache_requests_total", description: "Prediction cache look-ups by model and result (hit, miss).");
+        _reloads = meter.CreateCounter<long>("model_reloads_total", description: "Model reloads by model and result (ok, failed: the old version kept serving).");
         meter.CreateObservableGauge("queued_rows", ObserveQueues, description: "Rows waiting in each model's queue.");
     }
 
@@ -49,6 +51,9 @@ public sealed class InferenceMetrics
 
     internal void RecordQueueTime(string model, TimeSpan queued) =>
         _queue.Record(queued.TotalSeconds, new TagList { { "model", model } });
+
+    internal void RecordReload(string model, bool succeeded) =>
+        _reloads.Add(1, new TagList { { "model", model }, { "result", succeeded ? "ok" : "failed" } });
 
     internal void RecordCache(string model, bool hit) =>
         _cache.Add(1, new TagList { { "model", model }, { "result", hit ? "hit" : "miss" } });

@@ -39,7 +39,25 @@ internal static class ModelEndpoints
                     : TypedResults.Problem($"No model named '{name}' is served.", statusCode: StatusCodes.Status404NotFound, title: "Unknown model"))
             .WithName("GetModel")
             .WithSummary("One served model, as in the list");
+        models.MapPost("/{name}/reload", ReloadAsync)
+            .WithName("ReloadModel")
+            .WithSummary("Load the model's folder again (its highest version) and swap it in while requests flow")
+            .WithDescription("A model that fails to load or to match its model.json leaves the old version serving (422). Queued requests finish on the old version.");
         return app;
+    }
+
+    private static async Task<Results<Ok<ModelInfo>, ProblemHttpResult>> ReloadAsync(string name, ModelRepository repository)
+    {
+        var reload = await repository.ReloadAsync(name);
+        if (reload.Succeeded && repository.TryGet(name, out var model))
+        {
+            return TypedResults.Ok(Describe(model, repository));
+        }
+
+        return reload.ServingVersion is { } serving
+            ? TypedResults.Problem(
+                $"{reload.Error} Version {serving} keeps serving.", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Reload failed")
+            : TypedResults.Problem(reload.Error, statusCode: StatusCodes.Status404NotFound, title: "No loadable model");
     }
 
     private static ModelInfo Describe(ServedModel model, ModelRepository repository) =>

@@ -144,6 +144,13 @@ internal sealed class SensorPredictor(
         }
 
         var result = await model.Batcher.ScoreAsync(features, scores, context.RequestAborted);
+        if (result.Status == ScoreStatus.Stopped && !repository.IsDraining && repository.TryGet(_options.SensorModel, out var swapped))
+        {
+            // A reload swapped the model between lookup and enqueue: the new version takes the request.
+            model = swapped;
+            result = await model.Batcher.ScoreAsync(features, scores, context.RequestAborted);
+        }
+
         if (cacheable && result.IsOk)
         {
             cache.Add(model.Name, model.Version, features.Span, scores.Span[0]);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
 
@@ -28,7 +29,9 @@ public sealed class ModelLoaderServiceTests
     {
         using var meters = new TestMeters();
         var options = Options.Create(new InferenceOptions { ModelsPath = Path.Combine(Path.GetTempPath(), "rti-none-" + Guid.NewGuid().ToString("N")) });
-        await using var repository = new ModelRepository(options, TimeProvider.System, new InferenceMetrics(meters), NullLogger<ModelRepository>.Instance);
+        var metrics = new InferenceMetrics(meters);
+        var cache = new PredictionCache(Options.Create(new PredictionCacheOptions()), metrics);
+        await using var repository = new ModelRepository(options, TimeProvider.System, metrics, cache, NullLogger<ModelRepository>.Instance);
         using var lifetime = new Lifetime();
         var loader = new ModelLoaderService(repository, lifetime);
         await loader.StartAsync(CancellationToken.None);
