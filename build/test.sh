@@ -20,4 +20,13 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libstdc++6 libgomp1 >/dev/null
 fi
 
-dotnet test RealTimeInference.sln --nologo "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+# A hung test fails the run (with a dump) instead of holding CI until its time runs out.
+dotnet test RealTimeInference.sln --nologo --blame-hang-timeout 5m "$@" 2>&1 | tee "$log" || status=$?
+# One closing line over all test projects.
+awk '/(Passed|Failed)! +- +Failed: / {
+        for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1) }
+     } END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$status"
