@@ -20,13 +20,13 @@ internal static class PredictionEndpoints
 
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
-        var predictions = app.MapGroup("").WithTags("Predictions").RequireRateLimiting(ClientRateLimiting.Policy);
+        var predictions = app.MapGroup("").WithTags("Predictions").WithClientRateLimit(app.ServiceProvider);
         Map(predictions, baseline: false);
 
         if (app.ServiceProvider.GetRequiredService<IOptions<PredictionOptions>>().Value.EnableBaseline)
         {
             // Same parsing and serialization with no model: the yardstick benchmarks divide by.
-            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline").RequireRateLimiting(ClientRateLimiting.Policy), baseline: true);
+            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline").WithClientRateLimit(app.ServiceProvider), baseline: true);
         }
 
         return app;

@@ -40,11 +40,6 @@ internal static class ClientRateLimiting
             limiter.AddPolicy(Policy, context =>
             {
                 var options = context.RequestServices.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value;
-                if (!options.Enabled)
-                {
-                    return RateLimitPartition.GetNoLimiter(string.Empty);
-                }
-
                 return RateLimitPartition.GetTokenBucketLimiter(ClientKey(context), _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = options.TokenLimit,
@@ -77,6 +72,10 @@ internal static class ClientRateLimiting
         });
         return services;
     }
+
+    /// <summary>Applies the per-client policy to a group when it is enabled; when it is not, the group pays nothing for it.</summary>
+    public static RouteGroupBuilder WithClientRateLimit(this RouteGroupBuilder group, IServiceProvider services) =>
+        services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled ? group.RequireRateLimiting(Policy) : group;
 
     private static string ClientKey(HttpContext context) =>
         context.Request.Headers["X-Client-Id"] is { Count: > 0 } id ? "id:" + id
