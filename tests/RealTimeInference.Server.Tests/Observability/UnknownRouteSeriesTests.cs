@@ -33,6 +33,7 @@ public sealed class UnknownRouteSeriesTests(ServerFixture server) : IClassFixtur
         // Scraping is a request too: the second scrape sees the first one's series.
         await SeriesAsync();
         var before = await SeriesAsync();
+        Assert.Contains(before, series => series.Contains("http_response_status_code=\"404\"", StringComparison.Ordinal));
 
         var random = new Random(42);
         var paths = Enumerable.Range(0, 100_000).Select(i => $"/{random.Next():x}/{i}?q={random.Next()}").ToArray();
