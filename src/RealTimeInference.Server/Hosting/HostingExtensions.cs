@@ -1,9 +1,11 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using RealTimeInference.Server.Health;
 using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Security;
 
 namespace RealTimeInference.Server.Hosting;
 
@@ -30,6 +32,7 @@ internal static class HostingExtensions
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddHealth();
+        builder.Services.AddApiKeys();
         return builder;
     }
 
@@ -66,8 +69,11 @@ internal static class HostingExtensions
         app.UseStatusCodePages();
         app.UseRequestLogging();
         app.UseRateLimiter();
-        app.UseSwagger();
-        app.UseSwaggerUI();
+        if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.ExposeSwagger)
+        {
+            app.UseSwagger();
+            app.UseSwaggerUI();
+        }
         return app;
     }
 }

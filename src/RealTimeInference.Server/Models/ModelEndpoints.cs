@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Server.Security;
 
 namespace RealTimeInference.Server.Models;
 
@@ -28,7 +29,7 @@ internal static class ModelEndpoints
 {
     public static IEndpointRouteBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
-        var models = app.MapGroup("/models").WithTags("Models");
+        var models = app.MapGroup("/models").WithTags("Models").WithApiKey(app.ServiceProvider);
         models.MapGet("/", (ModelRepository repository) =>
                 TypedResults.Ok(repository.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => Describe(m, repository)).ToArray()))
             .WithName("ListModels")

@@ -4,7 +4,9 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 using Prometheus;
+using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Server.Security;
 
 namespace RealTimeInference.Server.Observability;
 
@@ -44,7 +46,8 @@ internal static class MetricsEndpoints
             .WithSummary("Prometheus metrics, or the latency/throughput summary as JSON")
             .WithDescription("Prometheus text exposition by default; send `Accept: application/json` for the seed's JSON summary over the sliding window.")
             .Produces<MetricsSummary>(StatusCodes.Status200OK, "application/json")
-            .Produces<string>(StatusCodes.Status200OK, "text/plain");
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .WithApiKey(app.ServiceProvider, protect: app.ServiceProvider.GetRequiredService<IOptions<SecurityOptions>>().Value.ProtectMetrics);
         return app;
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Security;
 
 namespace RealTimeInference.Server.Predictions;
 
@@ -20,13 +21,15 @@ internal static class PredictionEndpoints
 
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
-        var predictions = app.MapGroup("").WithTags("Predictions").WithClientRateLimit(app.ServiceProvider);
+        var predictions = app.MapGroup("").WithTags("Predictions")
+            .WithClientRateLimit(app.ServiceProvider)
+            .WithApiKey(app.ServiceProvider);
         Map(predictions, baseline: false);
 
         if (app.ServiceProvider.GetRequiredService<IOptions<PredictionOptions>>().Value.EnableBaseline)
         {
             // Same parsing and serialization with no model: the yardstick benchmarks divide by.
-            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline").WithClientRateLimit(app.ServiceProvider), baseline: true);
+            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider), baseline: true);
         }
 
         return app;
@@ -41,6 +44,7 @@ internal static class PredictionEndpoints
             .WithDescription("Returns the anomaly model's probability for one reading. Bad input gets 400 naming the field; a full queue gets 503 with Retry-After.")
             .Accepts<SensorReadingRequest>("application/json")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
@@ -51,6 +55,7 @@ internal static class PredictionEndpoints
             .WithDescription("Up to Prediction:MaxBatchReadings readings (default 10,000); an empty array is 400, a larger one 413.")
             .Accepts<SensorReadingRequest[]>("application/json")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
