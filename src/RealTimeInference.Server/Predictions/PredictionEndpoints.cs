@@ -43,22 +43,21 @@ internal static class PredictionEndpoints
             .WithSummary("Score one sensor reading" + suffix)
             .WithDescription("Returns the anomaly model's probability for one reading. Bad input gets 400 naming the field; a full queue gets 503 with Retry-After.")
             .Accepts<SensorReadingRequest>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .WithErrorResponses();
         group.MapPost("/predict-batch", (HttpContext context, SensorPredictor predictor) => predictor.PredictBatchAsync(context, baseline))
             .WithName(baseline ? "BaselinePredictBatch" : "PredictBatch")
             .WithSummary("Score a JSON array of sensor readings in one model run" + suffix)
             .WithDescription("Up to Prediction:MaxBatchReadings readings (default 10,000); an empty array is 400, a larger one 413.")
             .Accepts<SensorReadingRequest[]>("application/json")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .WithErrorResponses();
     }
+
+    /// <summary>The problems every predict endpoint may answer, for the OpenAPI document.</summary>
+    private static RouteHandlerBuilder WithErrorResponses(this RouteHandlerBuilder endpoint) => endpoint
+        .ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 }
