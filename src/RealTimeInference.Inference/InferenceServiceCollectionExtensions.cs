@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
@@ -26,7 +27,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddSingleton<ModelRepository>();
         services.AddSingleton(sp => new RequestMonitor(
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<InferenceOptions>>().Value.MonitorWindowSeconds));
+            sp.GetRequiredService<IOptions<InferenceOptions>>().Value.MonitorWindowSeconds));
         services.AddHostedService<ModelLoaderService>();
         return services;
     }

@@ -6,6 +6,7 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
+using Serilog;
 
 namespace RealTimeInference.Server.Hosting;
 
@@ -67,7 +68,8 @@ internal static class HostingExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseRequestLogging();
+        // One summary log event per request.
+        app.UseSerilogRequestLogging();
         app.UseRateLimiter();
         if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.ExposeSwagger)
         {

@@ -47,13 +47,6 @@ internal static class ObservabilityExtensions
         return builder;
     }
 
-    /// <summary>One summary log event per request.</summary>
-    public static WebApplication UseRequestLogging(this WebApplication app)
-    {
-        app.UseSerilogRequestLogging();
-        return app;
-    }
-
     private static double[] Buckets(Instrument instrument) =>
         instrument.Unit == "s" ? DurationBuckets
         : instrument.Meter.Name == InferenceMetrics.MeterName ? SizeBuckets
