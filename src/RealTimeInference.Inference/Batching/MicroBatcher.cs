@@ -1,15 +1,16 @@
 using System.Buffers;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Inference.Batching;
 
 /// <summary>
 /// Queues scoring requests for one model and runs them through a single dispatch loop, one
 /// model run per batch. An idle model runs a lone request at once; batches form from whatever
-/// queued while the previous batch ran, up to <c>maxBatchRows</c>. <c>maxQueueDelay</c> (opt-in)
-/// holds the first request of a batch so more can join.
+/// queued while the previous batch ran, up to <c>maxBatchRows</c>, earliest deadline first
+/// across the latency classes. Work whose deadline passed is answered, not computed.
+/// <c>maxQueueDelay</c> (opt-in) holds the first request of a batch so more can join.
 /// </summary>
 public sealed partial class MicroBatcher : IAsyncDisposable
 {
@@ -18,13 +19,24 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private readonly int _maxBatchRows;
     private readonly int _capacityRows;
     private readonly TimeSpan _maxQueueDelay;
+    private readonly AdmissionSettings _admission;
     private readonly TimeProvider _time;
     private readonly InferenceMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly Channel<WorkItem> _queue;
     private readonly Task _loop;
+
+    // One FIFO per latency class, guarded by _lock. Within a class, budgets are equal, so FIFO
+    // order is deadline order and the earliest deadline overall is one of the heads.
+    private readonly Lock _lock = new();
+    private readonly LinkedList<WorkItem>[] _queues = [.. LatencyClasses.All.Select(_ => new LinkedList<WorkItem>())];
+    private readonly long[] _classRows = new long[LatencyClasses.Count];
+    private TaskCompletionSource? _wake;
     private long _queuedRows;
-    private volatile bool _stopping;
+    private long _sampled;
+    private bool _stopping;
+
+    // Recent model time per row (an exponential average), to predict waits and Retry-After.
+    private double _secondsPerRow;
 
     public MicroBatcher(
         string model,
@@ -34,7 +46,8 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         TimeSpan maxQueueDelay,
         TimeProvider time,
         InferenceMetrics metrics,
-        ILogger logger)
+        ILogger logger,
+        AdmissionSettings? admission = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchRows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityRows, 1);
@@ -44,14 +57,11 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         _maxBatchRows = maxBatchRows;
         _capacityRows = capacityRows;
         _maxQueueDelay = maxQueueDelay;
+        _admission = admission ?? AdmissionSettings.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(_admission.SampleKeepEvery, 1, nameof(admission));
         _time = time;
         _metrics = metrics;
         _logger = logger;
-        _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(capacityRows)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         metrics.TrackQueue(model, () => Volatile.Read(ref _queuedRows));
         _loop = Task.Run(DispatchAsync);
     }
@@ -59,11 +69,16 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     /// <summary>Rows waiting for their batch.</summary>
     public long QueuedRows => Volatile.Read(ref _queuedRows);
 
+    /// <summary>Scores as process-control work (due within 1 s). See the overload with a deadline.</summary>
+    public ValueTask<ScoreResult> ScoreAsync(Memory<float> features, Memory<float> scores, CancellationToken cancellationToken = default) =>
+        ScoreAsync(features, scores, Deadline.For(LatencyClass.ProcessControl, _time.GetTimestamp(), _time), cancellationToken);
+
     /// <summary>
-    /// Scores <paramref name="scores"/>.Length rows read from <paramref name="features"/>. The
-    /// buffers must stay untouched until the returned task completes.
+    /// Scores <paramref name="scores"/>.Length rows read from <paramref name="features"/> by
+    /// <paramref name="deadline"/>. The buffers must stay untouched until the returned task completes.
     /// </summary>
-    public ValueTask<ScoreResult> ScoreAsync(Memory<float> features, Memory<float> scores, CancellationToken cancellationToken = default)
+    public ValueTask<ScoreResult> ScoreAsync(
+        Memory<float> features, Memory<float> scores, Deadline deadline, CancellationToken cancellationToken = default)
     {
         var rows = scores.Length;
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1, nameof(scores));
@@ -72,19 +87,38 @@ public sealed partial class MicroBatcher : IAsyncDisposable
             throw new ArgumentException($"Expected {rows * _scorer.FeatureCount} floats for {rows} rows.", nameof(features));
         }
 
-        // An empty queue always admits, so one request larger than the capacity still runs.
-        var before = Interlocked.Add(ref _queuedRows, rows) - rows;
-        if (before > 0 && before + rows > _capacityRows)
+        var now = _time.GetTimestamp();
+        var item = new WorkItem(features, scores, now, deadline, cancellationToken);
+        List<WorkItem>? shed = null;
+        ScoreResult? refusal;
+        TaskCompletionSource? wake = null;
+        lock (_lock)
         {
-            Interlocked.Add(ref _queuedRows, -rows);
-            return Reject(ScoreStatus.Rejected);
+            refusal = Admit(item, now, ref shed);
+            if (refusal is null)
+            {
+                _queues[(int)deadline.Class].AddLast(item);
+                _classRows[(int)deadline.Class] += rows;
+                Volatile.Write(ref _queuedRows, _queuedRows + rows);
+                (wake, _wake) = (_wake, null);
+            }
         }
 
-        var item = new WorkItem(features, scores, _time.GetTimestamp(), cancellationToken);
-        if (!_queue.Writer.TryWrite(item))
+        wake?.TrySetResult();
+        if (shed is not null)
         {
-            Interlocked.Add(ref _queuedRows, -rows);
-            return Reject(_stopping ? ScoreStatus.Stopped : ScoreStatus.Rejected);
+            var reason = _admission.Policy == AdmissionPolicy.ShedOldest ? DropReason.ShedOldest : DropReason.ShedNewest;
+            foreach (var victim in shed)
+            {
+                Complete(victim, Dropped(ScoreStatus.Shed, reason));
+            }
+        }
+
+        if (refusal is { } refused)
+        {
+            _metrics.RecordOutcome(_model, refused.Status);
+            _metrics.RecordDrop(_model, deadline.Class, refused.Reason);
+            return ValueTask.FromResult(refused);
         }
 
         return new ValueTask<ScoreResult>(item.Task);
@@ -93,68 +127,230 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     /// <summary>Takes no new work, finishes what is queued, and waits for the loop to end.</summary>
     public async ValueTask DisposeAsync()
     {
-        _stopping = true;
-        _queue.Writer.TryComplete();
+        TaskCompletionSource? wake;
+        lock (_lock)
+        {
+            _stopping = true;
+            (wake, _wake) = (_wake, null);
+        }
+
+        wake?.TrySetResult();
         await _loop.ConfigureAwait(false);
     }
 
-    private ValueTask<ScoreResult> Reject(ScoreStatus status)
+    /// <summary>Null when <paramref name="item"/> may queue (after shedding into <paramref name="shed"/>); otherwise why not.</summary>
+    private ScoreResult? Admit(WorkItem item, long now, ref List<WorkItem>? shed)
     {
-        _metrics.RecordOutcome(_model, status);
-        return ValueTask.FromResult(new ScoreResult(status));
+        if (_stopping)
+        {
+            return new ScoreResult(ScoreStatus.Stopped);
+        }
+
+        if (item.Deadline.Due <= now)
+        {
+            return Dropped(ScoreStatus.Expired, DropReason.DeadlineExpired);
+        }
+
+        // An empty queue always admits, so one request larger than the capacity still runs.
+        if (_queuedRows == 0)
+        {
+            return null;
+        }
+
+        // Earliest deadline first: the work ahead is what is queued in this class and the more urgent ones.
+        var ahead = 0L;
+        for (var c = 0; c <= (int)item.Deadline.Class; c++)
+        {
+            ahead += _classRows[c];
+        }
+
+        var wait = ahead * _secondsPerRow * _time.TimestampFrequency;
+        if (now + wait > item.Deadline.Due)
+        {
+            return Dropped(ScoreStatus.Rejected, DropReason.DeadlineUnmeetable);
+        }
+
+        if (_admission.Policy == AdmissionPolicy.Sample && _queuedRows >= _admission.SampleWatermarkRows
+            && ++_sampled % _admission.SampleKeepEvery != 0)
+        {
+            return Dropped(ScoreStatus.Rejected, DropReason.Sampled);
+        }
+
+        var excess = _queuedRows + item.Rows - _capacityRows;
+        if (excess <= 0)
+        {
+            return null;
+        }
+
+        if (_admission.Policy is not (AdmissionPolicy.ShedOldest or AdmissionPolicy.ShedNewest))
+        {
+            return Dropped(ScoreStatus.Rejected, DropReason.QueueFull);
+        }
+
+        // Only work no more urgent than the newcomer may make room for it.
+        var sheddable = 0L;
+        for (var c = (int)item.Deadline.Class; c < LatencyClasses.Count; c++)
+        {
+            sheddable += _classRows[c];
+        }
+
+        if (sheddable < excess)
+        {
+            return Dropped(ScoreStatus.Rejected, DropReason.QueueFull);
+        }
+
+        shed = [];
+        for (var c = LatencyClasses.Count - 1; excess > 0; c--)
+        {
+            var queue = _queues[c];
+            while (excess > 0 && queue.Count > 0)
+            {
+                var victim = _admission.Policy == AdmissionPolicy.ShedOldest ? queue.First!.Value : queue.Last!.Value;
+                if (_admission.Policy == AdmissionPolicy.ShedOldest)
+                {
+                    queue.RemoveFirst();
+                }
+                else
+                {
+                    queue.RemoveLast();
+                }
+
+                Dequeued(victim);
+                excess -= victim.Rows;
+                shed.Add(victim);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A drop's answer, with the wait the queue's depth and the model's recent speed predict.</summary>
+    private ScoreResult Dropped(ScoreStatus status, DropReason reason) =>
+        new(status, Reason: reason, RetryAfter: TimeSpan.FromSeconds(Volatile.Read(ref _queuedRows) * _secondsPerRow));
+
+    private void Dequeued(WorkItem item)
+    {
+        _classRows[(int)item.Deadline.Class] -= item.Rows;
+        Volatile.Write(ref _queuedRows, _queuedRows - item.Rows);
     }
 
     private async Task DispatchAsync()
     {
-        var reader = _queue.Reader;
         var batch = new List<WorkItem>();
-        WorkItem? carry = null;
-        while (carry is not null || await reader.WaitToReadAsync().ConfigureAwait(false))
+        var dropped = new List<(WorkItem Item, ScoreResult Result)>();
+        while (true)
         {
-            if (carry is null && _maxQueueDelay > TimeSpan.Zero && Volatile.Read(ref _queuedRows) < _maxBatchRows
-                && reader.TryPeek(out var head))
+            Task? idle = null;
+            lock (_lock)
+            {
+                if (_queuedRows == 0)
+                {
+                    if (_stopping)
+                    {
+                        return;
+                    }
+
+                    _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    idle = _wake.Task;
+                }
+            }
+
+            if (idle is not null)
+            {
+                await idle.ConfigureAwait(false);
+                continue;
+            }
+
+            if (_maxQueueDelay > TimeSpan.Zero && Volatile.Read(ref _queuedRows) < _maxBatchRows && OldestEnqueue() is { } oldest)
             {
                 // The delay counts from the oldest request's arrival, not from when the loop noticed it.
-                var remaining = _maxQueueDelay - _time.GetElapsedTime(head.Enqueued);
+                var remaining = _maxQueueDelay - _time.GetElapsedTime(oldest);
                 if (remaining > TimeSpan.Zero)
                 {
                     await Task.Delay(remaining, _time).ConfigureAwait(false);
                 }
             }
 
-            var rows = 0;
-            while (rows < _maxBatchRows)
+            var rows = Take(batch, dropped);
+            foreach (var (item, result) in dropped)
             {
-                var item = carry;
-                carry = null;
-                if (item is null && !reader.TryRead(out item))
-                {
-                    break;
-                }
-
-                if (rows > 0 && rows + item.Rows > _maxBatchRows)
-                {
-                    carry = item;
-                    break;
-                }
-
-                Interlocked.Add(ref _queuedRows, -item.Rows);
-                if (item.CancellationToken.IsCancellationRequested)
-                {
-                    Complete(item, new ScoreResult(ScoreStatus.Cancelled));
-                    continue;
-                }
-
-                batch.Add(item);
-                rows += item.Rows;
+                Complete(item, result);
             }
 
+            dropped.Clear();
             if (batch.Count > 0)
             {
                 Execute(batch, rows);
                 batch.Clear();
             }
         }
+    }
+
+    private long? OldestEnqueue()
+    {
+        lock (_lock)
+        {
+            long? oldest = null;
+            foreach (var queue in _queues)
+            {
+                if (queue.First is { } head && (oldest is null || head.Value.Enqueued < oldest))
+                {
+                    oldest = head.Value.Enqueued;
+                }
+            }
+
+            return oldest;
+        }
+    }
+
+    /// <summary>Moves the most urgent queued work into <paramref name="batch"/>, up to the batch size; returns its rows.</summary>
+    private int Take(List<WorkItem> batch, List<(WorkItem, ScoreResult)> dropped)
+    {
+        var now = _time.GetTimestamp();
+        var rows = 0;
+        lock (_lock)
+        {
+            while (rows < _maxBatchRows)
+            {
+                LinkedList<WorkItem>? earliest = null;
+                foreach (var queue in _queues)
+                {
+                    if (queue.First is { } head && (earliest is null || head.Value.Deadline.Due < earliest.First!.Value.Deadline.Due))
+                    {
+                        earliest = queue;
+                    }
+                }
+
+                if (earliest is null)
+                {
+                    break;
+                }
+
+                var item = earliest.First!.Value;
+                if (rows > 0 && rows + item.Rows > _maxBatchRows)
+                {
+                    break;
+                }
+
+                earliest.RemoveFirst();
+                Dequeued(item);
+                if (item.CancellationToken.IsCancellationRequested)
+                {
+                    dropped.Add((item, new ScoreResult(ScoreStatus.Cancelled)));
+                }
+                else if (item.Deadline.Due <= now)
+                {
+                    dropped.Add((item, Dropped(ScoreStatus.Expired, DropReason.DeadlineExpired)));
+                }
+                else
+                {
+                    batch.Add(item);
+                    rows += item.Rows;
+                }
+            }
+        }
+
+        return rows;
     }
 
     private void Execute(List<WorkItem> batch, int rows)
@@ -191,6 +387,8 @@ public sealed partial class MicroBatcher : IAsyncDisposable
 
             var end = _time.GetTimestamp();
             var compute = _time.GetElapsedTime(start, end);
+            var perRow = compute.TotalSeconds / rows;
+            _secondsPerRow = _secondsPerRow == 0 ? perRow : (0.8 * _secondsPerRow) + (0.2 * perRow);
             _metrics.RecordBatch(_model, rows, batch.Count, compute);
             foreach (var item in batch)
             {
@@ -227,6 +425,12 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         if (result.IsOk)
         {
             _metrics.RecordQueueTime(_model, result.QueueTime);
+            var now = _time.GetTimestamp();
+            _metrics.RecordClassLatency(_model, item.Deadline.Class, _time.GetElapsedTime(item.Enqueued, now), missed: now > item.Deadline.Due);
+        }
+        else
+        {
+            _metrics.RecordDrop(_model, item.Deadline.Class, result.Reason);
         }
 
         item.TrySetResult(result);
@@ -235,7 +439,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "Model {Model} failed a batch of {Rows} rows")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string model, int rows);
 
-    private sealed class WorkItem(Memory<float> features, Memory<float> scores, long enqueued, CancellationToken cancellationToken)
+    private sealed class WorkItem(Memory<float> features, Memory<float> scores, long enqueued, Deadline deadline, CancellationToken cancellationToken)
         : TaskCompletionSource<ScoreResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public Memory<float> Features { get; } = features;
@@ -245,6 +449,8 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         public int Rows => Scores.Length;
 
         public long Enqueued { get; } = enqueued;
+
+        public Deadline Deadline { get; } = deadline;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
     }

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealTimeInference.Inference.Batching;
 
 namespace RealTimeInference.Inference.Models;
 
@@ -91,6 +92,16 @@ public sealed record ModelManifest(
             {
                 errors.Add("batching.max_queue_delay_ms must not be negative");
             }
+
+            if (!AdmissionSettings.TryParsePolicy(Batching.Admission, out _))
+            {
+                errors.Add($"batching.admission must be one of {string.Join(", ", AdmissionSettings.PolicyNames)}");
+            }
+
+            if (Batching.SampleKeepEvery < 1 || Batching.SampleWatermarkRows < 0)
+            {
+                errors.Add("batching.sample_keep_every must be at least 1 and batching.sample_watermark_rows not negative");
+            }
         }
 
         if (Threads is null || Threads.IntraOp < 1 || Threads.InterOp < 1)
@@ -108,7 +119,23 @@ public sealed record ModelInput(string Name, IReadOnlyList<string> Features);
 /// <summary>The output tensor read as the score: one value per row.</summary>
 public sealed record ModelOutput(string Name, string Kind);
 
-public sealed record BatchingSettings(int MaxBatchSize, double MaxQueueDelayMs, int QueueCapacity);
+/// <summary>
+/// How requests queue for the model. <c>admission</c> is what a full queue does: buffer, sample,
+/// shed-oldest or shed-newest (see <see cref="AdmissionPolicy"/>).
+/// </summary>
+public sealed record BatchingSettings(
+    int MaxBatchSize,
+    double MaxQueueDelayMs,
+    int QueueCapacity,
+    string Admission = "buffer",
+    int SampleWatermarkRows = 0,
+    int SampleKeepEvery = 1)
+{
+    public AdmissionSettings ToAdmission() =>
+        AdmissionSettings.TryParsePolicy(Admission, out var policy)
+            ? new AdmissionSettings(policy, SampleWatermarkRows, SampleKeepEvery)
+            : throw new InvalidOperationException($"Unknown admission policy '{Admission}'.");
+}
 
 public sealed record ThreadSettings(int IntraOp, int InterOp);
 

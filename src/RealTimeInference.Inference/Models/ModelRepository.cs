@@ -176,7 +176,8 @@ public sealed partial class ModelRepository(
             TimeSpan.FromMilliseconds(batching.MaxQueueDelayMs),
             time,
             metrics,
-            logger);
+            logger,
+            batching.ToAdmission());
         LogModelLoaded(logger, manifest.Name, version, manifest.Input.Features.Count, batching.MaxBatchSize);
         return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
     }

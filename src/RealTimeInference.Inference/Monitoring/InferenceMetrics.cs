@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Inference.Monitoring;
 
@@ -19,12 +20,15 @@ public sealed class InferenceMetrics
     private readonly Histogram<double> _queue;
     private readonly Counter<long> _cache;
     private readonly Counter<long> _reloads;
+    private readonly Counter<long> _dropped;
+    private readonly Histogram<double> _classLatency;
+    private readonly Counter<long> _deadlineMisses;
     private readonly ConcurrentDictionary<string, Func<long>> _queues = new();
 
     public InferenceMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _requests = meter.CreateCounter<long>("requests_total", description: "Scoring requests by model and outcome (ok, rejected, cancelled, failed, stopped).");
+        _requests = meter.CreateCounter<long>("requests_total", description: "Scoring requests by model and outcome (ok, rejected, shed, expired, cancelled, failed, stopped).");
         _rows = meter.CreateCounter<long>("rows_total", description: "Rows scored by model.");
         _batchRows = meter.CreateHistogram<int>("batch_rows", description: "Rows per model run.");
         _batchRequests = meter.CreateHistogram<int>("batch_requests", description: "Requests coalesced into one model run.");
@@ -32,6 +36,9 @@ public sealed class InferenceMetrics
         _queue = meter.CreateHistogram<double>("queue_seconds", unit: "s", description: "Time a request waited for its batch.");
         _cache = meter.CreateCounter<long>("cache_requests_total", description: "Prediction cache look-ups by model and result (hit, miss).");
         _reloads = meter.CreateCounter<long>("model_reloads_total", description: "Model reloads by model and result (ok, failed: the old version kept serving).");
+        _dropped = meter.CreateCounter<long>("dropped_total", description: "Requests not computed, by model, latency class and reason (queue_full, sampled, deadline_unmeetable, deadline_expired, shed_oldest, shed_newest).");
+        _classLatency = meter.CreateHistogram<double>("class_latency_seconds", unit: "s", description: "Enqueue to answer of computed requests, by model and latency class.");
+        _deadlineMisses = meter.CreateCounter<long>("deadline_misses_total", description: "Computed requests answered after their deadline, by model and latency class.");
         meter.CreateObservableGauge("queued_rows", ObserveQueues, description: "Rows waiting in each model's queue.");
     }
 
@@ -52,6 +59,24 @@ public sealed class InferenceMetrics
     internal void RecordQueueTime(string model, TimeSpan queued) =>
         _queue.Record(queued.TotalSeconds, new TagList { { "model", model } });
 
+    internal void RecordDrop(string model, LatencyClass latencyClass, DropReason reason)
+    {
+        if (reason != DropReason.None)
+        {
+            _dropped.Add(1, new TagList { { "model", model }, { "class", latencyClass.Name() }, { "reason", ReasonLabel(reason) } });
+        }
+    }
+
+    internal void RecordClassLatency(string model, LatencyClass latencyClass, TimeSpan latency, bool missed)
+    {
+        var tags = new TagList { { "model", model }, { "class", latencyClass.Name() } };
+        _classLatency.Record(latency.TotalSeconds, tags);
+        if (missed)
+        {
+            _deadlineMisses.Add(1, tags);
+        }
+    }
+
     internal void RecordReload(string model, bool succeeded) =>
         _reloads.Add(1, new TagList { { "model", model }, { "result", succeeded ? "ok" : "failed" } });
 
@@ -62,9 +87,23 @@ public sealed class InferenceMetrics
     {
         ScoreStatus.Ok => "ok",
         ScoreStatus.Rejected => "rejected",
+        ScoreStatus.Shed => "shed",
+        ScoreStatus.Expired => "expired",
         ScoreStatus.Cancelled => "cancelled",
         ScoreStatus.Failed => "failed",
         _ => "stopped",
+    };
+
+    /// <summary>The <c>reason</c> label: the enum name in snake case.</summary>
+    public static string ReasonLabel(DropReason reason) => reason switch
+    {
+        DropReason.QueueFull => "queue_full",
+        DropReason.Sampled => "sampled",
+        DropReason.DeadlineUnmeetable => "deadline_unmeetable",
+        DropReason.DeadlineExpired => "deadline_expired",
+        DropReason.ShedOldest => "shed_oldest",
+        DropReason.ShedNewest => "shed_newest",
+        _ => "none",
     };
 
     private IEnumerable<Measurement<long>> ObserveQueues()

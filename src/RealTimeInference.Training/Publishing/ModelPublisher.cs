@@ -21,7 +21,7 @@ internal static class ModelPublisher
         new ModelInput(model.InputName, SensorFeatures.Names),
         new ModelOutput(model.OutputName, "probability"),
         model.Threshold,
-        new BatchingSettings(MaxBatchSize: 256, MaxQueueDelayMs: 0, QueueCapacity: 8192),
+        new BatchingSettings(MaxBatchSize: 256, MaxQueueDelayMs: 0, QueueCapacity: 8192, Admission: "shed-oldest"),
         new ThreadSettings(IntraOp: 1, InterOp: 1),
         model.Spec.Fallback,
         new Provenance(model.Spec.Trainer, seed, data.Train.Count, data.Test.Count, data.Generator, Framework, ExportedBy),

@@ -15,7 +15,13 @@ internal sealed class GatedScorer(int featureCount = 2) : IBatchScorer, IDisposa
 
     public List<int> BatchRows { get; } = [];
 
+    /// <summary>Every row's score, in the order the runs computed them.</summary>
+    public List<float> Scored { get; } = [];
+
     public Exception? FailWith { get; set; }
+
+    /// <summary>Runs inside each model run, e.g. to move a fake clock as if the run took time.</summary>
+    public Action? DuringRun { get; set; }
 
     public void Close() => _gate.Reset();
 
@@ -34,6 +40,7 @@ internal sealed class GatedScorer(int featureCount = 2) : IBatchScorer, IDisposa
 
         _started.Release();
         _gate.Wait(TimeSpan.FromSeconds(10));
+        DuringRun?.Invoke();
         if (FailWith is { } failure)
         {
             throw failure;
@@ -49,6 +56,10 @@ internal sealed class GatedScorer(int featureCount = 2) : IBatchScorer, IDisposa
             }
 
             scores[row] = sum;
+            lock (BatchRows)
+            {
+                Scored.Add(sum);
+            }
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class BundledModelsTests
         Assert.Equal(SensorFeatures.Names, manifest.Input.Features);
         Assert.Equal("probability", manifest.Output.Kind);
         Assert.InRange(manifest.Threshold, 0.01, 0.99);
-        Assert.Equal(new BatchingSettings(256, 0, 8192), manifest.Batching);
+        Assert.Equal(new BatchingSettings(256, 0, 8192, "shed-oldest"), manifest.Batching);
         Assert.Equal(new ThreadSettings(1, 1), manifest.Threads);
         Assert.Equal("ML.NET 5.0.1", manifest.Provenance.Framework);
         Assert.True(manifest.Provenance.TrainRows > 0 && manifest.Provenance.TestRows > 0);
