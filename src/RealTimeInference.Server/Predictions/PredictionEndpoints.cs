@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
 
@@ -14,6 +15,9 @@ internal static class PredictionEndpoints
             .Validate(o => o.MaxBatchReadings is >= 1 and <= 1_000_000, "Prediction:MaxBatchReadings must be within 1..1000000.")
             .Validate(o => o.MaxRequestBytes >= 256 && o.MaxBatchRequestBytes >= 256, "Prediction:MaxRequestBytes and MaxBatchRequestBytes must be at least 256.")
             .Validate(o => o.RetryAfterSeconds >= 1, "Prediction:RetryAfterSeconds must be at least 1.")
+            .Validate(
+                o => LatencyClasses.TryParse(o.PredictClass, out _) && LatencyClasses.TryParse(o.BatchClass, out _),
+                "Prediction:PredictClass and BatchClass must be emergency, process-control, defect-detection or yield-forecasting.")
             .ValidateOnStart();
         services.AddSingleton<SensorPredictor>();
         return services;
@@ -41,7 +45,7 @@ internal static class PredictionEndpoints
         group.MapPost("/predict", (HttpContext context, SensorPredictor predictor) => predictor.PredictAsync(context, baseline))
             .WithName(baseline ? "BaselinePredict" : "Predict")
             .WithSummary("Score one sensor reading" + suffix)
-            .WithDescription("Returns the anomaly model's probability for one reading. Bad input gets 400 naming the field; a full queue gets 503 with Retry-After.")
+            .WithDescription("Returns the anomaly model's probability for one reading. Bad input gets 400 naming the field; a full queue, or a deadline (X-Latency-Class, X-Deadline-Ms) the queue cannot meet, gets 503 with Retry-After.")
             .Accepts<SensorReadingRequest>("application/json")
             .WithErrorResponses();
         group.MapPost("/predict-batch", (HttpContext context, SensorPredictor predictor) => predictor.PredictBatchAsync(context, baseline))

@@ -16,8 +16,17 @@ public sealed class PredictionOptions
     /// <summary>Largest /predict-batch body, in bytes (413 above it).</summary>
     public long MaxBatchRequestBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Retry-After, in seconds, sent with 503 when a model's queue is full.</summary>
+    /// <summary>
+    /// The least Retry-After, in seconds, sent with 503; more when the queue's depth and the
+    /// model's recent speed predict a longer wait.
+    /// </summary>
     public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Latency class of a /predict request that names none (X-Latency-Class).</summary>
+    public string PredictClass { get; set; } = "process-control";
+
+    /// <summary>Latency class of a /predict-batch request that names none.</summary>
+    public string BatchClass { get; set; } = "process-control";
 
     /// <summary>Serve the no-model baseline endpoints (/baseline/...) that benchmarks compare against.</summary>
     public bool EnableBaseline { get; set; } = true;

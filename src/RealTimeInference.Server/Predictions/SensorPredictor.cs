@@ -6,6 +6,7 @@ using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Observability;
 using Serilog;
 
@@ -27,11 +28,18 @@ internal sealed class SensorPredictor(
     private const string BaselineModel = "baseline";
 
     private readonly PredictionOptions _options = options.Value;
+    private readonly LatencyClass _predictClass = ParseClass(options.Value.PredictClass);
+    private readonly LatencyClass _batchClass = ParseClass(options.Value.BatchClass);
 
     public async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> PredictAsync(HttpContext context, bool baseline)
     {
         var started = time.GetTimestamp();
         // Features and the score share one rented buffer.
+        if (RequestDeadline.Read(context.Request, _predictClass, started, time, out var deadline) is { } badDeadline)
+        {
+            return Invalid(badDeadline);
+        }
+
         using var buffer = new PooledFloats(SensorFeatures.Count + 1);
         string? timestamp = null;
         var error = await RequestBody.ParseAsync(context, _options.MaxRequestBytes, (in body) =>
@@ -42,7 +50,7 @@ internal sealed class SensorPredictor(
         }
 
         var (model, result) = await ScoreAsync(
-            context, baseline, buffer.Slice(0, SensorFeatures.Count), buffer.Slice(SensorFeatures.Count, 1));
+            context, baseline, buffer.Slice(0, SensorFeatures.Count), buffer.Slice(SensorFeatures.Count, 1), deadline);
         if (Failure(context, "/predict", result, started) is { } problem)
         {
             return problem;
@@ -62,6 +70,11 @@ internal sealed class SensorPredictor(
     public async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatchAsync(HttpContext context, bool baseline)
     {
         var started = time.GetTimestamp();
+        if (RequestDeadline.Read(context.Request, _batchClass, started, time, out var deadline) is { } badDeadline)
+        {
+            return Invalid(badDeadline);
+        }
+
         PooledFloats? features = null;
         var count = 0;
         var error = await RequestBody.ParseAsync(context, _options.MaxBatchRequestBytes, (in body) =>
@@ -83,7 +96,7 @@ internal sealed class SensorPredictor(
         // The scores are serialized after this method returns, so the response returns them to the pool.
         var scores = new PooledFloats(count);
         context.Response.RegisterForDispose(scores);
-        var (model, result) = await ScoreAsync(context, baseline, rows.Slice(0, count * SensorFeatures.Count), scores.Memory);
+        var (model, result) = await ScoreAsync(context, baseline, rows.Slice(0, count * SensorFeatures.Count), scores.Memory, deadline);
         if (Failure(context, "/predict-batch", result, started) is { } problem)
         {
             return problem;
@@ -114,7 +127,7 @@ internal sealed class SensorPredictor(
     }
 
     private async ValueTask<(ServedModel? Model, ScoreResult Result)> ScoreAsync(
-        HttpContext context, bool baseline, Memory<float> features, Memory<float> scores)
+        HttpContext context, bool baseline, Memory<float> features, Memory<float> scores, Deadline deadline)
     {
         if (baseline)
         {
@@ -143,12 +156,12 @@ internal sealed class SensorPredictor(
             return (model, new ScoreResult(ScoreStatus.Ok));
         }
 
-        var result = await model.Batcher.ScoreAsync(features, scores, context.RequestAborted);
+        var result = await model.Batcher.ScoreAsync(features, scores, deadline, context.RequestAborted);
         if (result.Status == ScoreStatus.Stopped && !repository.IsDraining && repository.TryGet(_options.SensorModel, out var swapped))
         {
             // A reload swapped the model between lookup and enqueue: the new version takes the request.
             model = swapped;
-            result = await model.Batcher.ScoreAsync(features, scores, context.RequestAborted);
+            result = await model.Batcher.ScoreAsync(features, scores, deadline, context.RequestAborted);
         }
 
         if (cacheable && result.IsOk)
@@ -161,6 +174,7 @@ internal sealed class SensorPredictor(
         requestLog.Set("QueueMs", result.QueueTime.TotalMilliseconds);
         requestLog.Set("ComputeMs", result.ComputeTime.TotalMilliseconds);
         requestLog.Set("BatchRequests", result.BatchRequests);
+        requestLog.Set("LatencyClass", deadline.Class.Name());
         return (model, result);
     }
 
@@ -175,14 +189,15 @@ internal sealed class SensorPredictor(
         Finish(endpoint, started, success: result.Status == ScoreStatus.Cancelled, Outcome(result.Status));
         switch (result.Status)
         {
-            case ScoreStatus.Rejected:
-                context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            case ScoreStatus.Rejected or ScoreStatus.Shed or ScoreStatus.Expired:
+                SetRetryAfter(context, result.RetryAfter);
                 return TypedResults.Problem(
-                    "The model's queue is full; retry after the interval in Retry-After.",
+                    DropDetail(result.Reason),
                     statusCode: StatusCodes.Status503ServiceUnavailable,
-                    title: "Overloaded");
+                    title: result.Reason is DropReason.DeadlineExpired or DropReason.DeadlineUnmeetable ? "Deadline cannot be met" : "Overloaded",
+                    extensions: new Dictionary<string, object?> { ["reason"] = InferenceMetrics.ReasonLabel(result.Reason) });
             case ScoreStatus.Stopped:
-                context.Response.Headers.RetryAfter = _options.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                SetRetryAfter(context, TimeSpan.Zero);
                 return TypedResults.Problem(
                     $"Model '{_options.SensorModel}' is not serving (not loaded, or the server is shutting down).",
                     statusCode: StatusCodes.Status503ServiceUnavailable,
@@ -195,6 +210,23 @@ internal sealed class SensorPredictor(
         }
     }
 
+    /// <summary>Whole seconds, rounded up, never under the configured least.</summary>
+    private void SetRetryAfter(HttpContext context, TimeSpan predictedWait) =>
+        context.Response.Headers.RetryAfter = Math.Max(_options.RetryAfterSeconds, (int)Math.Ceiling(predictedWait.TotalSeconds))
+            .ToString(CultureInfo.InvariantCulture);
+
+    private static string DropDetail(DropReason reason) => reason switch
+    {
+        DropReason.DeadlineUnmeetable => "The work queued ahead of this request would take longer than its deadline; retry after the interval in Retry-After.",
+        DropReason.DeadlineExpired => "The request's deadline passed while it waited; nothing was computed.",
+        DropReason.Sampled => "The model's queue is above its sampling watermark and this request was not sampled; retry after the interval in Retry-After.",
+        DropReason.ShedOldest or DropReason.ShedNewest => "The request was shed from the model's queue to make room for more urgent or newer work.",
+        _ => "The model's queue is full; retry after the interval in Retry-After.",
+    };
+
+    private static LatencyClass ParseClass(string name) =>
+        LatencyClasses.TryParse(name, out var latencyClass) ? latencyClass : throw new InvalidOperationException($"Unknown latency class '{name}'.");
+
     private TimeSpan Finish(string endpoint, long started, bool success, string outcome = "ok")
     {
         var latency = time.GetElapsedTime(started);
@@ -206,6 +238,8 @@ internal sealed class SensorPredictor(
     private static string Outcome(ScoreStatus status) => status switch
     {
         ScoreStatus.Rejected => "rejected",
+        ScoreStatus.Shed => "shed",
+        ScoreStatus.Expired => "expired",
         ScoreStatus.Stopped => "unavailable",
         ScoreStatus.Cancelled => "cancelled",
         _ => "failed",

@@ -8,35 +8,48 @@ namespace RealTimeInference.Server.Tests.Predictions;
 
 public sealed class OverloadTests(TinyQueueServerFixture server) : IClassFixture<TinyQueueServerFixture>
 {
+    private static readonly (string, string)[] QueueFullLabels =
+        [("model", "sensor-anomaly"), ("class", "process-control"), ("reason", "queue_full")];
+
     private readonly HttpClient _client = server.CreateClient();
 
-    private Task<HttpResponseMessage> PredictAsync() =>
-        _client.PostAsJsonAsync("/predict", new { temperature = 350.0, pressure = 1013.0, flow_rate = 100.0 });
-
-    [Fact]
-    public async Task Predict_WhenModelQueueIsFull_Returns503WithRetryAfterThenRecovers()
+    private Task<HttpResponseMessage> PredictAsync(string? deadlineMs = null)
     {
-        var held = PredictAsync();
-        // The held request fills the one-row queue; wait until the batcher has it.
+        var request = new HttpRequestMessage(HttpMethod.Post, "/predict")
+        {
+            Content = JsonContent.Create(new { temperature = 350.0, pressure = 1013.0, flow_rate = 100.0 }),
+        };
+        if (deadlineMs is not null)
+        {
+            request.Headers.Add("X-Deadline-Ms", deadlineMs);
+        }
+
+        return _client.SendAsync(request);
+    }
+
+    /// <summary>Sends a request that fills the one-row queue (with a deadline the fake clock will not reach) and waits until it is queued.</summary>
+    private async Task<Task<HttpResponseMessage>> FillQueueAsync()
+    {
+        var held = PredictAsync(deadlineMs: "600000");
         var models = server.Services.GetRequiredService<ModelRepository>();
         Assert.True(models.TryGet("sensor-anomaly", out var served));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (served.Batcher.QueuedRows == 0 && DateTime.UtcNow < deadline)
+        var giveUp = DateTime.UtcNow.AddSeconds(10);
+        while (served.Batcher.QueuedRows == 0 && DateTime.UtcNow < giveUp)
         {
             await Task.Yield();
         }
 
         Assert.Equal(1, served.Batcher.QueuedRows);
+        return held;
+    }
+
+    [Fact]
+    public async Task Predict_WhenModelQueueIsFull_Returns503WithRetryAfterThenRecovers()
+    {
+        var held = await FillQueueAsync();
 
         var rejected = await PredictAsync();
-        // The batcher may arm its timer just after an advance; keep the fake clock moving until it fires.
-        deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!held.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            server.Time.Advance(TimeSpan.FromMinutes(1));
-            await Task.Yield();
-        }
-
+        await server.AdvanceUntilAsync(held, TimeSpan.FromMilliseconds(100));
         var accepted = await held;
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, rejected.StatusCode);
@@ -44,8 +57,25 @@ public sealed class OverloadTests(TinyQueueServerFixture server) : IClassFixture
         using var problem = JsonDocument.Parse(await rejected.Content.ReadAsStringAsync());
         Assert.Equal("application/problem+json", rejected.Content.Headers.ContentType?.MediaType);
         Assert.Equal(503, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.Equal("queue_full", problem.RootElement.GetProperty("reason").GetString());
         // The held request is answered once its batch runs: the queue has room again.
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
-        Assert.Equal(0, served.Batcher.QueuedRows);
+    }
+
+    [Fact]
+    public async Task Predict_FloodAgainstFullQueue_EveryRequestIsAnsweredAndEveryDropCounted()
+    {
+        var before = await PrometheusText.ReadAsync(_client, "rti_inference_dropped_total", QueueFullLabels);
+        var held = await FillQueueAsync();
+
+        var flood = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => PredictAsync()));
+        await server.AdvanceUntilAsync(held, TimeSpan.FromMilliseconds(100));
+        var responses = flood.Append(await held).ToArray();
+
+        var ok = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+        var refused = responses.Count(r => r.StatusCode == HttpStatusCode.ServiceUnavailable && r.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal(1, ok);
+        Assert.Equal(responses.Length, ok + refused);
+        Assert.Equal(200, await PrometheusText.ReadAsync(_client, "rti_inference_dropped_total", QueueFullLabels) - before);
     }
 }
