@@ -4,12 +4,14 @@ using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Onnx;
+using RealTimeInference.Inference.Resilience;
 
 namespace RealTimeInference.Inference;
 
 public static class InferenceServiceCollectionExtensions
 {
-    /// <summary>The model repository, its loader, and the engine's metrics and monitor.</summary>
+    /// <summary>The model repository, its loader and guard, and the engine's metrics and monitor.</summary>
     public static IServiceCollection AddInference(this IServiceCollection services)
     {
         services.AddOptions<InferenceOptions>()
@@ -21,7 +23,18 @@ public static class InferenceServiceCollectionExtensions
             .BindConfiguration(PredictionCacheOptions.Section)
             .Validate(o => o.Capacity >= 1, "Inference:Cache:Capacity must be at least 1.")
             .ValidateOnStart();
+        services.AddOptions<ResilienceOptions>()
+            .BindConfiguration(ResilienceOptions.Section)
+            .Validate(o => o.FailureRatio is > 0 and <= 1, "Inference:Resilience:FailureRatio must be within (0, 1].")
+            .Validate(o => o.MinimumThroughput >= 2, "Inference:Resilience:MinimumThroughput must be at least 2.")
+            .Validate(
+                o => o.SamplingDuration >= TimeSpan.FromMilliseconds(500) && o.BreakDuration >= TimeSpan.FromMilliseconds(500),
+                "Inference:Resilience:SamplingDuration and BreakDuration must be at least 00:00:00.5.")
+            .Validate(o => o.SlowRun > TimeSpan.Zero, "Inference:Resilience:SlowRun must be positive.")
+            .ValidateOnStart();
         services.AddSingleton<PredictionCache>();
+        services.TryAddSingleton<IScorerFactory, OnnxScorerFactory>();
+        services.AddSingleton<ModelGuard>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<ModelRepository>();

@@ -1,7 +1,7 @@
 namespace RealTimeInference.Inference.Batching;
 
-/// <summary>Scores a whole batch of feature rows in one call (one ONNX run).</summary>
-public interface IBatchScorer
+/// <summary>Scores a whole batch of feature rows in one call (one ONNX run); disposing frees the model.</summary>
+public interface IBatchScorer : IDisposable
 {
     /// <summary>Floats per row.</summary>
     int FeatureCount { get; }

@@ -19,6 +19,7 @@ public sealed partial class ModelRepository(
     TimeProvider time,
     InferenceMetrics metrics,
     PredictionCache cache,
+    IScorerFactory scorers,
     ILogger<ModelRepository> logger) : IAsyncDisposable
 {
     public const string OnnxFileName = "model.onnx";
@@ -166,7 +167,7 @@ public sealed partial class ModelRepository(
         }
 
         var version = versions[^1];
-        var scorer = new OnnxScorer(Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest);
+        var scorer = scorers.Create(Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest);
         var batching = manifest.Batching;
         var batcher = new MicroBatcher(
             manifest.Name,

@@ -1,5 +1,4 @@
 using RealTimeInference.Inference.Batching;
-using RealTimeInference.Inference.Onnx;
 
 namespace RealTimeInference.Inference.Models;
 
@@ -9,7 +8,7 @@ public sealed class ServedModel(
     int version,
     IReadOnlyList<int> versions,
     ModelManifest manifest,
-    OnnxScorer scorer,
+    IBatchScorer scorer,
     MicroBatcher batcher) : IAsyncDisposable
 {
     public string Name { get; } = name;

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Polly.CircuitBreaker;
 using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Resilience;
 using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Inference.Monitoring;
@@ -23,6 +25,8 @@ public sealed class InferenceMetrics
     private readonly Counter<long> _dropped;
     private readonly Histogram<double> _classLatency;
     private readonly Counter<long> _deadlineMisses;
+    private readonly Counter<long> _fallbacks;
+    private Func<IEnumerable<(string Model, CircuitState State)>> _breakers = () => [];
     private readonly ConcurrentDictionary<string, Func<long>> _queues = new();
 
     public InferenceMetrics(IMeterFactory meterFactory)
@@ -39,8 +43,15 @@ public sealed class InferenceMetrics
         _dropped = meter.CreateCounter<long>("dropped_total", description: "Requests not computed, by model, latency class and reason (queue_full, sampled, deadline_unmeetable, deadline_expired, shed_oldest, shed_newest).");
         _classLatency = meter.CreateHistogram<double>("class_latency_seconds", unit: "s", description: "Enqueue to answer of computed requests, by model and latency class.");
         _deadlineMisses = meter.CreateCounter<long>("deadline_misses_total", description: "Computed requests answered after their deadline, by model and latency class.");
+        _fallbacks = meter.CreateCounter<long>("fallbacks_total", description: "Requests a model could not answer, by model and who answered instead (fallback, safe_default).");
+        meter.CreateObservableGauge("breaker_state", ObserveBreakers, description: "Each model's circuit breaker: 0 closed, 1 open, 2 half-open, 3 isolated.");
         meter.CreateObservableGauge("queued_rows", ObserveQueues, description: "Rows waiting in each model's queue.");
     }
+
+    internal void TrackBreakers(Func<IEnumerable<(string Model, CircuitState State)>> breakers) => _breakers = breakers;
+
+    internal void RecordFallback(string model, Answerer answerer) =>
+        _fallbacks.Add(1, new TagList { { "model", model }, { "answer", answerer == Answerer.Fallback ? "fallback" : "safe_default" } });
 
     internal void TrackQueue(string model, Func<long> queuedRows) => _queues[model] = queuedRows;
 
@@ -105,6 +116,9 @@ public sealed class InferenceMetrics
         DropReason.ShedNewest => "shed_newest",
         _ => "none",
     };
+
+    private IEnumerable<Measurement<int>> ObserveBreakers() =>
+        _breakers().Select(b => new Measurement<int>((int)b.State, new KeyValuePair<string, object?>("model", b.Model)));
 
     private IEnumerable<Measurement<long>> ObserveQueues()
     {

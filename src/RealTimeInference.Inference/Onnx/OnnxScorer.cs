@@ -10,7 +10,7 @@ namespace RealTimeInference.Inference.Onnx;
 /// One <see cref="InferenceSession"/> for one model version. The input tensor is built over the
 /// caller's (pooled) buffer, so a batch is scored without copying its rows again.
 /// </summary>
-public sealed class OnnxScorer : IBatchScorer, IDisposable
+public sealed class OnnxScorer : IBatchScorer
 {
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();

@@ -2,21 +2,38 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Polly.CircuitBreaker;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Resilience;
 
 namespace RealTimeInference.Server.Health;
 
-/// <summary>Ready when the models are loaded and the server is not draining.</summary>
-internal sealed class ModelsReadyCheck(ModelRepository repository) : IHealthCheck
+/// <summary>
+/// Ready when the models are loaded and the server is not draining; degraded (still ready: the
+/// fallbacks answer) while a model's circuit breaker is open.
+/// </summary>
+internal sealed class ModelsReadyCheck(ModelRepository repository, ModelGuard guard) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var models = repository.Models.ToDictionary(m => m.Name, m => (object)$"v{m.Version}, {m.Batcher.QueuedRows} rows queued");
+        var models = repository.Models.ToDictionary(
+            m => m.Name,
+            m => (object)$"v{m.Version}, {m.Batcher.QueuedRows} rows queued, breaker {Name(guard.StateOf(m.Name))}");
+        var broken = repository.Models.Where(m => guard.StateOf(m.Name) is CircuitState.Open or CircuitState.Isolated).Select(m => m.Name).ToArray();
         var result = repository.IsDraining ? HealthCheckResult.Unhealthy("Draining: shutting down.", data: models)
-            : repository.IsReady ? HealthCheckResult.Healthy($"{models.Count} model(s) serving.", models)
-            : HealthCheckResult.Unhealthy("No model is loaded.", data: models);
+            : !repository.IsReady ? HealthCheckResult.Unhealthy("No model is loaded.", data: models)
+            : broken.Length > 0 ? HealthCheckResult.Degraded($"Circuit breaker open: {string.Join(", ", broken)}; fallbacks answer.", data: models)
+            : HealthCheckResult.Healthy($"{models.Count} model(s) serving.", models);
         return Task.FromResult(result);
     }
+
+    private static string Name(CircuitState state) => state switch
+    {
+        CircuitState.Closed => "closed",
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "half-open",
+        _ => "isolated",
+    };
 }
 
 internal static class HealthEndpoints
@@ -38,7 +55,7 @@ internal static class HealthEndpoints
             .WithSummary("Liveness: the process is up");
         health.MapGet("/ready", ReadyAsync)
             .WithName("Ready")
-            .WithSummary("Readiness: models loaded and not draining (503 otherwise)")
+            .WithSummary("Readiness: models loaded and not draining (503 otherwise); Degraded, still 200, while a circuit breaker is open")
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
@@ -55,7 +72,7 @@ internal static class HealthEndpoints
                     e.Value.Status.ToString(),
                     e.Value.Description,
                     e.Value.Data.ToDictionary(d => d.Key, d => d.Value?.ToString()))));
-        return report.Status == HealthStatus.Healthy
+        return report.Status != HealthStatus.Unhealthy
             ? TypedResults.Ok(body)
             : TypedResults.Json(body, HealthJsonContext.Default.HealthResponse, statusCode: StatusCodes.Status503ServiceUnavailable);
     }

@@ -24,13 +24,15 @@ internal sealed record SensorReadingRequest(
 /// <param name="LatencyMs">Server time spent on this request, measured.</param>
 /// <param name="Model">Name of the model that answered.</param>
 /// <param name="ModelVersion">Version of the model that answered.</param>
+/// <param name="Fallback">True when the configured model could not answer (it failed, or its circuit breaker is open) and its fallback model, or the safe default (model "safe-default"), answered instead.</param>
 internal sealed record PredictionResponse(
     float Prediction,
     bool IsAnomaly,
     string Timestamp,
     double LatencyMs,
     string Model,
-    int ModelVersion);
+    int ModelVersion,
+    bool Fallback);
 
 /// <param name="Predictions">One anomaly probability per reading, in request order.</param>
 /// <param name="Count">Readings scored.</param>
@@ -39,6 +41,7 @@ internal sealed record PredictionResponse(
 /// <param name="Anomalies">Indexes of the readings whose probability reaches the threshold.</param>
 /// <param name="Model">Name of the model that answered.</param>
 /// <param name="ModelVersion">Version of the model that answered.</param>
+/// <param name="Fallback">True when the fallback model or the safe default answered, as for /predict.</param>
 internal sealed record BatchPredictionResponse(
     ReadOnlyMemory<float> Predictions,
     int Count,
@@ -46,7 +49,8 @@ internal sealed record BatchPredictionResponse(
     double LatencyMs,
     IReadOnlyList<int> Anomalies,
     string Model,
-    int ModelVersion);
+    int ModelVersion,
+    bool Fallback);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(SensorReadingRequest))]

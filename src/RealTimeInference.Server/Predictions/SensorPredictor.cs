@@ -6,6 +6,7 @@ using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Resilience;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Observability;
 using Serilog;
@@ -23,9 +24,13 @@ internal sealed class SensorPredictor(
     IOptions<PredictionOptions> options,
     IDiagnosticContext requestLog,
     PredictionCache cache,
+    ModelGuard guard,
     TimeProvider time)
 {
     private const string BaselineModel = "baseline";
+
+    /// <summary>The model name a safe-default answer carries.</summary>
+    public const string SafeDefaultModel = "safe-default";
 
     private readonly PredictionOptions _options = options.Value;
     private readonly LatencyClass _predictClass = ParseClass(options.Value.PredictClass);
@@ -49,22 +54,24 @@ internal sealed class SensorPredictor(
             return Invalid(bad);
         }
 
-        var (model, result) = await ScoreAsync(
+        var answer = await ScoreAsync(
             context, baseline, buffer.Slice(0, SensorFeatures.Count), buffer.Slice(SensorFeatures.Count, 1), deadline);
-        if (Failure(context, "/predict", result, started) is { } problem)
+        if (Failure(context, "/predict", answer.Result, started) is { } problem)
         {
             return problem;
         }
 
         var score = buffer.Memory.Span[SensorFeatures.Count];
         var latency = Finish("/predict", started, success: true);
+        var (model, version) = Answered(answer);
         return TypedResults.Ok(new PredictionResponse(
             score,
-            model is not null && score >= model.Manifest.Threshold,
+            score >= Threshold(answer),
             timestamp ?? time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
             latency.TotalMilliseconds,
-            model?.Name ?? BaselineModel,
-            model?.Version ?? 0));
+            model,
+            version,
+            answer.Answerer != Answerer.Model));
     }
 
     public async Task<Results<Ok<BatchPredictionResponse>, ProblemHttpResult>> PredictBatchAsync(HttpContext context, bool baseline)
@@ -96,55 +103,74 @@ internal sealed class SensorPredictor(
         // The scores are serialized after this method returns, so the response returns them to the pool.
         var scores = new PooledFloats(count);
         context.Response.RegisterForDispose(scores);
-        var (model, result) = await ScoreAsync(context, baseline, rows.Slice(0, count * SensorFeatures.Count), scores.Memory, deadline);
-        if (Failure(context, "/predict-batch", result, started) is { } problem)
+        var answer = await ScoreAsync(context, baseline, rows.Slice(0, count * SensorFeatures.Count), scores.Memory, deadline);
+        if (Failure(context, "/predict-batch", answer.Result, started) is { } problem)
         {
             return problem;
         }
 
         var anomalies = new List<int>();
-        if (model is not null)
+        var threshold = Threshold(answer);
+        var span = scores.Memory.Span;
+        for (var i = 0; i < span.Length; i++)
         {
-            var span = scores.Memory.Span;
-            for (var i = 0; i < span.Length; i++)
+            if (span[i] >= threshold)
             {
-                if (span[i] >= model.Manifest.Threshold)
-                {
-                    anomalies.Add(i);
-                }
+                anomalies.Add(i);
             }
         }
 
         var latency = Finish("/predict-batch", started, success: true);
+        var (model, version) = Answered(answer);
         return TypedResults.Ok(new BatchPredictionResponse(
             scores.Memory,
             count,
             latency.TotalMilliseconds / count,
             latency.TotalMilliseconds,
             anomalies,
-            model?.Name ?? BaselineModel,
-            model?.Version ?? 0));
+            model,
+            version,
+            answer.Answerer != Answerer.Model));
     }
 
-    private async ValueTask<(ServedModel? Model, ScoreResult Result)> ScoreAsync(
+    private static (string Name, int Version) Answered(GuardedScore answer) => answer switch
+    {
+        { Model: { } model } => (model.Name, model.Version),
+        { Answerer: Answerer.SafeDefault } => (SafeDefaultModel, 0),
+        _ => (BaselineModel, 0),
+    };
+
+    /// <summary>The answering model's threshold; a safe default is judged by the requested model's; the baseline flags nothing.</summary>
+    private double Threshold(GuardedScore answer) => answer switch
+    {
+        { Model: { } model } => model.Manifest.Threshold,
+        { Answerer: Answerer.SafeDefault } when repository.TryGet(_options.SensorModel, out var requested) => requested.Manifest.Threshold,
+        _ => double.PositiveInfinity,
+    };
+
+    /// <summary>Scores through the model's guard; the answer names who answered (the model, its fallback, or the safe default).</summary>
+    private async ValueTask<GuardedScore> ScoreAsync(
         HttpContext context, bool baseline, Memory<float> features, Memory<float> scores, Deadline deadline)
     {
         if (baseline)
         {
             scores.Span.Clear();
-            return (null, new ScoreResult(ScoreStatus.Ok));
+            return new GuardedScore(new ScoreResult(ScoreStatus.Ok), null, Answerer.Model);
         }
 
         if (repository.IsDraining || !repository.TryGet(_options.SensorModel, out var model))
         {
-            return (null, new ScoreResult(ScoreStatus.Stopped));
+            return new GuardedScore(new ScoreResult(ScoreStatus.Stopped), null, Answerer.Model);
         }
 
         if (model.FeatureCount != SensorFeatures.Count)
         {
-            return (model, new ScoreResult(
-                ScoreStatus.Failed,
-                Error: $"Model '{model.Name}' takes {model.FeatureCount} features; a sensor reading gives {SensorFeatures.Count}."));
+            return new GuardedScore(
+                new ScoreResult(
+                    ScoreStatus.Failed,
+                    Error: $"Model '{model.Name}' takes {model.FeatureCount} features; a sensor reading gives {SensorFeatures.Count}."),
+                model,
+                Answerer.Model);
         }
 
         // Only single readings are cached: a batch is one model run either way.
@@ -153,29 +179,24 @@ internal sealed class SensorPredictor(
         {
             scores.Span[0] = cached;
             requestLog.Set("CacheHit", true);
-            return (model, new ScoreResult(ScoreStatus.Ok));
+            return new GuardedScore(new ScoreResult(ScoreStatus.Ok), model, Answerer.Model);
         }
 
-        var result = await model.Batcher.ScoreAsync(features, scores, deadline, context.RequestAborted);
-        if (result.Status == ScoreStatus.Stopped && !repository.IsDraining && repository.TryGet(_options.SensorModel, out var swapped))
+        var answer = await guard.ScoreAsync(model, features, scores, deadline, context.RequestAborted);
+        if (cacheable && answer is { Answerer: Answerer.Model, Result.IsOk: true, Model: { } answered })
         {
-            // A reload swapped the model between lookup and enqueue: the new version takes the request.
-            model = swapped;
-            result = await model.Batcher.ScoreAsync(features, scores, deadline, context.RequestAborted);
-        }
-
-        if (cacheable && result.IsOk)
-        {
-            cache.Add(model.Name, model.Version, features.Span, scores.Span[0]);
+            cache.Add(answered.Name, answered.Version, features.Span, scores.Span[0]);
         }
 
         // Onto the request's one summary log event: where its time went.
-        requestLog.Set("Model", model.Name);
+        var result = answer.Result;
+        requestLog.Set("Model", answer.Model?.Name ?? SafeDefaultModel);
+        requestLog.Set("Answerer", answer.Answerer);
         requestLog.Set("QueueMs", result.QueueTime.TotalMilliseconds);
         requestLog.Set("ComputeMs", result.ComputeTime.TotalMilliseconds);
         requestLog.Set("BatchRequests", result.BatchRequests);
         requestLog.Set("LatencyClass", deadline.Class.Name());
-        return (model, result);
+        return answer;
     }
 
     private ProblemHttpResult? Failure(HttpContext context, string endpoint, ScoreResult result, long started)

@@ -6,7 +6,7 @@ namespace RealTimeInference.Inference.Tests.Batching;
 /// Scores each row as the sum of its features and records every batch. While closed, a run
 /// blocks after it starts, so tests can queue work behind it deterministically.
 /// </summary>
-internal sealed class GatedScorer(int featureCount = 2) : IBatchScorer, IDisposable
+internal sealed class GatedScorer(int featureCount = 2) : IBatchScorer
 {
     private readonly ManualResetEventSlim _gate = new(initialState: true);
     private readonly SemaphoreSlim _started = new(0);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Onnx;
 
 namespace RealTimeInference.Inference.Tests.Models;
 
@@ -31,7 +32,7 @@ public sealed class ModelLoaderServiceTests
         var options = Options.Create(new InferenceOptions { ModelsPath = Path.Combine(Path.GetTempPath(), "rti-none-" + Guid.NewGuid().ToString("N")) });
         var metrics = new InferenceMetrics(meters);
         var cache = new PredictionCache(Options.Create(new PredictionCacheOptions()), metrics);
-        await using var repository = new ModelRepository(options, TimeProvider.System, metrics, cache, NullLogger<ModelRepository>.Instance);
+        await using var repository = new ModelRepository(options, TimeProvider.System, metrics, cache, new OnnxScorerFactory(), NullLogger<ModelRepository>.Instance);
         using var lifetime = new Lifetime();
         var loader = new ModelLoaderService(repository, lifetime);
         await loader.StartAsync(CancellationToken.None);

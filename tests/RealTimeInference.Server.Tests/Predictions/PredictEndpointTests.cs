@@ -35,7 +35,7 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(
-            ["prediction", "is_anomaly", "timestamp", "latency_ms", "model", "model_version"],
+            ["prediction", "is_anomaly", "timestamp", "latency_ms", "model", "model_version", "fallback"],
             body.EnumerateObject().Select(p => p.Name).ToArray());
         var prediction = body.GetProperty("prediction").GetDouble();
         Assert.InRange(prediction, 0, 0.5);
@@ -43,6 +43,7 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
         Assert.Equal("2026-11-26T10:00:00.123456", body.GetProperty("timestamp").GetString());
         Assert.True(body.GetProperty("latency_ms").GetDouble() > 0);
         Assert.Equal(1, body.GetProperty("model_version").GetInt32());
+        Assert.False(body.GetProperty("fallback").GetBoolean());
     }
 
     [Fact]
