@@ -18,6 +18,7 @@ public static class InferenceServiceCollectionExtensions
             .BindConfiguration(InferenceOptions.Section)
             .Validate(o => !string.IsNullOrWhiteSpace(o.ModelsPath), "Inference:ModelsPath is required.")
             .Validate(o => o.MonitorWindowSeconds is >= 1 and <= 3600, "Inference:MonitorWindowSeconds must be within 1..3600.")
+            .Validate(o => o.WatchQuietPeriod >= TimeSpan.Zero, "Inference:WatchQuietPeriod must not be negative.")
             .ValidateOnStart();
         services.AddOptions<PredictionCacheOptions>()
             .BindConfiguration(PredictionCacheOptions.Section)
@@ -42,6 +43,7 @@ public static class InferenceServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<InferenceOptions>>().Value.MonitorWindowSeconds));
         services.AddHostedService<ModelLoaderService>();
+        services.AddHostedService<ModelWatcher>();
         return services;
     }
 }

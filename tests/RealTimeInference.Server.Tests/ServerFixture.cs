@@ -28,6 +28,8 @@ public class ServerFixture : WebApplicationFactory<Program>
                 // Keep test output readable: only warnings from the server.
                 ["Serilog:MinimumLevel:Default"] = "Warning",
                 ["Inference:ModelsPath"] = ModelsPath ?? "models",
+                // Tests that change model files reload explicitly, except the watcher's own.
+                ["Inference:WatchModels"] = "false",
             })
             .AddInMemoryCollection(Settings));
         builder.ConfigureTestServices(ConfigureTestServices);

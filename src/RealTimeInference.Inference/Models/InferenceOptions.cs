@@ -10,5 +10,14 @@ public sealed class InferenceOptions
     /// <summary>Seconds of history the live latency/throughput monitor covers.</summary>
     public int MonitorWindowSeconds { get; set; } = 60;
 
+    /// <summary>Reload a model when files in its folder change (a new version folder, a new model.json), without a restart.</summary>
+    public bool WatchModels { get; set; } = true;
+
+    /// <summary>
+    /// How long a model's folder must stay unchanged before the watcher reloads it, so a copy in
+    /// progress is not loaded half-written.
+    /// </summary>
+    public TimeSpan WatchQuietPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
     public string ResolveModelsPath() => Path.GetFullPath(ModelsPath, AppContext.BaseDirectory);
 }

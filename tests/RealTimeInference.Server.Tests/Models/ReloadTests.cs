@@ -9,7 +9,7 @@ using RealTimeInference.Inference.Monitoring;
 namespace RealTimeInference.Server.Tests.Models;
 
 /// <summary>A server over a private copy of the bundled models, so tests can add and break versions.</summary>
-public sealed class ModelCopyServerFixture : ServerFixture
+public class ModelCopyServerFixture : ServerFixture
 {
     public ModelCopyServerFixture()
     {
