@@ -14,7 +14,7 @@ internal static class HostingExtensions
 {
     public const string DefaultUrl = "http://localhost:8000";
 
-    /// <summary>Port 8000 unless told otherwise, snake_case JSON, RFC 9457 problems, health checks.</summary>
+    /// <summary>Port 8000 unless told otherwise, Kestrel limits, snake_case JSON, RFC 9457 problems, health checks.</summary>
     public static WebApplicationBuilder AddServerDefaults(this WebApplicationBuilder builder)
     {
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
@@ -22,7 +22,7 @@ internal static class HostingExtensions
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.AddServerLimits();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -19,18 +18,10 @@ public sealed partial class SigtermTests
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task Sigterm_WithAThousandRequestsInFlight_AnswersEveryQueuedRequest()
     {
         Assert.True(OperatingSystem.IsLinux(), "SIGTERM is a Linux signal.");
-        var url = $"http://127.0.0.1:{FreePort()}";
         var models = Path.Combine(Path.GetTempPath(), "rti-sigterm-" + Guid.NewGuid().ToString("N"));
         var bundled = Path.Combine(AppContext.BaseDirectory, "models", "sensor-anomaly");
         Directory.CreateDirectory(Path.Combine(models, "sensor-anomaly", "1"));
@@ -40,36 +31,16 @@ public sealed partial class SigtermTests
             File.ReadAllText(Path.Combine(bundled, "model.json"))
                 .Replace("\"max_queue_delay_ms\": 0", "\"max_queue_delay_ms\": 2000", StringComparison.Ordinal)
                 .Replace("\"max_batch_size\": 256", "\"max_batch_size\": 4096", StringComparison.Ordinal));
-        using var server = Process.Start(new ProcessStartInfo("dotnet")
-        {
-            ArgumentList =
-            {
-                Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"),
-                "--urls", url, "--Serilog:MinimumLevel:Default=Warning", "--Inference:ModelsPath=" + models,
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        server.OutputDataReceived += (_, _) => { };
-        server.ErrorDataReceived += (_, _) => { };
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
-        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
-        // The batch is held 2 s on purpose; a deadline that outlasts it keeps the work from expiring.
-        client.DefaultRequestHeaders.Add("X-Latency-Class", "yield-forecasting");
         try
         {
-            var ready = Stopwatch.StartNew();
-            while (!await IsReadyAsync(client))
-            {
-                Assert.True(ready.Elapsed < TimeSpan.FromSeconds(30) && !server.HasExited, "The server never became ready.");
-                await Task.Delay(50);
-            }
-
+            using var server = await RealServer.StartAsync("--Inference:ModelsPath=" + models);
+            using var client = new HttpClient { BaseAddress = server.Url, Timeout = TimeSpan.FromSeconds(30) };
+            // The batch is held 2 s on purpose; a deadline that outlasts it keeps the work from expiring.
+            client.DefaultRequestHeaders.Add("X-Latency-Class", "yield-forecasting");
             var inFlight = Enumerable.Range(0, 1_000)
                 .Select(i => client.PostAsJsonAsync("/predict", new { temperature = 340.0 + (i % 30), pressure = 1013.0, flow_rate = 100.0 }))
                 .ToArray();
-            using var probe = new HttpClient { BaseAddress = new Uri(url) };
+            using var probe = new HttpClient { BaseAddress = server.Url };
             var queued = Stopwatch.StartNew();
             while (await QueuedRowsAsync(probe) < 1_000)
             {
@@ -77,7 +48,7 @@ public sealed partial class SigtermTests
                 await Task.Delay(10);
             }
 
-            Assert.Equal(0, Kill(server.Id, Sigterm));
+            Assert.Equal(0, Kill(server.Process.Id, Sigterm));
             var answers = await Task.WhenAll(inFlight.Select(async request =>
             {
                 try
@@ -90,19 +61,14 @@ public sealed partial class SigtermTests
                     return (HttpStatusCode)0;
                 }
             }));
-            Assert.True(server.WaitForExit(30_000), "The server did not exit after SIGTERM.");
+            Assert.True(server.Process.WaitForExit(30_000), "The server did not exit after SIGTERM.");
 
             // All thousand were queued inside the server before the signal: each is computed and answered.
             Assert.All(answers, s => Assert.Equal(HttpStatusCode.OK, s));
-            Assert.Equal(0, server.ExitCode);
+            Assert.Equal(0, server.Process.ExitCode);
         }
         finally
         {
-            if (!server.HasExited)
-            {
-                server.Kill(entireProcessTree: true);
-            }
-
             Directory.Delete(models, recursive: true);
         }
     }
@@ -112,17 +78,5 @@ public sealed partial class SigtermTests
     {
         using var json = JsonDocument.Parse(await client.GetStringAsync("/models/sensor-anomaly"));
         return json.RootElement.GetProperty("queued_rows").GetInt32();
-    }
-
-    private static async Task<bool> IsReadyAsync(HttpClient client)
-    {
-        try
-        {
-            return (await client.GetAsync("/health/ready")).IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
     }
 }

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace RealTimeInference.Server.Tests;
+
+/// <summary>
+/// The server as its own process on a free loopback port (real Kestrel, real signals), ready
+/// when started; killed on dispose if still running.
+/// </summary>
+internal sealed class RealServer : IDisposable
+{
+    private RealServer(Process process, Uri url)
+    {
+        Process = process;
+        Url = url;
+    }
+
+    public Process Process { get; }
+
+    public Uri Url { get; }
+
+    public static async Task<RealServer> StartAsync(params string[] settings)
+    {
+        var url = new Uri($"http://127.0.0.1:{FreePort()}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"));
+        foreach (var argument in new[] { "--urls", url.ToString(), "--Serilog:MinimumLevel:Default=Warning" }.Concat(settings))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new RealServer(process, url);
+        using var client = new HttpClient { BaseAddress = url };
+        var ready = Stopwatch.StartNew();
+        while (!await IsReadyAsync(client))
+        {
+            if (ready.Elapsed > TimeSpan.FromSeconds(30) || process.HasExited)
+            {
+                server.Dispose();
+                Assert.Fail("The server never became ready.");
+            }
+
+            await Task.Delay(50);
+        }
+
+        return server;
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+        }
+
+        Process.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<bool> IsReadyAsync(HttpClient client)
+    {
+        try
+        {
+            return (await client.GetAsync("/health/ready")).IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+}
