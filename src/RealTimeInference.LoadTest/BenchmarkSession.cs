@@ -219,7 +219,7 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
 
         var m = measurement.Latency;
         var c = measurement.Counts;
-        Progress($"[{scenario}] repeat {repeat}/{options.Repeats} {role,-8} {path}: p50 {m.P50Ms:0.000} ms, p99 {m.P99Ms:0.000} ms, " +
+        Progress($"[{scenario}] repeat {repeat}/{options.Repeats} {role,-8} {path}: p50 {m.P50Ms:0.000} ms, p99 {m.P99Ms:0.000} ms, 2xx p99 {measurement.OkLatency?.P99Ms:0.000} ms, " +
                  $"{measurement.AchievedRps:0.#} ok/s, 2xx {c.Ok}, non-2xx {c.Responses - c.Ok}, errors {c.Timeouts + c.TransportErrors}");
         return new RunResult(role, repeat, path, source.ReadingsPerRequest, measurement, rssSummary);
     }
@@ -227,6 +227,11 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
     private async Task<RunMeasurement> MeasureAsync(RequestSource source, double? rate, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken)
     {
         using var client = LoadHttpClient.Create(options.Connections);
+        foreach (var (name, value) in options.Headers)
+        {
+            client.DefaultRequestHeaders.Add(name, value);
+        }
+
         var sender = new RequestSender(client, options.RequestTimeout, time);
         return rate is { } r
             ? await new OpenLoopRunner(sender, time)

@@ -36,6 +36,7 @@ internal sealed record LoadOptions
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan RssInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     public string? JsonPath { get; init; }
+    public IReadOnlyList<(string Name, string Value)> Headers { get; init; } = [];
 
     public int ReadingsPerRequest(ScenarioKind scenario) => scenario == ScenarioKind.PredictBatch ? BatchSize : 1;
 

@@ -45,6 +45,8 @@ internal static class LoadOptionsParser
           --ready-timeout D       how long to wait for GET /health/ready to return 200 (default 60s)
           --rss-interval D        RSS sampling period (default 100ms)
           --json PATH             write the full report (every run and the medians) as JSON
+          --header "NAME: VALUE"  add a header to every request, e.g. "X-Latency-Class: emergency"
+                                  (repeatable)
           -h, --help              show this text
 
         Exit codes: 0 success, 1 usage error, 2 target unreachable or server failed to start,
@@ -141,6 +143,9 @@ internal static class LoadOptionsParser
         "--ready-timeout" => Duration(name, value, d => o with { ReadyTimeout = d }),
         "--rss-interval" => Duration(name, value, d => o with { RssInterval = d }),
         "--json" => Ok(o with { JsonPath = value }),
+        "--header" => value.IndexOf(':', StringComparison.Ordinal) is var colon and > 0 && value[..colon].Trim().Length > 0
+            ? Ok(o with { Headers = [.. o.Headers, (value[..colon].Trim(), value[(colon + 1)..].Trim())] })
+            : Invalid(name, value, "NAME: VALUE"),
         _ => ParseResult.Fail($"unknown option '{name}'"),
     };
 

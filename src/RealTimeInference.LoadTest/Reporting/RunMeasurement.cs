@@ -15,6 +15,9 @@ internal sealed record RunMeasurement(
     long CapDelayed,
     long Unsent)
 {
+    /// <summary>Latency of the successful (2xx) requests only: what accepted work waited under overload.</summary>
+    public LatencySummary? OkLatency { get; init; }
+
     /// <summary>Successful (2xx) requests per second.</summary>
     public double AchievedRps => MeasuredSeconds > 0 ? Counts.Ok / MeasuredSeconds : 0;
 

@@ -10,6 +10,7 @@ internal sealed class RunRecorder(TimeProvider time)
     private const long HighestMicroseconds = 3_600_000_000;
 
     private readonly LongConcurrentHistogram _latency = new(1, HighestMicroseconds, 3);
+    private readonly LongConcurrentHistogram _okLatency = new(1, HighestMicroseconds, 3);
     private readonly LongConcurrentHistogram _scheduleLag = new(1, HighestMicroseconds, 3);
     private long _ok;
     private long _clientErrors;
@@ -38,7 +39,13 @@ internal sealed class RunRecorder(TimeProvider time)
                 return;
         }
 
-        _latency.RecordValue(Math.Min(time.ToMicroseconds(start, end), HighestMicroseconds));
+        var micros = Math.Min(time.ToMicroseconds(start, end), HighestMicroseconds);
+        _latency.RecordValue(micros);
+        if (outcome.StatusCode is >= 200 and < 300)
+        {
+            _okLatency.RecordValue(micros);
+        }
+
         Interlocked.Increment(ref Counter(outcome.StatusCode));
     }
 
@@ -65,7 +72,10 @@ internal sealed class RunRecorder(TimeProvider time)
             Interlocked.Read(ref _timeouts),
             Interlocked.Read(ref _transportErrors));
         var lag = offeredRps is null ? null : LatencySummary.FromMicroseconds(_scheduleLag);
-        return new RunMeasurement(seconds, offeredRps, LatencySummary.FromMicroseconds(_latency), lag, counts, scheduled ?? counts.Total, capDelayed, unsent);
+        return new RunMeasurement(seconds, offeredRps, LatencySummary.FromMicroseconds(_latency), lag, counts, scheduled ?? counts.Total, capDelayed, unsent)
+        {
+            OkLatency = LatencySummary.FromMicroseconds(_okLatency),
+        };
     }
 
     private ref long Counter(int status)

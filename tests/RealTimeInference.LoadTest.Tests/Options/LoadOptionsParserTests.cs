@@ -74,6 +74,14 @@ public sealed class LoadOptionsParserTests
         Assert.Equal("/tmp/server.log", options.ServerLog);
     }
 
+    [Fact]
+    public void Parse_WithHeaders_KeepsEachInOrder()
+    {
+        var options = Parse("--header", "X-Latency-Class: emergency", "--header=X-Deadline-Ms:50");
+
+        Assert.Equal([("X-Latency-Class", "emergency"), ("X-Deadline-Ms", "50")], options.Headers);
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("-h")]
@@ -87,6 +95,8 @@ public sealed class LoadOptionsParserTests
     [InlineData("--duration 'soon' is not valid", "--duration", "soon")]
     [InlineData("--scenario 'train' is not valid", "--scenario", "train")]
     [InlineData("--mode 'half' is not valid", "--mode", "half")]
+    [InlineData("--header 'X-Latency-Class' is not valid", "--header", "X-Latency-Class")]
+    [InlineData("--header ': emergency' is not valid", "--header", ": emergency")]
     [InlineData("--url 'localhost' is not valid", "--url", "localhost")]
     [InlineData("--url must be an http", "--url", "ftp://host/")]
     [InlineData("--connections must be at least 1", "--connections", "0")]
