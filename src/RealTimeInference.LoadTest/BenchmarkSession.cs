@@ -157,8 +157,10 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         ProbeResult? probe = null;
         if (options.Mode == LoadMode.Open && options.RateFraction is { } fraction)
         {
-            Progress($"[{name}] probing the max rate of {targetPath}: closed loop, {options.Connections} connections, {DurationParser.Format(options.ProbeDuration)}");
-            var probed = await MeasureAsync(target, rate: null, Min(ProbeWarmup, options.Warmup), options.ProbeDuration, cancellationToken).ConfigureAwait(false);
+            var probeConnections = options.ProbeConnections ?? options.Connections;
+            Progress($"[{name}] probing the max rate of {targetPath}: closed loop, {probeConnections} connections, {DurationParser.Format(options.ProbeDuration)}");
+            var probed = await MeasureAsync(
+                target, rate: null, Min(ProbeWarmup, options.Warmup), options.ProbeDuration, cancellationToken, probeConnections).ConfigureAwait(false);
             rate = probed.AchievedRps * fraction;
             probe = new ProbeResult(Math.Round(probed.AchievedRps, 1), fraction, Math.Round(rate.Value, 1), probed);
             Progress($"[{name}] max {probed.AchievedRps:0.#} requests/s; open loop at {rate:0.#} requests/s");
@@ -224,9 +226,11 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         return new RunResult(role, repeat, path, source.ReadingsPerRequest, measurement, rssSummary);
     }
 
-    private async Task<RunMeasurement> MeasureAsync(RequestSource source, double? rate, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken)
+    private async Task<RunMeasurement> MeasureAsync(
+        RequestSource source, double? rate, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken, int? connections = null)
     {
-        using var client = LoadHttpClient.Create(options.Connections);
+        var pool = connections ?? options.Connections;
+        using var client = LoadHttpClient.Create(pool);
         foreach (var (name, value) in options.Headers)
         {
             client.DefaultRequestHeaders.Add(name, value);
@@ -238,7 +242,7 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
                 .RunAsync(source, r, warmup, duration, options.MaxOutstanding, options.RequestTimeout, cancellationToken)
                 .ConfigureAwait(false)
             : await new ClosedLoopRunner(sender, time)
-                .RunAsync(source, options.Connections, warmup, duration, cancellationToken)
+                .RunAsync(source, pool, warmup, duration, cancellationToken)
                 .ConfigureAwait(false);
     }
 

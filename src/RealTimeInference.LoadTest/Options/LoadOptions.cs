@@ -25,6 +25,7 @@ internal sealed record LoadOptions
     public double? Rate { get; init; }
     public double? RateFraction { get; init; }
     public TimeSpan ProbeDuration { get; init; } = TimeSpan.FromSeconds(3);
+    public int? ProbeConnections { get; init; }
     public int BatchSize { get; init; } = 1000;
     public int MaxOutstanding { get; init; } = 10_000;
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -87,6 +88,11 @@ internal sealed record LoadOptions
         if (ProbeDuration <= TimeSpan.Zero)
         {
             errors.Add("--probe-duration must be greater than zero");
+        }
+
+        if (ProbeConnections is < 1)
+        {
+            errors.Add("--probe-connections must be at least 1");
         }
 
         if (ReadyTimeout <= TimeSpan.Zero)

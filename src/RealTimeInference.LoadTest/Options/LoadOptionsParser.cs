@@ -31,6 +31,8 @@ internal static class LoadOptionsParser
           --rate R                open: requests per second, latency timed from each scheduled send
           --rate-fraction F       open: probe the target's max rate closed-loop, then run at F of it
           --probe-duration D      length of that probe (default 3s)
+          --probe-connections N   concurrent workers of that probe (default --connections): overload
+                                  runs offer many connections but should probe capacity with few
           --batch-size N          readings per predict-batch request (default 1000)
           --max-outstanding N     open: cap on requests in flight; sends past it wait and are counted (default 10000)
           --timeout D             per-request timeout (default 30s)
@@ -133,6 +135,7 @@ internal static class LoadOptionsParser
         "--rate" => Number(name, value, r => o with { Rate = r }),
         "--rate-fraction" => Number(name, value, f => o with { RateFraction = f }),
         "--probe-duration" => Duration(name, value, d => o with { ProbeDuration = d }),
+        "--probe-connections" => Int(name, value, n => o with { ProbeConnections = n }),
         "--batch-size" => Int(name, value, n => o with { BatchSize = n }),
         "--max-outstanding" => Int(name, value, n => o with { MaxOutstanding = n }),
         "--timeout" => Duration(name, value, d => o with { RequestTimeout = d }),

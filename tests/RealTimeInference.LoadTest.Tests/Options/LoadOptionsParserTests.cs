@@ -80,6 +80,8 @@ public sealed class LoadOptionsParserTests
         var options = Parse("--header", "X-Latency-Class: emergency", "--header=X-Deadline-Ms:50");
 
         Assert.Equal([("X-Latency-Class", "emergency"), ("X-Deadline-Ms", "50")], options.Headers);
+        Assert.Null(options.ProbeConnections);
+        Assert.Equal(8, Parse("--probe-connections", "8").ProbeConnections);
     }
 
     [Theory]
@@ -95,6 +97,7 @@ public sealed class LoadOptionsParserTests
     [InlineData("--duration 'soon' is not valid", "--duration", "soon")]
     [InlineData("--scenario 'train' is not valid", "--scenario", "train")]
     [InlineData("--mode 'half' is not valid", "--mode", "half")]
+    [InlineData("--probe-connections must be at least 1", "--probe-connections", "0")]
     [InlineData("--header 'X-Latency-Class' is not valid", "--header", "X-Latency-Class")]
     [InlineData("--header ': emergency' is not valid", "--header", ": emergency")]
     [InlineData("--url 'localhost' is not valid", "--url", "localhost")]
