@@ -33,12 +33,12 @@ until curl -fs "$url/health/ready" >/dev/null 2>&1; do
 done
 rss() { awk '/VmRSS/ { print $2 " kB" }' "/proc/$pid/status"; }
 
-batches=(--scenario predict-batch --batch-size 1000 --mode open --rate-fraction "$fraction" --probe-connections 8 --connections 64)
+batches=(--scenario predict-batch --batch-size 1000 --mode open --rate-fraction "$fraction" --probe-connections 8 --probe-duration 5s --connections 64)
 
 echo "### 1. /predict-batch at ${fraction}x capacity for $duration (process-control)"
 echo "server RSS before: $(rss)"
 "${loadtest[@]}" --server-pid $pid "${batches[@]}" --duration "$duration" \
-    --warmup 2s --header "X-Latency-Class: process-control" --json "$out/$stamp-overload-2x.json"
+    --warmup 10s --header "X-Latency-Class: process-control" --json "$out/$stamp-overload-2x.json"
 echo "server RSS after: $(rss)"
 
 echo
