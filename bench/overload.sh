@@ -46,7 +46,7 @@ echo "### 2. emergency /predict at $emergency_rate/s while yield-forecasting bat
 "${loadtest[@]}" "${batches[@]}" --duration 40s --warmup 0s \
     --header "X-Latency-Class: yield-forecasting" --json "$out/$stamp-overload-yield.json" >"$out/$stamp-overload-yield.txt" 2>&1 &
 flood=$!
-# The flood probes capacity first (3 s) and then runs: start measuring once it is saturating.
+# The flood probes capacity first (5 s) and then runs: start measuring once it is saturating.
 sleep 10
 "${loadtest[@]}" --scenario predict --mode open --rate "$emergency_rate" --duration 20s --warmup 0s --connections 4 \
     --header "X-Latency-Class: emergency" --json "$out/$stamp-overload-emergency.json"

@@ -23,7 +23,7 @@ internal static class RequestDeadline
         if (named.Count > 0 && (named.Count > 1 || !LatencyClasses.TryParse(named[0], out latencyClass)))
         {
             return new FieldError(
-                ClassHeader, $"must be one of {string.Join(", ", LatencyClasses.All.Select(c => c.Name()))}.");
+                ClassHeader, $"{ClassHeader} must be one of {string.Join(", ", LatencyClasses.All.Select(c => c.Name()))}.");
         }
 
         var explicitMs = request.Headers[DeadlineHeader];
@@ -37,7 +37,7 @@ internal static class RequestDeadline
             || !double.TryParse(explicitMs[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var ms)
             || !(ms is > 0 and <= MaxDeadlineMs))
         {
-            return new FieldError(DeadlineHeader, $"must be a number of milliseconds within (0, {MaxDeadlineMs:0}].");
+            return new FieldError(DeadlineHeader, $"{DeadlineHeader} must be a number of milliseconds within (0, {MaxDeadlineMs:0}].");
         }
 
         var budget = TimeSpan.FromMilliseconds(ms);

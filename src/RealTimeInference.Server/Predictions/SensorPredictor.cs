@@ -271,6 +271,8 @@ internal sealed class SensorPredictor(
         TypedResults.Problem(
             error.Message,
             statusCode: error.Status,
-            title: error.Status == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Invalid sensor reading",
+            title: error.Status == StatusCodes.Status413PayloadTooLarge ? "Request too large"
+                : error.Field.StartsWith("X-", StringComparison.Ordinal) ? "Invalid request header"
+                : "Invalid sensor reading",
             extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [error.Field] = [error.Message] } });
 }

@@ -79,6 +79,7 @@ public sealed class SheddingTests(SheddingServerFixture server) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty(header, out _));
+        Assert.Equal("Invalid request header", problem.RootElement.GetProperty("title").GetString());
+        Assert.StartsWith(header, problem.RootElement.GetProperty("errors").GetProperty(header)[0].GetString(), StringComparison.Ordinal);
     }
 }
