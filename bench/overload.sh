@@ -53,6 +53,7 @@ sleep 10
 wait $flood || true
 echo "--- the yield-forecasting flood it ran against:"
 cat "$out/$stamp-overload-yield.txt"
-curl -fs "$url/metrics" | grep -E '^rti_inference_(dropped_total|deadline_misses_total|requests_total)' || true
+echo "--- the server's own counts, and its /predict (emergency only) handler latency buckets:"
+curl -fs "$url/metrics" | grep -E '^rti_inference_(dropped_total|deadline_misses_total|requests_total)|^rti_prediction_duration_seconds_bucket\{endpoint="/predict",outcome="ok"' || true
 echo
 echo "Results in $out/$stamp-overload-*.json"

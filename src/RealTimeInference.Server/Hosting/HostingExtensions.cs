@@ -7,6 +7,7 @@ using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
 using Serilog;
+using Serilog.Events;
 
 namespace RealTimeInference.Server.Hosting;
 
@@ -69,7 +70,12 @@ internal static class HostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         // One summary log event per request.
-        app.UseSerilogRequestLogging();
+        app.UseSerilogRequestLogging(logging => logging.GetLevel = (context, _, exception) =>
+            // Backpressure (503, 429) is an expected answer, counted in /metrics: under overload,
+            // an error event per refused request would only add load.
+            exception is not null || (context.Response.StatusCode >= 500 && context.Response.StatusCode != StatusCodes.Status503ServiceUnavailable)
+                ? LogEventLevel.Error
+                : LogEventLevel.Information);
         app.UseRateLimiter();
         if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.ExposeSwagger)
         {
