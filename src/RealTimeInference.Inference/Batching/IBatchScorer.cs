@@ -6,9 +6,12 @@ public interface IBatchScorer
     /// <summary>Floats per row.</summary>
     int FeatureCount { get; }
 
+    /// <summary>Scores per row (one per class for a multi-class model).</summary>
+    int OutputCount => 1;
+
     /// <summary>
-    /// Writes one score per row of <paramref name="features"/> (row-major, <see cref="FeatureCount"/>
-    /// floats a row) into <paramref name="scores"/>.
+    /// Writes <see cref="OutputCount"/> scores per row of <paramref name="features"/> (row-major,
+    /// <see cref="FeatureCount"/> floats a row) into <paramref name="scores"/>, row-major too.
     /// </summary>
     void Score(Memory<float> features, int rows, Span<float> scores);
 }

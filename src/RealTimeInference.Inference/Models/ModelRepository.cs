@@ -177,7 +177,7 @@ public sealed partial class ModelRepository(
             time,
             metrics,
             logger);
-        LogModelLoaded(logger, manifest.Name, version, manifest.Input.Features.Count, batching.MaxBatchSize);
+        LogModelLoaded(logger, manifest.Name, version, manifest.InputLength, batching.MaxBatchSize);
         return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
     }
 

@@ -25,6 +25,9 @@ public sealed class ServedModel(
 
     public int FeatureCount => scorer.FeatureCount;
 
+    /// <summary>Scores per row: one per class of a multi-class model.</summary>
+    public int OutputCount => scorer.OutputCount;
+
     public async ValueTask DisposeAsync()
     {
         await Batcher.DisposeAsync().ConfigureAwait(false);
