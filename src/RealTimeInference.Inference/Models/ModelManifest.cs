@@ -22,9 +22,9 @@ public sealed record ModelManifest(
     string? Fallback,
     Provenance Provenance,
     IReadOnlyDictionary<string, double> Metrics,
-    ImagePreprocessing? Preprocessing = null,
-    IReadOnlyList<string>? Classes = null,
-    IReadOnlyList<IReadOnlyList<int>>? ConfusionMatrix = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImagePreprocessing? Preprocessing = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Classes = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<IReadOnlyList<int>>? ConfusionMatrix = null)
 {
     public const string FileName = "model.json";
 
