@@ -21,7 +21,9 @@ internal static class LoadOptionsParser
         target/baseline ratio of the medians.
 
           --url URL               server base address (default http://127.0.0.1:8000)
-          --scenario S            predict | predict-batch | all (default predict)
+          --scenario S            predict | predict-batch | all | wafer (default predict); wafer posts
+                                  generated wafer-map PNGs to /predict-wafer (no baseline) and reports
+                                  the server's preprocess / queue / inference breakdown
           --mode M                closed | open (default closed)
           --connections N         closed: concurrent workers; both: max pooled connections (default 32)
           --duration D            measured time per run, e.g. 10s, 500ms, 2m (default 10s)
@@ -32,6 +34,7 @@ internal static class LoadOptionsParser
           --rate-fraction F       open: probe the target's max rate closed-loop, then run at F of it
           --probe-duration D      length of that probe (default 3s)
           --batch-size N          readings per predict-batch request (default 1000)
+          --image-size N          wafer: pixels a side of the generated PNGs (default 64)
           --max-outstanding N     open: cap on requests in flight; sends past it wait and are counted (default 10000)
           --timeout D             per-request timeout (default 30s)
           --seed N                seed for the generated readings (default 42)
@@ -116,7 +119,8 @@ internal static class LoadOptionsParser
             "predict" => Ok(o with { Scenarios = [ScenarioKind.Predict] }),
             "predict-batch" => Ok(o with { Scenarios = [ScenarioKind.PredictBatch] }),
             "all" => Ok(o with { Scenarios = [ScenarioKind.Predict, ScenarioKind.PredictBatch] }),
-            _ => Invalid(name, value, "predict, predict-batch or all"),
+            "wafer" => Ok(o with { Scenarios = [ScenarioKind.Wafer] }),
+            _ => Invalid(name, value, "predict, predict-batch, all or wafer"),
         },
         "--mode" => value switch
         {
@@ -132,6 +136,7 @@ internal static class LoadOptionsParser
         "--rate-fraction" => Number(name, value, f => o with { RateFraction = f }),
         "--probe-duration" => Duration(name, value, d => o with { ProbeDuration = d }),
         "--batch-size" => Int(name, value, n => o with { BatchSize = n }),
+        "--image-size" => Int(name, value, n => o with { ImageSize = n }),
         "--max-outstanding" => Int(name, value, n => o with { MaxOutstanding = n }),
         "--timeout" => Duration(name, value, d => o with { RequestTimeout = d }),
         "--seed" => Int(name, value, n => o with { Seed = n }),
