@@ -26,6 +26,7 @@ public sealed partial class ModelRepository(
     private volatile FrozenDictionary<string, ServedModel> _models = FrozenDictionary<string, ServedModel>.Empty;
     private volatile bool _draining;
     private int _disposed;
+    private int _cudaFallbackLogged;
     private readonly SemaphoreSlim _reloads = new(1, 1);
 
     /// <summary>Models loaded and not shutting down.</summary>
@@ -166,7 +167,13 @@ public sealed partial class ModelRepository(
         }
 
         var version = versions[^1];
-        var scorer = new OnnxScorer(Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest);
+        var scorer = new OnnxScorer(
+            Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest, options.Value.ExecutionProvider, options.Value.CudaDeviceId);
+        if (scorer.ProviderFallback is { } reason && Interlocked.Exchange(ref _cudaFallbackLogged, 1) == 0)
+        {
+            LogCudaUnavailable(logger, reason);
+        }
+
         var batching = manifest.Batching;
         var batcher = new MicroBatcher(
             manifest.Name,
@@ -192,6 +199,9 @@ public sealed partial class ModelRepository(
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Reload of model {Model} failed; version {Serving} keeps serving")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception, string model, int? serving);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Inference:ExecutionProvider is Cuda but CUDA is not available ({Reason}); all models run on the CPU")]
+    private static partial void LogCudaUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Models folder {Folder} does not exist; no model is served")]
     private static partial void LogNoModelsFolder(ILogger logger, string folder);

@@ -19,7 +19,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     private readonly long[] _shape;
     private int _disposed;
 
-    public OnnxScorer(string modelPath, ModelManifest manifest)
+    public OnnxScorer(string modelPath, ModelManifest manifest, ExecutionProvider provider = ExecutionProvider.Cpu, int cudaDeviceId = 0)
     {
         using var options = new OrtSessionOptions
         {
@@ -31,6 +31,21 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         };
         // Spinning threads would burn the cores Kestrel needs between batches.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        if (provider == ExecutionProvider.Cuda)
+        {
+            try
+            {
+                options.AppendExecutionProvider_CUDA(cudaDeviceId);
+                Provider = ExecutionProvider.Cuda;
+            }
+#pragma warning disable CA1031 // The CPU build, or a machine without CUDA, runs on the CPU instead: the caller logs why.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                ProviderFallback = ex.Message;
+            }
+        }
+
         _session = new InferenceSession(modelPath, options);
         try
         {
@@ -53,6 +68,12 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     public int FeatureCount { get; }
 
     public int OutputCount { get; }
+
+    /// <summary>Where this session runs.</summary>
+    public ExecutionProvider Provider { get; }
+
+    /// <summary>Why CUDA was asked for and the session runs on the CPU; null otherwise.</summary>
+    public string? ProviderFallback { get; }
 
     public void Score(Memory<float> features, int rows, Span<float> scores)
     {
