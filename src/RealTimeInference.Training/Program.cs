@@ -34,4 +34,8 @@ var wafer = WaferTrainer.Train(wafers, options.Seed);
 var waferFolder = WaferPublisher.Publish(options.OutputDirectory, wafer, wafers, options.Seed);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {waferFolder} ({wafer.Onnx.Length} bytes of ONNX)"));
 SummaryTable.Write(Console.Out, wafer);
+if (options.SamplesDirectory is { } samples)
+{
+    Console.WriteLine($"wrote {WaferDataset.WriteSamples(samples, options.Seed)} sample wafer images to {samples}");
+}
 return 0;

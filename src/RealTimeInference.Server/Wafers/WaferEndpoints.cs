@@ -45,12 +45,7 @@ internal static class WaferEndpoints
                 "naming the part; a body over Wafer:MaxImageBytes (raw) or Wafer:MaxMultipartBytes, or an image header over " +
                 "Wafer:MaxImagePixels, gets 413 (the pixels are never decoded).")
             .Accepts<byte[]>("image/png", "image/jpeg", "multipart/form-data")
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status401Unauthorized)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .WithErrorResponses();
         wafers.Map("/ws/webcam", (HttpContext context, WebcamSocket socket) => socket.RunAsync(context))
             .WithName("WebcamSocket")
             .WithSummary("WebSocket: {frame: base64 PNG/JPEG} in, {defect_detected, confidence, timestamp, ...} out per frame")

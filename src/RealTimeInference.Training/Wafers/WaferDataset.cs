@@ -49,6 +49,19 @@ internal sealed record WaferDataset(
         return result.IsOk ? row : throw new InvalidOperationException($"A rendered wafer did not preprocess: {result.Message}");
     }
 
+    /// <summary>One PNG per class (<c>&lt;class&gt;.png</c>) from a generator of its own seed, for trying the endpoints.</summary>
+    public static int WriteSamples(string folder, int seed)
+    {
+        Directory.CreateDirectory(folder);
+        var generator = new WaferMapGenerator(StreamSeed(seed, 3));
+        foreach (var pattern in WaferPatterns.All)
+        {
+            File.WriteAllBytes(Path.Combine(folder, pattern.Name() + ".png"), WaferMapRenderer.Render(generator.Next(pattern), ImageSize));
+        }
+
+        return WaferPatterns.All.Count;
+    }
+
     // Apart from the sensor streams' seeds, so no run shares a random sequence between the two.
     public static int StreamSeed(int seed, int stream) => unchecked((seed * 104_729) + 500 + stream);
 }
