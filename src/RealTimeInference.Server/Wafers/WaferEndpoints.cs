@@ -28,6 +28,7 @@ internal static class WaferEndpoints
             .ValidateOnStart();
         services.AddSingleton<WaferPredictor>();
         services.AddSingleton<WebcamSocket>();
+        services.AddHostedService<WaferWarmup>();
         return services;
     }
 
