@@ -18,7 +18,7 @@ public sealed class WaferMapGeneratorTests
     }
 
     [Fact]
-    public void Generate_VariesDieGridAndBackground()
+    public void Generate_VariesTheDieGrid()
     {
         var sizes = new WaferMapGenerator(3).Generate(20).Select(map => map.Size).Distinct().Count();
 
