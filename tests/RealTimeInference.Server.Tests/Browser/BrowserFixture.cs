@@ -1,19 +1,24 @@
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace RealTimeInference.Server.Tests.Browser;
 
 /// <summary>
-/// The real server on Kestrel at a free loopback port (a browser cannot reach TestServer) plus
-/// Debian's headless Chromium driven by Playwright; never downloads a browser. One per test class.
+/// The real server in its own process on Kestrel at a free loopback port (a browser cannot reach
+/// TestServer, and an in-process Kestrel would publish process-wide counters into other tests'
+/// /metrics) plus Debian's headless Chromium driven by Playwright; never downloads a browser.
+/// One per test class.
 /// </summary>
-public class BrowserFixture : ServerFixture, IAsyncLifetime
+public partial class BrowserFixture : IAsyncLifetime
 {
     /// <summary>Debian's chromium package (build/test.sh installs it when missing).</summary>
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Process? _server;
     private IPlaywright? _playwright;
     private IBrowser? _browser;
 
@@ -25,7 +30,8 @@ public class BrowserFixture : ServerFixture, IAsyncLifetime
     /// <summary>Extra Chromium flags, for fixtures that need them (fake camera, ...).</summary>
     protected virtual IEnumerable<string> BrowserArgs => [];
 
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("urls", "http://127.0.0.1:0")];
+    /// <summary>Extra server arguments (configuration such as <c>--Wafer:MaxImageBytes=1024</c>).</summary>
+    protected virtual IEnumerable<string> ServerArgs => [];
 
     /// <summary>A file under the test output's TestResults folder, for screenshots kept as artifacts.</summary>
     public static string ArtifactPath(string name)
@@ -43,10 +49,26 @@ public class BrowserFixture : ServerFixture, IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        UseKestrel(0);
-        StartServer();
-        var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"), "--urls", "http://127.0.0.1:0", .. ServerArgs])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        _server = Process.Start(start)!;
+        _server.OutputDataReceived += (_, line) => OnServerLine(line.Data);
+        _server.ErrorDataReceived += (_, _) => { };
+        _server.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException("The server exited before it listened."));
+        _server.EnableRaisingEvents = true;
+        _server.BeginOutputReadLine();
+        _server.BeginErrorReadLine();
+        // Kestrel logs its address once the models are loaded (hosted services start first).
+        BaseAddress = new Uri((await _listening.Task.WaitAsync(StartTimeout)).ToString().TrimEnd('/') + "/");
+
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -56,7 +78,7 @@ public class BrowserFixture : ServerFixture, IAsyncLifetime
         });
     }
 
-    async Task IAsyncLifetime.DisposeAsync()
+    public async Task DisposeAsync()
     {
         if (_browser is not null)
         {
@@ -64,5 +86,23 @@ public class BrowserFixture : ServerFixture, IAsyncLifetime
         }
 
         _playwright?.Dispose();
+        if (_server is { HasExited: false })
+        {
+            _server.Kill(entireProcessTree: true);
+            await _server.WaitForExitAsync();
+        }
+
+        _server?.Dispose();
     }
+
+    private void OnServerLine(string? line)
+    {
+        if (line is not null && ListeningAddress().Match(line) is { Success: true } match)
+        {
+            _listening.TrySetResult(new Uri(match.Groups["address"].Value));
+        }
+    }
+
+    [GeneratedRegex("\"address\":\"(?<address>http://127\\.0\\.0\\.1:[0-9]+)\"")]
+    private static partial Regex ListeningAddress();
 }
