@@ -17,6 +17,7 @@ public static class InferenceServiceCollectionExtensions
         services.AddOptions<InferenceOptions>()
             .BindConfiguration(InferenceOptions.Section)
             .Validate(o => !string.IsNullOrWhiteSpace(o.ModelsPath), "Inference:ModelsPath is required.")
+            .Validate(o => Enum.IsDefined(o.ExecutionProvider) && o.CudaDeviceId >= 0, "Inference:ExecutionProvider must be Cpu or Cuda, Inference:CudaDeviceId not negative.")
             .Validate(o => o.MonitorWindowSeconds is >= 1 and <= 3600, "Inference:MonitorWindowSeconds must be within 1..3600.")
             .Validate(o => o.WatchQuietPeriod >= TimeSpan.Zero, "Inference:WatchQuietPeriod must not be negative.")
             .ValidateOnStart();

@@ -138,9 +138,13 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         var name = RequestFactory.Name(scenario);
         var (targetPath, baselinePath) = RequestFactory.Paths(scenario);
         var perRequest = options.ReadingsPerRequest(scenario);
-        var bodies = RequestFactory.CreateBodies(scenario, options.BatchSize, options.Seed);
-        var target = new RequestSource(Endpoint(targetPath), bodies, perRequest);
-        var baseline = options.Baseline ? new RequestSource(Endpoint(baselinePath), bodies, perRequest) : null;
+        var wafer = scenario == ScenarioKind.Wafer;
+        var bodies = wafer
+            ? RequestFactory.CreateImages(options.ImageSize, options.Seed)
+            : RequestFactory.CreateBodies(scenario, options.BatchSize, options.Seed);
+        var contentType = wafer ? "image/png" : RequestSource.Json;
+        var target = new RequestSource(Endpoint(targetPath), bodies, perRequest, contentType);
+        var baseline = options.Baseline && baselinePath is not null ? new RequestSource(Endpoint(baselinePath), bodies, perRequest) : null;
 
         if (options.Warmup > TimeSpan.Zero)
         {
@@ -173,10 +177,12 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
             {
                 if (baseline is not null)
                 {
-                    runs.Add(await RunOnceAsync(name, BaselineRole, repeat, baseline, baselinePath, rate, pid, cancellationToken).ConfigureAwait(false));
+                    runs.Add(await RunOnceAsync(name, BaselineRole, repeat, baseline, baselinePath!, rate, pid, cancellationToken).ConfigureAwait(false));
                 }
 
-                runs.Add(await RunOnceAsync(name, TargetRole, repeat, target, targetPath, rate, pid, cancellationToken).ConfigureAwait(false));
+                // The wafer answers carry the server's own breakdown: a fresh collector per measured run.
+                var measured = wafer ? new RequestSource(target.Uri, bodies, perRequest, contentType, new ServerTimings()) : target;
+                runs.Add(await RunOnceAsync(name, TargetRole, repeat, measured, targetPath, rate, pid, cancellationToken).ConfigureAwait(false));
             }
         }
         else
@@ -223,7 +229,15 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         var c = measurement.Counts;
         Progress($"[{scenario}] repeat {repeat}/{options.Repeats} {role,-8} {path}: p50 {m.P50Ms:0.000} ms, p99 {m.P99Ms:0.000} ms, 2xx p99 {measurement.OkLatency?.P99Ms:0.000} ms, " +
                  $"{measurement.AchievedRps:0.#} ok/s, 2xx {c.Ok}, non-2xx {c.Responses - c.Ok}, errors {c.Timeouts + c.TransportErrors}");
-        return new RunResult(role, repeat, path, source.ReadingsPerRequest, measurement, rssSummary);
+        var timings = source.Timings?.Summary();
+        if (timings is not null)
+        {
+            Progress($"[{scenario}] repeat {repeat}/{options.Repeats} server breakdown (incl. warm-up): preprocess p50 {timings.Preprocess.P50Ms:0.000} ms " +
+                     $"p99 {timings.Preprocess.P99Ms:0.000} ms, queue p50 {timings.Queue.P50Ms:0.000} ms p99 {timings.Queue.P99Ms:0.000} ms, " +
+                     $"inference p50 {timings.Inference.P50Ms:0.000} ms p99 {timings.Inference.P99Ms:0.000} ms, {timings.MeanBatchImages:0.0} images a model run");
+        }
+
+        return new RunResult(role, repeat, path, source.ReadingsPerRequest, measurement, rssSummary, timings);
     }
 
     private async Task<RunMeasurement> MeasureAsync(

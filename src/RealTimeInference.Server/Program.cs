@@ -5,6 +5,7 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Wafers;
 
 // Content root at the binaries, so appsettings.json and models/ are found from any working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -13,6 +14,7 @@ builder.AddServerDefaults();
 builder.AddObservability();
 builder.Services.AddInference();
 builder.Services.AddPredictions();
+builder.Services.AddWafers();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddApiDocs();
 
@@ -23,6 +25,7 @@ app.MapHealthEndpoints();
 app.MapMetricsEndpoints();
 app.MapPredictionEndpoints();
 app.MapModelEndpoints();
+app.MapWaferEndpoints();
 
 app.Run();
 

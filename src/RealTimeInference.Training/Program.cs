@@ -3,6 +3,7 @@ using RealTimeInference.Training;
 using RealTimeInference.Training.Data;
 using RealTimeInference.Training.Publishing;
 using RealTimeInference.Training.Trainers;
+using RealTimeInference.Training.Wafers;
 
 // Simulated sensor data -> ML.NET training -> ONNX export into models/<name>/, with held-out metrics.
 var options = TrainingOptions.Parse(args, out var error);
@@ -26,4 +27,15 @@ foreach (var spec in SensorTrainers.All)
 }
 
 SummaryTable.Write(Console.Out, trained);
+
+var wafers = WaferDataset.Create(options.Seed, options.WafersPerClass, Math.Max(options.WafersPerClass / 4, 100), WaferTrainer.Preprocessing);
+Console.WriteLine(wafers.Generator);
+var wafer = WaferTrainer.Train(wafers, options.Seed);
+var waferFolder = WaferPublisher.Publish(options.OutputDirectory, wafer, wafers, options.Seed);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {waferFolder} ({wafer.Onnx.Length} bytes of ONNX)"));
+SummaryTable.Write(Console.Out, wafer);
+if (options.SamplesDirectory is { } samples)
+{
+    Console.WriteLine($"wrote {WaferDataset.WriteSamples(samples, options.Seed)} sample wafer images to {samples}");
+}
 return 0;

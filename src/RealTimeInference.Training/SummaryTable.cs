@@ -1,5 +1,6 @@
 using System.Globalization;
 using RealTimeInference.Training.Trainers;
+using RealTimeInference.Training.Wafers;
 
 namespace RealTimeInference.Training;
 
@@ -20,5 +21,16 @@ internal static class SummaryTable
                 $"{model.Threshold,7:F4} {model.ValidationF1,7:F4} {model.ParityMaxAbsDiff,9:E1} {model.TrainingTime.TotalSeconds,6:F1}  " +
                 $"{model.InputName} -> {model.OutputName}"));
         }
+    }
+
+    public static void Write(TextWriter writer, TrainedWaferModel model)
+    {
+        var (t, v) = (model.Test, model.Validation);
+        writer.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{WaferTrainer.Name,-22} detection {t.DetectionRate:F4} false_alarms {t.FalseAlarmRate:F4} accuracy {t.Accuracy:F4} macro_f1 {t.MacroF1:F4} " +
+            $"(validation macro_f1 {v.MacroF1:F4}) threshold {model.Threshold:F2} parity {model.ParityMaxAbsDiff:E1} fit_s {model.TrainingTime.TotalSeconds:F1}  " +
+            $"{model.InputName} -> {model.OutputName}"));
+        writer.WriteLine("confusion [true][predicted]: " + string.Join(" | ", t.ConfusionMatrix.Select(row => string.Join(' ', row))));
     }
 }

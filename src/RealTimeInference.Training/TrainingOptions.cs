@@ -3,22 +3,25 @@ using System.Globalization;
 namespace RealTimeInference.Training;
 
 /// <summary>The CLI's arguments: <c>--out DIR [--seed N] [--rows N]</c>.</summary>
-internal sealed record TrainingOptions(string OutputDirectory, int Seed, int TrainRows)
+internal sealed record TrainingOptions(
+    string OutputDirectory, int Seed, int TrainRows, int WafersPerClass = TrainingOptions.DefaultWafersPerClass, string? SamplesDirectory = null)
 {
+    public const int DefaultWafersPerClass = 1_500;
+
     public const int DefaultSeed = 42;
     public const int DefaultTrainRows = 200_000;
     public const int MinimumRows = 1_000;
 
     public const string Usage =
-        "usage: RealTimeInference.Training --out <models dir> [--seed <int>, default 42] [--rows <train rows>, default 200000]";
+        "usage: RealTimeInference.Training --out <models dir> [--seed <int>, default 42] [--rows <train rows>, default 200000] [--wafers <training wafers per class>, default 1500] [--samples <dir for one wafer PNG per class>]";
 
     /// <summary>Validation and test sets each get a quarter of the training rows.</summary>
     public int HeldOutRows => Math.Max(TrainRows / 4, MinimumRows);
 
     public static TrainingOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
-        string? output = null;
-        int seed = DefaultSeed, rows = DefaultTrainRows;
+        string? output = null, samples = null;
+        int seed = DefaultSeed, rows = DefaultTrainRows, wafers = DefaultWafersPerClass;
         for (var i = 0; i < args.Count; i++)
         {
             var value = i + 1 < args.Count ? args[i + 1] : null;
@@ -31,9 +34,14 @@ internal sealed record TrainingOptions(string OutputDirectory, int Seed, int Tra
                     break;
                 case "--rows" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out rows) && rows >= MinimumRows:
                     break;
+                case "--samples" when value is not null:
+                    samples = value;
+                    break;
+                case "--wafers" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out wafers) && wafers >= 10:
+                    break;
                 default:
                     error = $"unexpected or invalid argument '{args[i]}'" + (value is null ? "" : $" '{value}'") +
-                        $" (--rows must be an integer of at least {MinimumRows})";
+                        $" (--rows must be an integer of at least {MinimumRows}, --wafers of at least 10)";
                     return null;
             }
 
@@ -47,6 +55,6 @@ internal sealed record TrainingOptions(string OutputDirectory, int Seed, int Tra
         }
 
         error = null;
-        return new TrainingOptions(output, seed, rows);
+        return new TrainingOptions(output, seed, rows, wafers, samples);
     }
 }

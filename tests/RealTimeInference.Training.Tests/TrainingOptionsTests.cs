@@ -29,4 +29,14 @@ public sealed class TrainingOptionsTests
         Assert.Null(TrainingOptions.Parse(args, out var error));
         Assert.False(string.IsNullOrEmpty(error));
     }
+
+    [Fact]
+    public void Parse_ReadsWafersAndSamples()
+    {
+        Assert.Equal(
+            new TrainingOptions("x", 42, 200_000, 50, "samples"),
+            TrainingOptions.Parse(["--out", "x", "--wafers", "50", "--samples", "samples"], out _));
+        Assert.Null(TrainingOptions.Parse(["--out", "x", "--wafers", "5"], out var error));
+        Assert.Contains("--wafers", error, StringComparison.Ordinal);
+    }
 }

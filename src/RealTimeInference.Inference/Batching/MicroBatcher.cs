@@ -74,21 +74,27 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         ScoreAsync(features, scores, Deadline.For(LatencyClass.ProcessControl, _time.GetTimestamp(), _time), cancellationToken);
 
     /// <summary>
-    /// Scores <paramref name="scores"/>.Length rows read from <paramref name="features"/> by
+    /// Scores <paramref name="scores"/>.Length / OutputCount rows read from <paramref name="features"/> by
     /// <paramref name="deadline"/>. The buffers must stay untouched until the returned task completes.
     /// </summary>
     public ValueTask<ScoreResult> ScoreAsync(
         Memory<float> features, Memory<float> scores, Deadline deadline, CancellationToken cancellationToken = default)
     {
-        var rows = scores.Length;
+        var outputs = _scorer.OutputCount;
+        var rows = scores.Length / outputs;
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1, nameof(scores));
+        if (scores.Length != rows * outputs)
+        {
+            throw new ArgumentException($"Expected {outputs} scores a row.", nameof(scores));
+        }
+
         if (features.Length != rows * _scorer.FeatureCount)
         {
             throw new ArgumentException($"Expected {rows * _scorer.FeatureCount} floats for {rows} rows.", nameof(features));
         }
 
         var now = _time.GetTimestamp();
-        var item = new WorkItem(features, scores, now, deadline, cancellationToken);
+        var item = new WorkItem(features, scores, rows, now, deadline, cancellationToken);
         List<WorkItem>? shed = null;
         ScoreResult? refusal;
         TaskCompletionSource? wake = null;
@@ -368,7 +374,8 @@ public sealed partial class MicroBatcher : IAsyncDisposable
             else
             {
                 pooledFeatures = ArrayPool<float>.Shared.Rent(rows * width);
-                pooledScores = ArrayPool<float>.Shared.Rent(rows);
+                var outputs = _scorer.OutputCount;
+                pooledScores = ArrayPool<float>.Shared.Rent(rows * outputs);
                 var offset = 0;
                 foreach (var item in batch)
                 {
@@ -376,11 +383,11 @@ public sealed partial class MicroBatcher : IAsyncDisposable
                     offset += item.Rows;
                 }
 
-                _scorer.Score(pooledFeatures.AsMemory(0, rows * width), rows, pooledScores.AsSpan(0, rows));
+                _scorer.Score(pooledFeatures.AsMemory(0, rows * width), rows, pooledScores.AsSpan(0, rows * outputs));
                 offset = 0;
                 foreach (var item in batch)
                 {
-                    pooledScores.AsSpan(offset, item.Rows).CopyTo(item.Scores.Span);
+                    pooledScores.AsSpan(offset * outputs, item.Rows * outputs).CopyTo(item.Scores.Span);
                     offset += item.Rows;
                 }
             }
@@ -439,14 +446,14 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "Model {Model} failed a batch of {Rows} rows")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, string model, int rows);
 
-    private sealed class WorkItem(Memory<float> features, Memory<float> scores, long enqueued, Deadline deadline, CancellationToken cancellationToken)
+    private sealed class WorkItem(Memory<float> features, Memory<float> scores, int rows, long enqueued, Deadline deadline, CancellationToken cancellationToken)
         : TaskCompletionSource<ScoreResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public Memory<float> Features { get; } = features;
 
         public Memory<float> Scores { get; } = scores;
 
-        public int Rows => Scores.Length;
+        public int Rows { get; } = rows;
 
         public long Enqueued { get; } = enqueued;
 

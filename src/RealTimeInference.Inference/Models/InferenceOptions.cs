@@ -1,11 +1,28 @@
 namespace RealTimeInference.Inference.Models;
 
+/// <summary>Where ONNX Runtime runs the models.</summary>
+public enum ExecutionProvider
+{
+    Cpu,
+    /// <summary>
+    /// An NVIDIA GPU through CUDA: needs the build with <c>-p:OnnxRuntimeGpu=true</c> and the CUDA
+    /// libraries; when either is missing the models run on the CPU (logged once).
+    /// </summary>
+    Cuda,
+}
+
 public sealed class InferenceOptions
 {
     public const string Section = "Inference";
 
     /// <summary>Folder of models (relative paths are under the app's base directory).</summary>
     public string ModelsPath { get; set; } = "models";
+
+    /// <summary>Cpu (default) or Cuda.</summary>
+    public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Cpu;
+
+    /// <summary>The CUDA device to use when <see cref="ExecutionProvider"/> is Cuda.</summary>
+    public int CudaDeviceId { get; set; }
 
     /// <summary>Seconds of history the live latency/throughput monitor covers.</summary>
     public int MonitorWindowSeconds { get; set; } = 60;

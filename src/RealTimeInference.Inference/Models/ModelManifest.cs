@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealTimeInference.Fab.Wafers;
 using RealTimeInference.Inference.Batching;
 
 namespace RealTimeInference.Inference.Models;
@@ -8,6 +9,8 @@ namespace RealTimeInference.Inference.Models;
 /// <summary>
 /// <c>models/&lt;name&gt;/model.json</c>: how to feed a model, how to read its output, how to
 /// batch it, and where it came from. Written by the training CLI, read by the server.
+/// An image model adds <see cref="Preprocessing"/> (how an image becomes its input tensor, which
+/// then replaces <c>input.features</c>) and <see cref="Classes"/> (one output per class, in order).
 /// </summary>
 public sealed record ModelManifest(
     string Name,
@@ -19,7 +22,10 @@ public sealed record ModelManifest(
     ThreadSettings Threads,
     string? Fallback,
     Provenance Provenance,
-    IReadOnlyDictionary<string, double> Metrics)
+    IReadOnlyDictionary<string, double> Metrics,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImagePreprocessing? Preprocessing = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Classes = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<IReadOnlyList<int>>? ConfusionMatrix = null)
 {
     public const string FileName = "model.json";
 
@@ -33,6 +39,18 @@ public sealed record ModelManifest(
             ? manifest
             : throw new InvalidDataException($"{path}: invalid model manifest: {string.Join("; ", errors)}");
     }
+
+    /// <summary>Floats per input row: the image tensor's length for an image model, else one per listed feature.</summary>
+    [JsonIgnore]
+    public int InputLength => Preprocessing?.TensorLength ?? Input.Features.Count;
+
+    /// <summary>One input row's tensor shape, without the batch dimension.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<int> InputShape => Preprocessing?.Shape ?? [Input.Features.Count];
+
+    /// <summary>Scores per row: one per class for a classifier with <see cref="Classes"/>, else one.</summary>
+    [JsonIgnore]
+    public int OutputCount => Classes?.Count ?? 1;
 
     public void Save(string path)
     {
@@ -57,9 +75,19 @@ public sealed record ModelManifest(
         {
             errors.Add("input.name is required");
         }
-        else if (Input.Features is not { Count: > 0 })
+        else if (Preprocessing is null && Input.Features is not { Count: > 0 })
         {
-            errors.Add("input.features must list at least one feature");
+            errors.Add("input.features must list at least one feature (or preprocessing must describe the image input)");
+        }
+
+        if (Preprocessing is not null)
+        {
+            errors.AddRange(Preprocessing.Validate());
+        }
+
+        if (Classes is not null && (Classes.Count < 2 || Classes.Any(string.IsNullOrWhiteSpace) || Classes.Distinct().Count() != Classes.Count))
+        {
+            errors.Add("classes must list at least two distinct, non-empty names");
         }
 
         if (Output is null || string.IsNullOrWhiteSpace(Output.Name))
@@ -113,10 +141,13 @@ public sealed record ModelManifest(
     }
 }
 
-/// <summary>The model's one input tensor, shaped [rows, features.Count], and the wire fields that fill it in order.</summary>
+/// <summary>
+/// The model's one input tensor, shaped [rows, features.Count], and the wire fields that fill it in
+/// order; for an image model, shaped [rows, ..preprocessing shape] and <c>features</c> may be empty.
+/// </summary>
 public sealed record ModelInput(string Name, IReadOnlyList<string> Features);
 
-/// <summary>The output tensor read as the score: one value per row.</summary>
+/// <summary>The output tensor read as the score: one value per row, or one per class when the manifest lists classes.</summary>
 public sealed record ModelOutput(string Name, string Kind);
 
 /// <summary>

@@ -168,6 +168,7 @@ public sealed partial class ModelRepository(
 
         var version = versions[^1];
         var scorer = scorers.Create(Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest);
+
         var batching = manifest.Batching;
         var batcher = new MicroBatcher(
             manifest.Name,
@@ -179,7 +180,7 @@ public sealed partial class ModelRepository(
             metrics,
             logger,
             batching.ToAdmission());
-        LogModelLoaded(logger, manifest.Name, version, manifest.Input.Features.Count, batching.MaxBatchSize);
+        LogModelLoaded(logger, manifest.Name, version, manifest.InputLength, batching.MaxBatchSize);
         return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
     }
 

@@ -24,6 +24,12 @@ public sealed class ServedModel(
 
     public int FeatureCount => scorer.FeatureCount;
 
+    /// <summary>Where the session runs (CPU unless CUDA was configured and available).</summary>
+    public ExecutionProvider Provider => scorer.Provider;
+
+    /// <summary>Scores per row: one per class of a multi-class model.</summary>
+    public int OutputCount => scorer.OutputCount;
+
     public async ValueTask DisposeAsync()
     {
         await Batcher.DisposeAsync().ConfigureAwait(false);

@@ -16,9 +16,10 @@ public sealed class OnnxScorer : IBatchScorer
     private readonly RunOptions _runOptions = new();
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly long[] _shape;
     private int _disposed;
 
-    public OnnxScorer(string modelPath, ModelManifest manifest)
+    public OnnxScorer(string modelPath, ModelManifest manifest, ExecutionProvider provider = ExecutionProvider.Cpu, int cudaDeviceId = 0)
     {
         using var options = new OrtSessionOptions
         {
@@ -30,15 +31,32 @@ public sealed class OnnxScorer : IBatchScorer
         };
         // Spinning threads would burn the cores Kestrel needs between batches.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        if (provider == ExecutionProvider.Cuda)
+        {
+            try
+            {
+                options.AppendExecutionProvider_CUDA(cudaDeviceId);
+                Provider = ExecutionProvider.Cuda;
+            }
+#pragma warning disable CA1031 // The CPU build, or a machine without CUDA, runs on the CPU instead: the caller logs why.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                ProviderFallback = ex.Message;
+            }
+        }
+
         _session = new InferenceSession(modelPath, options);
         try
         {
-            FeatureCount = manifest.Input.Features.Count;
+            FeatureCount = manifest.InputLength;
+            OutputCount = manifest.OutputCount;
+            _shape = [0, .. manifest.InputShape.Select(d => (long)d)];
             CheckSignature(manifest);
             _inputNames = [manifest.Input.Name];
             _outputNames = [manifest.Output.Name];
             // The first run allocates ORT's kernels and arenas: pay for it before traffic does.
-            Score(new float[FeatureCount], 1, stackalloc float[1]);
+            Score(new float[FeatureCount], 1, new float[OutputCount]);
         }
         catch
         {
@@ -49,15 +67,25 @@ public sealed class OnnxScorer : IBatchScorer
 
     public int FeatureCount { get; }
 
+    public int OutputCount { get; }
+
+    /// <summary>Where this session runs.</summary>
+    public ExecutionProvider Provider { get; }
+
+    /// <summary>Why CUDA was asked for and the session runs on the CPU; null otherwise.</summary>
+    public string? ProviderFallback { get; }
+
     public void Score(Memory<float> features, int rows, Span<float> scores)
     {
+        var shape = (long[])_shape.Clone();
+        shape[0] = rows;
         using var input = OrtValue.CreateTensorValueFromMemory(
-            OrtMemoryInfo.DefaultInstance, features[..(rows * FeatureCount)], [rows, FeatureCount]);
+            OrtMemoryInfo.DefaultInstance, features[..(rows * FeatureCount)], shape);
         using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
         var values = outputs[0].GetTensorDataAsSpan<float>();
-        if (values.Length != rows)
+        if (values.Length != rows * OutputCount)
         {
-            throw new InvalidOperationException($"Model returned {values.Length} scores for {rows} rows.");
+            throw new InvalidOperationException($"Model returned {values.Length} scores for {rows} rows of {OutputCount}.");
         }
 
         values.CopyTo(scores);
@@ -83,10 +111,13 @@ public sealed class OnnxScorer : IBatchScorer
                 $"input.name '{manifest.Input.Name}' is not an input of the ONNX model (it has: {string.Join(", ", _session.InputMetadata.Keys)}).");
         }
 
-        if (input.ElementDataType != TensorElementType.Float || input.Dimensions.Length != 2 || input.Dimensions[1] != FeatureCount)
+        // A dynamic (-1) dimension fits any size; the batch dimension always is.
+        var expected = manifest.InputShape;
+        if (input.ElementDataType != TensorElementType.Float || input.Dimensions.Length != expected.Count + 1
+            || expected.Where((d, i) => input.Dimensions[i + 1] >= 0 && input.Dimensions[i + 1] != d).Any())
         {
             throw new InvalidDataException(
-                $"input '{manifest.Input.Name}' must be float[N, {FeatureCount}] to match input.features; the model has {input.ElementDataType}[{string.Join(", ", input.Dimensions)}].");
+                $"input '{manifest.Input.Name}' must be float[N, {string.Join(", ", expected)}] to match input.features (or preprocessing); the model has {input.ElementDataType}[{string.Join(", ", input.Dimensions)}].");
         }
 
         if (_session.InputMetadata.Count != 1)

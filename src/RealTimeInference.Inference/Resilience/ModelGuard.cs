@@ -68,7 +68,8 @@ public sealed partial class ModelGuard
     {
         var (result, broken) = await RunAsync(model, features, scores, deadline, cancellationToken).ConfigureAwait(false);
         if (!broken && result.Status == ScoreStatus.Stopped && !_repository.IsDraining
-            && _repository.TryGet(model.Name, out var swapped) && swapped != model)
+            && _repository.TryGet(model.Name, out var swapped) && swapped != model
+            && swapped.FeatureCount == model.FeatureCount && swapped.OutputCount == model.OutputCount)
         {
             // A reload swapped the model between lookup and enqueue: the new version takes the request.
             model = swapped;
@@ -80,7 +81,8 @@ public sealed partial class ModelGuard
             return new GuardedScore(result, model, Answerer.Model);
         }
 
-        if (model.Manifest.Fallback is { } name && _repository.TryGet(name, out var fallback) && fallback.FeatureCount == model.FeatureCount)
+        if (model.Manifest.Fallback is { } name && _repository.TryGet(name, out var fallback)
+            && fallback.FeatureCount == model.FeatureCount && fallback.OutputCount == model.OutputCount)
         {
             var (second, fallbackBroken) = await RunAsync(fallback, features, scores, deadline, cancellationToken).ConfigureAwait(false);
             if (!fallbackBroken && second.Status != ScoreStatus.Failed)
@@ -90,7 +92,8 @@ public sealed partial class ModelGuard
             }
         }
 
-        if (_options.SafeDefaultScore is { } safe)
+        // A safe default is one score; a multi-class model's answer cannot be made up that way.
+        if (_options.SafeDefaultScore is { } safe && model.OutputCount == 1)
         {
             scores.Span.Fill(safe);
             _metrics.RecordFallback(model.Name, Answerer.SafeDefault);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using RealTimeInference.Fab.Wafers;
 using RealTimeInference.LoadTest.Options;
 
 namespace RealTimeInference.LoadTest.Http;
@@ -17,14 +18,28 @@ internal static class RequestFactory
 
     private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public static (string Target, string Baseline) Paths(ScenarioKind scenario) => scenario switch
+    public static (string Target, string? Baseline) Paths(ScenarioKind scenario) => scenario switch
     {
         ScenarioKind.Predict => ("/predict", "/baseline/predict"),
         ScenarioKind.PredictBatch => ("/predict-batch", "/baseline/predict-batch"),
+        ScenarioKind.Wafer => ("/predict-wafer", null),
         _ => throw new ArgumentOutOfRangeException(nameof(scenario)),
     };
 
-    public static string Name(ScenarioKind scenario) => scenario == ScenarioKind.Predict ? "predict" : "predict-batch";
+    public static string Name(ScenarioKind scenario) => scenario switch
+    {
+        ScenarioKind.Predict => "predict",
+        ScenarioKind.PredictBatch => "predict-batch",
+        _ => "wafer",
+    };
+
+    /// <summary>Wafer-map PNGs of every class from a fixed seed, rendered as an inspection tool would send them.</summary>
+    public static byte[][] CreateImages(int imageSize, int seed, int count = 256)
+    {
+        var generator = new WaferMapGenerator(seed);
+        return [.. generator.Generate((count + WaferPatterns.All.Count - 1) / WaferPatterns.All.Count).Take(count)
+            .Select(map => WaferMapRenderer.Render(map, imageSize))];
+    }
 
     public static int PoolSize(int readingsPerRequest) =>
         Math.Clamp(PoolReadingBudget / readingsPerRequest, MinPoolSize, MaxPoolSize);

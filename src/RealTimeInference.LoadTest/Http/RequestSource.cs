@@ -1,13 +1,23 @@
 namespace RealTimeInference.LoadTest.Http;
 
-/// <summary>An endpoint and the pre-serialized bodies cycled through it; safe to share between workers.</summary>
-internal sealed class RequestSource(Uri uri, IReadOnlyList<byte[]> bodies, int readingsPerRequest)
+/// <summary>
+/// An endpoint and the pre-serialized bodies cycled through it; safe to share between workers.
+/// With <paramref name="timings"/>, each 2xx answer's server-side breakdown is recorded there.
+/// </summary>
+internal sealed class RequestSource(
+    Uri uri, IReadOnlyList<byte[]> bodies, int readingsPerRequest, string contentType = RequestSource.Json, ServerTimings? timings = null)
 {
+    public const string Json = "application/json";
+
     private int _next = -1;
 
     public Uri Uri => uri;
 
     public int ReadingsPerRequest => readingsPerRequest;
+
+    public string ContentType => contentType;
+
+    public ServerTimings? Timings => timings;
 
     public byte[] NextBody()
     {

@@ -4,6 +4,8 @@ internal enum ScenarioKind
 {
     Predict,
     PredictBatch,
+    /// <summary>POST /predict-wafer with generated wafer PNGs (no baseline endpoint).</summary>
+    Wafer,
 }
 
 internal enum LoadMode
@@ -27,6 +29,7 @@ internal sealed record LoadOptions
     public TimeSpan ProbeDuration { get; init; } = TimeSpan.FromSeconds(3);
     public int? ProbeConnections { get; init; }
     public int BatchSize { get; init; } = 1000;
+    public int ImageSize { get; init; } = 64;
     public int MaxOutstanding { get; init; } = 10_000;
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public int Seed { get; init; } = 42;
@@ -68,6 +71,11 @@ internal sealed record LoadOptions
         if (Repeats < 1)
         {
             errors.Add("--repeats must be at least 1");
+        }
+
+        if (ImageSize is < 8 or > 4096)
+        {
+            errors.Add("--image-size must be within 8..4096");
         }
 
         if (BatchSize < 1)

@@ -21,7 +21,9 @@ internal static class LoadOptionsParser
         target/baseline ratio of the medians.
 
           --url URL               server base address (default http://127.0.0.1:8000)
-          --scenario S            predict | predict-batch | all (default predict)
+          --scenario S            predict | predict-batch | all | wafer (default predict); wafer posts
+                                  generated wafer-map PNGs to /predict-wafer (no baseline) and reports
+                                  the server's preprocess / queue / inference breakdown
           --mode M                closed | open (default closed)
           --connections N         closed: concurrent workers; both: max pooled connections (default 32)
           --duration D            measured time per run, e.g. 10s, 500ms, 2m (default 10s)
@@ -34,6 +36,7 @@ internal static class LoadOptionsParser
           --probe-connections N   concurrent workers of that probe (default --connections): overload
                                   runs offer many connections but should probe capacity with few
           --batch-size N          readings per predict-batch request (default 1000)
+          --image-size N          wafer: pixels a side of the generated PNGs (default 64)
           --max-outstanding N     open: cap on requests in flight; sends past it wait and are counted (default 10000)
           --timeout D             per-request timeout (default 30s)
           --seed N                seed for the generated readings (default 42)
@@ -120,7 +123,8 @@ internal static class LoadOptionsParser
             "predict" => Ok(o with { Scenarios = [ScenarioKind.Predict] }),
             "predict-batch" => Ok(o with { Scenarios = [ScenarioKind.PredictBatch] }),
             "all" => Ok(o with { Scenarios = [ScenarioKind.Predict, ScenarioKind.PredictBatch] }),
-            _ => Invalid(name, value, "predict, predict-batch or all"),
+            "wafer" => Ok(o with { Scenarios = [ScenarioKind.Wafer] }),
+            _ => Invalid(name, value, "predict, predict-batch, all or wafer"),
         },
         "--mode" => value switch
         {
@@ -137,6 +141,7 @@ internal static class LoadOptionsParser
         "--probe-duration" => Duration(name, value, d => o with { ProbeDuration = d }),
         "--probe-connections" => Int(name, value, n => o with { ProbeConnections = n }),
         "--batch-size" => Int(name, value, n => o with { BatchSize = n }),
+        "--image-size" => Int(name, value, n => o with { ImageSize = n }),
         "--max-outstanding" => Int(name, value, n => o with { MaxOutstanding = n }),
         "--timeout" => Duration(name, value, d => o with { RequestTimeout = d }),
         "--seed" => Int(name, value, n => o with { Seed = n }),

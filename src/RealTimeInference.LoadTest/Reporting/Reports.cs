@@ -1,7 +1,8 @@
 namespace RealTimeInference.LoadTest.Reporting;
 
 /// <summary>One measured run of one endpoint: <c>Role</c> is <c>target</c> or <c>baseline</c>.</summary>
-internal sealed record RunResult(string Role, int Repeat, string Endpoint, int ReadingsPerRequest, RunMeasurement Measurement, RssSummary? ServerRss)
+internal sealed record RunResult(
+    string Role, int Repeat, string Endpoint, int ReadingsPerRequest, RunMeasurement Measurement, RssSummary? ServerRss, ServerTimingSummary? ServerTimings = null)
 {
     public double ReadingsPerSecond => Measurement.AchievedRps * ReadingsPerRequest;
 }
@@ -38,3 +39,6 @@ internal sealed record BenchmarkReport(
     LaunchInfo? Launch,
     RssSummary? ServerRss,
     IReadOnlyList<ScenarioReport> Scenarios);
+
+/// <summary>The server's own breakdown of the target's requests (wafer scenario), from each answer's <c>timings</c>.</summary>
+internal sealed record ServerTimingSummary(LatencySummary Preprocess, LatencySummary Queue, LatencySummary Inference, double MeanBatchImages);

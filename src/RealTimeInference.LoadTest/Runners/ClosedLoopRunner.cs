@@ -36,7 +36,7 @@ internal sealed class ClosedLoopRunner(RequestSender sender, TimeProvider time)
                 return;
             }
 
-            var outcome = await sender.SendAsync(source.Uri, source.NextBody()).ConfigureAwait(false);
+            var outcome = await sender.SendAsync(source).ConfigureAwait(false);
             if (sentAt >= measureStart)
             {
                 recorder.Record(outcome, sentAt, time.GetTimestamp());

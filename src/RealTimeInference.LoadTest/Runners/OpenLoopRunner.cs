@@ -109,7 +109,7 @@ internal sealed class OpenLoopRunner(RequestSender sender, TimeProvider time, Op
     {
         try
         {
-            var outcome = await sender.SendAsync(send.Source.Uri, send.Source.NextBody()).ConfigureAwait(false);
+            var outcome = await sender.SendAsync(send.Source).ConfigureAwait(false);
             if (send.Measured)
             {
                 send.Recorder.Record(outcome, send.Due, time.GetTimestamp());

@@ -6,6 +6,7 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
+using RealTimeInference.Server.Wafers;
 using Serilog;
 using Serilog.Events;
 
@@ -31,6 +32,7 @@ internal static class HostingExtensions
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, MetricsJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(2, HealthJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(3, ModelJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(4, WaferJsonContext.Default);
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddHealth();
@@ -77,6 +79,7 @@ internal static class HostingExtensions
                 ? LogEventLevel.Error
                 : LogEventLevel.Information);
         app.UseRateLimiter();
+        app.UseWebSockets();
         if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.ExposeSwagger)
         {
             app.UseSwagger();

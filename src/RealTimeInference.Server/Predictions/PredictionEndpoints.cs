@@ -57,7 +57,7 @@ internal static class PredictionEndpoints
     }
 
     /// <summary>The problems every predict endpoint may answer, for the OpenAPI document.</summary>
-    private static RouteHandlerBuilder WithErrorResponses(this RouteHandlerBuilder endpoint) => endpoint
+    internal static RouteHandlerBuilder WithErrorResponses(this RouteHandlerBuilder endpoint) => endpoint
         .ProducesValidationProblem()
         .ProducesProblem(StatusCodes.Status401Unauthorized)
         .ProducesProblem(StatusCodes.Status413PayloadTooLarge)

@@ -24,32 +24,36 @@ internal sealed class OnnxScorer : IDisposable
 
     public IReadOnlyDictionary<string, NodeMetadata> OutputMetadata => _session.OutputMetadata;
 
-    /// <summary>One score per row of <paramref name="rows"/>, scored <paramref name="batchSize"/> rows per run.</summary>
-    public float[] Score(IReadOnlyList<float[]> rows, int batchSize = 4096)
+    /// <summary>
+    /// <paramref name="outputs"/> scores per row of <paramref name="rows"/> (row-major), scored
+    /// <paramref name="batchSize"/> rows per run; every row as long as the first.
+    /// </summary>
+    public float[] Score(IReadOnlyList<float[]> rows, int batchSize = 4096, int outputs = 1)
     {
-        var scores = new float[rows.Count];
-        var features = new float[Math.Min(batchSize, rows.Count) * SensorFeatures.Count];
+        var width = rows.Count == 0 ? SensorFeatures.Count : rows[0].Length;
+        var scores = new float[rows.Count * outputs];
+        var features = new float[Math.Min(batchSize, rows.Count) * width];
         using var runOptions = new RunOptions();
         for (var start = 0; start < rows.Count; start += batchSize)
         {
             var count = Math.Min(batchSize, rows.Count - start);
             for (var i = 0; i < count; i++)
             {
-                rows[start + i].CopyTo(features, i * SensorFeatures.Count);
+                rows[start + i].CopyTo(features, i * width);
             }
 
             using var input = OrtValue.CreateTensorValueFromMemory(
                 OrtMemoryInfo.DefaultInstance,
-                features.AsMemory(0, count * SensorFeatures.Count),
-                [count, SensorFeatures.Count]);
-            using var outputs = _session.Run(runOptions, [InputName], [input], [OutputName]);
-            var output = outputs[0].GetTensorDataAsSpan<float>();
-            if (output.Length != count)
+                features.AsMemory(0, count * width),
+                [count, width]);
+            using var results = _session.Run(runOptions, [InputName], [input], [OutputName]);
+            var output = results[0].GetTensorDataAsSpan<float>();
+            if (output.Length != count * outputs)
             {
-                throw new InvalidOperationException($"{OutputName} gave {output.Length} values for {count} rows.");
+                throw new InvalidOperationException($"{OutputName} gave {output.Length} values for {count} rows of {outputs}.");
             }
 
-            output.CopyTo(scores.AsSpan(start, count));
+            output.CopyTo(scores.AsSpan(start * outputs, count * outputs));
         }
 
         return scores;

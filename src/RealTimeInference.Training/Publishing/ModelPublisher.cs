@@ -28,19 +28,22 @@ internal static class ModelPublisher
         model.Test.ToManifest());
 
     /// <summary>Writes the model and returns the folder it went to.</summary>
-    public static string Publish(string root, TrainedModel model, SensorDataset data, int seed)
+    public static string Publish(string root, TrainedModel model, SensorDataset data, int seed) =>
+        Write(root, model.Onnx, CreateManifest(model, data, seed));
+
+    /// <summary>Writes <c>&lt;root&gt;/&lt;name&gt;/1/model.onnx</c> and its model.json, after checking the manifest.</summary>
+    public static string Write(string root, byte[] onnx, ModelManifest manifest)
     {
-        var manifest = CreateManifest(model, data, seed);
         var errors = manifest.Validate();
         if (errors.Count > 0)
         {
-            throw new InvalidOperationException($"{model.Spec.Name}: invalid manifest: {string.Join("; ", errors)}");
+            throw new InvalidOperationException($"{manifest.Name}: invalid manifest: {string.Join("; ", errors)}");
         }
 
-        var folder = Path.Combine(root, model.Spec.Name);
+        var folder = Path.Combine(root, manifest.Name);
         var versionFolder = Path.Combine(folder, Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Directory.CreateDirectory(versionFolder);
-        File.WriteAllBytes(Path.Combine(versionFolder, OnnxFileName), model.Onnx);
+        File.WriteAllBytes(Path.Combine(versionFolder, OnnxFileName), onnx);
         manifest.Save(Path.Combine(folder, ModelManifest.FileName));
         return folder;
     }

@@ -54,7 +54,7 @@ internal static class ModelTrainer
 
     private static bool[] Labels(IReadOnlyList<SensorRow> rows) => [.. rows.Select(row => row.Label)];
 
-    private static double MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    public static double MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         var max = 0.0;
         for (var i = 0; i < a.Length; i++)

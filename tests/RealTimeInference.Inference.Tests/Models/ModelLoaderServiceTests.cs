@@ -32,7 +32,7 @@ public sealed class ModelLoaderServiceTests
         var options = Options.Create(new InferenceOptions { ModelsPath = Path.Combine(Path.GetTempPath(), "rti-none-" + Guid.NewGuid().ToString("N")) });
         var metrics = new InferenceMetrics(meters);
         var cache = new PredictionCache(Options.Create(new PredictionCacheOptions()), metrics);
-        await using var repository = new ModelRepository(options, TimeProvider.System, metrics, cache, new OnnxScorerFactory(), NullLogger<ModelRepository>.Instance);
+        await using var repository = new ModelRepository(options, TimeProvider.System, metrics, cache, new OnnxScorerFactory(options, NullLogger<OnnxScorerFactory>.Instance), NullLogger<ModelRepository>.Instance);
         using var lifetime = new Lifetime();
         var loader = new ModelLoaderService(repository, lifetime);
         await loader.StartAsync(CancellationToken.None);

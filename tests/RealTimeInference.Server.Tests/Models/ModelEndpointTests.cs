@@ -13,8 +13,11 @@ public sealed class ModelEndpointTests(ServerFixture server) : IClassFixture<Ser
         using var json = JsonDocument.Parse(await _client.GetStringAsync("/models"));
         var models = json.RootElement.EnumerateArray().ToArray();
 
-        Assert.Equal(["sensor-anomaly", "sensor-anomaly-lite"], models.Select(m => m.GetProperty("name").GetString()));
-        Assert.All(models, m =>
+        Assert.Equal(["sensor-anomaly", "sensor-anomaly-lite", "wafer-defect"], models.Select(m => m.GetProperty("name").GetString()));
+        var wafer = models[2].GetProperty("manifest");
+        Assert.Equal(9, wafer.GetProperty("classes").GetArrayLength());
+        Assert.Equal("polar", wafer.GetProperty("preprocessing").GetProperty("sampling").GetString());
+        Assert.All(models[..2], m =>
         {
             Assert.Equal("serving", m.GetProperty("state").GetString());
             Assert.Equal(1, m.GetProperty("version").GetInt32());

@@ -33,20 +33,21 @@ public sealed class FaultyModelServerFixture : ServerFixture
     protected override void ConfigureTestServices(IServiceCollection services)
     {
         services.AddSingleton<TimeProvider>(Time);
-        services.AddSingleton<IScorerFactory>(new FaultyScorerFactory(this));
+        services.AddSingleton<OnnxScorerFactory>();
+        services.AddSingleton<IScorerFactory>(sp => new FaultyScorerFactory(sp.GetRequiredService<OnnxScorerFactory>(), this));
     }
 
-    private sealed class FaultyScorerFactory(FaultyModelServerFixture fixture) : IScorerFactory
+    private sealed class FaultyScorerFactory(OnnxScorerFactory onnx, FaultyModelServerFixture fixture) : IScorerFactory
     {
-        private readonly OnnxScorerFactory _onnx = new();
-
         public IBatchScorer Create(string modelPath, ModelManifest manifest) =>
-            new FaultyScorer(_onnx.Create(modelPath, manifest), manifest.Name, fixture);
+            new FaultyScorer(onnx.Create(modelPath, manifest), manifest.Name, fixture);
     }
 
     private sealed class FaultyScorer(IBatchScorer inner, string model, FaultyModelServerFixture fixture) : IBatchScorer
     {
         public int FeatureCount => inner.FeatureCount;
+
+        public int OutputCount => inner.OutputCount;
 
         public void Score(Memory<float> features, int rows, Span<float> scores)
         {

@@ -1,0 +1,32 @@
+using RealTimeInference.Fab.Wafers;
+
+namespace RealTimeInference.Server.Wafers;
+
+public sealed class WaferOptions
+{
+    public const string Section = "Wafer";
+
+    /// <summary>The model that classifies wafer images.</summary>
+    public string Model { get; set; } = "wafer-defect";
+
+    /// <summary>Largest raw image body of /predict-wafer, in bytes (413 above it).</summary>
+    public long MaxImageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Largest multipart body of /predict-wafer, in bytes (413 above it).</summary>
+    public long MaxMultipartBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Most images one multipart request may carry (413 above it).</summary>
+    public int MaxImagesPerRequest { get; set; } = 256;
+
+    /// <summary>
+    /// Most pixels an image header may declare; larger images are refused before any pixel is
+    /// decoded (a decompression-bomb guard). Default 4096 × 4096.
+    /// </summary>
+    public long MaxImagePixels { get; set; } = ImagePreprocessor.DefaultMaxPixels;
+
+    /// <summary>Largest WebSocket message of /ws/webcam, in bytes (a base64 frame is 4/3 of the image).</summary>
+    public int MaxFrameMessageBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Retry-After, in seconds, sent with 503.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
+}

@@ -1,0 +1,164 @@
+using System.Buffers;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Fab.Wafers;
+using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Resilience;
+using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Server.Predictions;
+
+namespace RealTimeInference.Server.Wafers;
+
+/// <summary>What became of a set of images: verdicts in order, or why there are none.</summary>
+internal sealed record WaferScoring(
+    ServedModel? Model,
+    ScoreResult Result,
+    IReadOnlyList<WaferVerdict> Verdicts,
+    TimeSpan Preprocess,
+    FieldError? Error = null)
+{
+    public bool IsOk => Error is null && Result.IsOk;
+
+    public WaferTimings Timings => new(
+        Preprocess.TotalMilliseconds, Result.QueueTime.TotalMilliseconds, Result.ComputeTime.TotalMilliseconds, Result.BatchRows);
+}
+
+/// <summary>
+/// Images -> the wafer model's tensors (its model.json preprocessing) -> its micro-batcher, so
+/// concurrent images from every client share one ONNX run -> a verdict per image.
+/// </summary>
+internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guard, IOptions<WaferOptions> options, TimeProvider time)
+{
+    public const string NoneClass = "none";
+
+    private readonly WaferOptions _options = options.Value;
+    private volatile Preprocessors? _preprocessors;
+
+    public WaferOptions Options => _options;
+
+    /// <summary>
+    /// Loads SkiaSharp's native library and builds the served model's preprocessor by decoding one
+    /// small rendered wafer, so the first inspection image does not pay for it (about 20 ms).
+    /// </summary>
+    public void WarmUp()
+    {
+        if (repository.TryGet(_options.Model, out var model) && Preprocessor(model) is { } preprocessor)
+        {
+            var image = WaferMapRenderer.Render(new WaferMapGenerator(0).Next(WaferPattern.None), 16);
+            preprocessor.Preprocess(image, new float[preprocessor.TensorLength], _options.MaxImagePixels);
+        }
+    }
+
+    /// <summary>
+    /// Scores <paramref name="images"/> (encoded PNG/JPEG) as one request by <paramref name="deadline"/>;
+    /// <paramref name="fields"/> name each image in errors.
+    /// </summary>
+    public async ValueTask<WaferScoring> ScoreAsync(
+        IReadOnlyList<ReadOnlyMemory<byte>> images, IReadOnlyList<string> fields, Deadline deadline, CancellationToken cancellationToken)
+    {
+        if (repository.IsDraining || !repository.TryGet(_options.Model, out var model))
+        {
+            return new WaferScoring(null, new ScoreResult(ScoreStatus.Stopped), [], TimeSpan.Zero);
+        }
+
+        if (Preprocessor(model) is not { } preprocessor)
+        {
+            return new WaferScoring(model, new ScoreResult(
+                ScoreStatus.Failed,
+                Error: $"Model '{model.Name}' is not an image classifier: its model.json needs preprocessing and classes including '{NoneClass}'."), [], TimeSpan.Zero);
+        }
+
+        var (width, outputs) = (preprocessor.TensorLength, model.OutputCount);
+        var features = ArrayPool<float>.Shared.Rent(images.Count * width);
+        var scores = ArrayPool<float>.Shared.Rent(images.Count * outputs);
+        try
+        {
+            var started = time.GetTimestamp();
+            for (var i = 0; i < images.Count; i++)
+            {
+                var image = preprocessor.Preprocess(images[i].Span, features.AsSpan(i * width, width), _options.MaxImagePixels);
+                if (!image.IsOk)
+                {
+                    var status = image.Status == ImageStatus.TooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest;
+                    return new WaferScoring(model, default, [], time.GetElapsedTime(started), new FieldError(fields[i], image.Message!, status));
+                }
+            }
+
+            var preprocess = time.GetElapsedTime(started);
+            var rows = features.AsMemory(0, images.Count * width);
+            var output = scores.AsMemory(0, images.Count * outputs);
+            // The guard retries on a version swapped in meanwhile, and falls back if the model fails.
+            var answer = await guard.ScoreAsync(model, rows, output, deadline, cancellationToken);
+            var answered = answer.Model ?? model;
+            var verdicts = answer.Result.IsOk ? Verdicts(answered, output.Span, images.Count) : [];
+            return new WaferScoring(answered, answer.Result, verdicts, preprocess);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(features);
+            ArrayPool<float>.Shared.Return(scores);
+        }
+    }
+
+    private static WaferVerdict[] Verdicts(ServedModel model, ReadOnlySpan<float> scores, int count)
+    {
+        var classes = model.Manifest.Classes!;
+        var none = IndexOf(classes, NoneClass);
+        var verdicts = new WaferVerdict[count];
+        for (var i = 0; i < count; i++)
+        {
+            var row = scores.Slice(i * classes.Count, classes.Count);
+            var probabilities = new Dictionary<string, float>(classes.Count, StringComparer.Ordinal);
+            var likeliestDefect = -1;
+            for (var c = 0; c < classes.Count; c++)
+            {
+                probabilities[classes[c]] = row[c];
+                if (c != none && (likeliestDefect < 0 || row[c] > row[likeliestDefect]))
+                {
+                    likeliestDefect = c;
+                }
+            }
+
+            var defectProbability = 1 - row[none];
+            var defect = defectProbability >= model.Manifest.Threshold;
+            verdicts[i] = new WaferVerdict(
+                defect,
+                defect ? classes[likeliestDefect] : NoneClass,
+                defect ? defectProbability : row[none],
+                probabilities);
+        }
+
+        return verdicts;
+    }
+
+    /// <summary>The served model's preprocessor, built once per model version; null when the model takes no images.</summary>
+    private ImagePreprocessor? Preprocessor(ServedModel model)
+    {
+        if (_preprocessors is { } cached && ReferenceEquals(cached.Model, model))
+        {
+            return cached.Preprocessor;
+        }
+
+        var manifest = model.Manifest;
+        var usable = manifest.Preprocessing is not null && manifest.Classes is { } classes && IndexOf(classes, NoneClass) >= 0
+            && manifest.Preprocessing.TensorLength == model.FeatureCount;
+        var built = new Preprocessors(model, usable ? new ImagePreprocessor(manifest.Preprocessing!) : null);
+        _preprocessors = built;
+        return built.Preprocessor;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> classes, string name)
+    {
+        for (var i = 0; i < classes.Count; i++)
+        {
+            if (classes[i] == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private sealed record Preprocessors(ServedModel Model, ImagePreprocessor? Preprocessor);
+}

@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Predictions;
+
+namespace RealTimeInference.Server.Wafers;
+
+/// <summary>
+/// <c>WS /ws/webcam</c>, the seed's contract: each text message <c>{"frame": base64}</c> gets
+/// <c>{defect_detected, confidence, timestamp}</c> plus the class detail. A bad frame gets an
+/// error message and the socket stays open for the next one.
+/// </summary>
+internal sealed partial class WebcamSocket(
+    WaferPredictor predictor,
+    RequestMonitor monitor,
+    ServerMetrics metrics,
+    TimeProvider time,
+    ILogger<WebcamSocket> logger)
+{
+    private const string Endpoint = "/ws/webcam";
+    private const string FrameField = "frame";
+
+    public async Task<Results<EmptyHttpResult, ProblemHttpResult>> RunAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            return TypedResults.Problem(
+                "This endpoint speaks WebSocket: open it with ws:// and send {\"frame\": base64} messages.",
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "WebSocket required");
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        LogOpened(logger, context.Connection.Id);
+        var frames = 0;
+        var message = new ArrayBufferWriter<byte>(64 * 1024);
+        var aborted = context.RequestAborted;
+        try
+        {
+            while (socket.State == WebSocketState.Open && await ReceiveAsync(socket, message, aborted) is { } received)
+            {
+                frames++;
+                var started = time.GetTimestamp();
+                var answer = received == WebSocketMessageType.Text && message.WrittenCount <= predictor.Options.MaxFrameMessageBytes
+                    ? await ScoreAsync(message.WrittenMemory, started, aborted)
+                    : Error(
+                        received == WebSocketMessageType.Text
+                            ? new FieldError("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}.", StatusCodes.Status413PayloadTooLarge)
+                            : new FieldError("$", "Send text messages of JSON {\"frame\": base64}."),
+                        started);
+                await socket.SendAsync(answer, WebSocketMessageType.Text, endOfMessage: true, aborted);
+            }
+
+            if (socket.State == WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, aborted);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            // The client went away mid-frame: nothing left to answer.
+        }
+
+        LogClosed(logger, context.Connection.Id, frames);
+        return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// Reads one whole message into <paramref name="message"/>, keeping at most the limit plus one byte
+    /// (the rest is read and dropped, so an oversized frame is answered and the socket lives on).
+    /// Null when the client closed.
+    /// </summary>
+    private async Task<WebSocketMessageType?> ReceiveAsync(WebSocket socket, ArrayBufferWriter<byte> message, CancellationToken cancellationToken)
+    {
+        message.ResetWrittenCount();
+        var limit = predictor.Options.MaxFrameMessageBytes + 1;
+        var discard = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (true)
+            {
+                var room = limit - message.WrittenCount;
+                var buffer = room > 0 ? message.GetMemory(Math.Min(room, 64 * 1024))[..Math.Min(room, 64 * 1024)] : discard;
+                var result = await socket.ReceiveAsync(buffer, cancellationToken);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return null;
+                }
+
+                if (room > 0)
+                {
+                    message.Advance(result.Count);
+                }
+
+                if (result.EndOfMessage)
+                {
+                    return result.MessageType;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(discard);
+        }
+    }
+
+    private async Task<byte[]> ScoreAsync(ReadOnlyMemory<byte> json, long started, CancellationToken cancellationToken)
+    {
+        WebcamFrame? frame;
+        try
+        {
+            frame = JsonSerializer.Deserialize(json.Span, WaferJsonContext.Default.WebcamFrame);
+        }
+        catch (JsonException ex)
+        {
+            return Error(new FieldError("$", $"The message is not JSON {{\"frame\": base64}}: {ex.Message}"), started);
+        }
+
+        if (frame?.Frame is not { Length: > 0 } text)
+        {
+            return Error(new FieldError(FrameField, "frame is required: a base64 PNG or JPEG."), started);
+        }
+
+        // Canvas clients send data URLs ("data:image/jpeg;base64,...").
+        var payload = text.StartsWith("data:", StringComparison.Ordinal) && text.IndexOf(',', StringComparison.Ordinal) is var comma and > 0
+            ? text.AsSpan(comma + 1)
+            : text.AsSpan();
+        var image = ArrayPool<byte>.Shared.Rent((payload.Length * 3 / 4) + 4);
+        try
+        {
+            if (!Convert.TryFromBase64Chars(payload, image, out var length))
+            {
+                return Error(new FieldError(FrameField, "frame is not valid base64."), started);
+            }
+
+            var scoring = await predictor.ScoreAsync(
+                [image.AsMemory(0, length)], [FrameField], Deadline.For(LatencyClass.DefectDetection, started, time), cancellationToken);
+            if (WaferProblems.Of(scoring, predictor.Options.Model) is { } error)
+            {
+                return Error(error, started);
+            }
+
+            var latency = time.GetElapsedTime(started);
+            monitor.Record(latency, success: true);
+            metrics.RecordPrediction(Endpoint, "ok", latency);
+            var verdict = scoring.Verdicts[0];
+            return JsonSerializer.SerializeToUtf8Bytes(
+                new WebcamVerdict(
+                    verdict.DefectDetected, verdict.Confidence, Now(), verdict.DefectType, verdict.ClassProbabilities,
+                    latency.TotalMilliseconds, scoring.Model!.Name, scoring.Model.Version),
+                WaferJsonContext.Default.WebcamVerdict);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(image);
+        }
+    }
+
+    private byte[] Error(FieldError error, long started)
+    {
+        var latency = time.GetElapsedTime(started);
+        monitor.Record(latency, success: error.Status < 500);
+        metrics.RecordPrediction(Endpoint, WaferProblems.Outcome(error), latency);
+        return JsonSerializer.SerializeToUtf8Bytes(
+            new WebcamError(error.Message, error.Field, error.Status, Now()), WaferJsonContext.Default.WebcamError);
+    }
+
+    private string Now() => time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "Webcam socket {Connection} opened")]
+    private static partial void LogOpened(ILogger logger, string connection);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Webcam socket {Connection} closed after {Frames} frames")]
+    private static partial void LogClosed(ILogger logger, string connection, int frames);
+}

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Text;
+using RealTimeInference.Fab.Tests.Wafers;
+using RealTimeInference.Fab.Wafers;
+using static RealTimeInference.Server.Tests.Wafers.WaferEndpointTests;
+
+namespace RealTimeInference.Server.Tests.Wafers;
+
+public sealed class WaferBadInputTests(WaferLimitsFixture server) : IClassFixture<WaferLimitsFixture>
+{
+    private readonly HttpClient _client = server.CreateClient();
+
+    public static TheoryData<string, byte[], string, int, string> BadImages => new()
+    {
+        { "corrupt bytes", Encoding.ASCII.GetBytes("this is not an image at all"), "image/png", 400, "image" },
+        { "truncated PNG", Truncated(WaferImages.Png(WaferPattern.Loc)), "image/png", 400, "image" },
+        { "zero-size body", [], "image/png", 400, "image" },
+        { "JPEG header then garbage", [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5, 6], "image/jpeg", 400, "image" },
+        { "20000x20000 header", ForgedPng.WithHeader(20_000, 20_000), "image/png", 413, "image" },
+        { "body over the byte limit", new byte[WaferLimitsFixture.MaxImageBytes + 1], "image/png", 413, "image" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadImages))]
+    public async Task PredictWafer_BadImage_IsAProblemNamingTheImage_AndTheServerKeepsServing(
+        string name, byte[] bytes, string mediaType, int status, string field)
+    {
+        var (response, body) = await PostAsync(_client, Image(bytes, mediaType));
+
+        Assert.True(status == (int)response.StatusCode, $"{name}: {(int)response.StatusCode}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.True(body.GetProperty("errors").TryGetProperty(field, out _), name);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task PredictWafer_WrongContentType_Is415Problem()
+    {
+        using var content = new StringContent("""{"frame":"abc"}""", Encoding.UTF8, "application/json");
+
+        var (response, _) = await PostAsync(_client, content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task PredictWafer_MultipartWithOneBadPart_NamesThatPart()
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { Image(WaferImages.Png(WaferPattern.Center)), "files", "good.png" },
+            { Image(Encoding.ASCII.GetBytes("garbage")), "files", "bad.png" },
+        };
+
+        var (response, body) = await PostAsync(_client, form);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(body.GetProperty("errors").TryGetProperty("files[1]", out _));
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task PredictWafer_MultipartWithoutFiles_Is400()
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("x"), "note" } };
+
+        var (response, body) = await PostAsync(_client, form);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(body.GetProperty("errors").TryGetProperty("files", out _));
+    }
+
+    [Fact]
+    public async Task PredictWafer_MultipartOverTheImageCount_Is413()
+    {
+        using var form = new MultipartFormDataContent();
+        for (var i = 0; i <= WaferLimitsFixture.MaxImagesPerRequest; i++)
+        {
+            form.Add(Image(WaferImages.Png(WaferPattern.Random, i)), "files", $"{i}.png");
+        }
+
+        var (response, _) = await PostAsync(_client, form);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task PredictWafer_MultipartOverTheByteLimit_Is413()
+    {
+        using var form = new MultipartFormDataContent { { Image(new byte[WaferLimitsFixture.MaxMultipartBytes + 1]), "files", "big.png" } };
+
+        var (response, _) = await PostAsync(_client, form);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await AssertStillServesAsync();
+    }
+
+    internal static byte[] Truncated(byte[] png) => png[..(png.Length / 2)];
+
+    private async Task AssertStillServesAsync()
+    {
+        var (response, body) = await PostAsync(_client, Image(WaferImages.Png(WaferPattern.EdgeRing)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("edge-ring", body.GetProperty("defect_type").GetString());
+    }
+}
