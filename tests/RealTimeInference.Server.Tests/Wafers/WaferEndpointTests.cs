@@ -49,6 +49,34 @@ public sealed class WaferEndpointTests(ServerFixture server) : IClassFixture<Ser
     }
 
     [Fact]
+    public async Task PredictWafer_ByDefault_QueuesAsDefectDetectionWork()
+    {
+        (string, string)[] labels = [("model", "wafer-defect"), ("class", "defect-detection")];
+        var before = await PrometheusText.ReadAsync(_client, "rti_inference_class_latency_seconds_count", labels);
+
+        var (response, _) = await PostAsync(_client, Image(WaferImages.Png(WaferPattern.Donut)));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Other suites score wafers in parallel into the same process-wide registry: at least this one counted.
+        Assert.True(await PrometheusText.ReadAsync(_client, "rti_inference_class_latency_seconds_count", labels) >= before + 1);
+    }
+
+    [Fact]
+    public async Task PredictWafer_WithBadLatencyClass_Returns400NamingTheHeader()
+    {
+        var content = Image(WaferImages.Png(WaferPattern.Donut));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/predict-wafer") { Content = content };
+        request.Headers.Add("X-Latency-Class", "whenever");
+
+        var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Invalid request header", problem.RootElement.GetProperty("title").GetString());
+        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty("X-Latency-Class", out _));
+    }
+
+    [Fact]
     public async Task PredictWafer_CleanWafer_IsOkWithConfidenceOfNone()
     {
         var (response, body) = await PostAsync(_client, Image(WaferImages.Png(WaferPattern.None, seed: 2)));
