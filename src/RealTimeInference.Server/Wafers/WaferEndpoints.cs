@@ -193,6 +193,11 @@ internal static class WaferEndpoints
         {
             return ([], [], new FieldError("$", $"The multipart body is malformed: {ex.Message}"));
         }
+        catch (IOException ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // A multipart body that ends before its closing boundary.
+            return ([], [], new FieldError("$", $"The multipart body is malformed: {ex.Message}"));
+        }
 
         if (form.Files.Count == 0)
         {

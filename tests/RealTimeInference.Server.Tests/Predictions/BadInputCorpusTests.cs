@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
+using RealTimeInference.Fab.Wafers;
+using RealTimeInference.Server.Tests.Wafers;
 
 namespace RealTimeInference.Server.Tests.Predictions;
 
@@ -10,10 +13,20 @@ public sealed class BadInputCorpusTests(ServerFixture server) : IClassFixture<Se
     private static readonly string[] Tokens =
         ["{", "}", "[", "]", ",", ":", "\"", "null", "true", "NaN", "-Infinity", "1e400", "-0", "\\u0000", "\"temperature\"", "99999999999999999999", "\uFFFF", " "];
 
-    private static readonly string[] Paths = ["/predict", "/predict-batch", "/baseline/predict", "/baseline/predict-batch"];
+    private static readonly string[] Paths = ["/predict", "/predict-batch", "/baseline/predict", "/baseline/predict-batch", "/predict-wafer"];
 
     private static readonly string[] ContentTypes =
         ["application/json", "application/json; charset=utf-8", "text/plain", "application/xml", "application/x-www-form-urlencoded", "application/problem+json"];
+
+    private static readonly string[] ImageContentTypes = ["image/png", "image/jpeg", "application/octet-stream", "multipart/form-data; boundary=x"];
+
+    private static readonly (string Name, string Value)[] UrgencyHeaders =
+    [
+        ("X-Latency-Class", "emergency"), ("X-Latency-Class", "soon"), ("X-Latency-Class", ""), ("X-Deadline-Ms", "0"),
+        ("X-Deadline-Ms", "-1"), ("X-Deadline-Ms", "1e308"), ("X-Deadline-Ms", "NaN"), ("X-Deadline-Ms", "250"),
+    ];
+
+    private static readonly byte[] Png = WaferImages.Png(WaferPattern.Scratch);
 
     private readonly HttpClient _client = server.CreateClient();
 
@@ -38,6 +51,25 @@ public sealed class BadInputCorpusTests(ServerFixture server) : IClassFixture<Se
         return builder.ToString();
     }
 
+    /// <summary>A wafer image with bytes flipped, cut short, or replaced by a JSON reading.</summary>
+    private static byte[] MutateImage(Random random)
+    {
+        var bytes = (byte[])Png.Clone();
+        switch (random.Next(4))
+        {
+            case 0:
+                for (var flips = random.Next(1, 16); flips > 0; flips--)
+                {
+                    bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+                }
+
+                return bytes;
+            case 1: return bytes[..random.Next(bytes.Length)];
+            case 2: return Encoding.UTF8.GetBytes(Mutate(random));
+            default: return [];
+        }
+    }
+
     [Fact]
     public async Task TenThousandBadRequests_NeverGetA5xx_AndTheServerKeepsServing()
     {
@@ -45,9 +77,18 @@ public sealed class BadInputCorpusTests(ServerFixture server) : IClassFixture<Se
         var statuses = new Dictionary<int, int>();
         for (var i = 0; i < 10_000; i++)
         {
-            using var content = new StringContent(Mutate(random), Encoding.UTF8);
-            content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(ContentTypes[random.Next(ContentTypes.Length)]);
-            using var response = await _client.PostAsync(Paths[random.Next(Paths.Length)], content);
+            var path = Paths[random.Next(Paths.Length)];
+            using var content = path == "/predict-wafer" ? new ByteArrayContent(MutateImage(random)) : new StringContent(Mutate(random), Encoding.UTF8);
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse(
+                path == "/predict-wafer" ? ImageContentTypes[random.Next(ImageContentTypes.Length)] : ContentTypes[random.Next(ContentTypes.Length)]);
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+            if (random.Next(4) == 0)
+            {
+                var (name, value) = UrgencyHeaders[random.Next(UrgencyHeaders.Length)];
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            using var response = await _client.SendAsync(request);
             var status = (int)response.StatusCode;
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
             Assert.True(status < 500, $"request {i} got {status}: {await response.Content.ReadAsStringAsync()}");

@@ -72,6 +72,20 @@ public sealed class WaferBadInputTests(WaferLimitsFixture server) : IClassFixtur
     }
 
     [Fact]
+    public async Task PredictWafer_MultipartCutOffBeforeItsClosingBoundary_Is400()
+    {
+        var bytes = WaferImages.Png(WaferPattern.Loc);
+        var content = Image(bytes[..(bytes.Length / 2)], "multipart/form-data");
+        content.Headers.ContentType!.Parameters.Add(new System.Net.Http.Headers.NameValueHeaderValue("boundary", "x"));
+
+        var (response, body) = await PostAsync(_client, content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("malformed", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task PredictWafer_MultipartOverTheImageCount_Is413()
     {
         using var form = new MultipartFormDataContent();
