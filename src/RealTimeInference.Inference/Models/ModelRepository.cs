@@ -168,7 +168,6 @@ public sealed partial class ModelRepository(
 
         var version = versions[^1];
         var scorer = scorers.Create(Path.Combine(folder, version.ToString(CultureInfo.InvariantCulture), OnnxFileName), manifest);
-
         var batching = manifest.Batching;
         var batcher = new MicroBatcher(
             manifest.Name,

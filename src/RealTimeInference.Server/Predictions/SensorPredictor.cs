@@ -39,12 +39,12 @@ internal sealed class SensorPredictor(
     public async Task<Results<Ok<PredictionResponse>, ProblemHttpResult>> PredictAsync(HttpContext context, bool baseline)
     {
         var started = time.GetTimestamp();
-        // Features and the score share one rented buffer.
         if (RequestDeadline.Read(context.Request, _predictClass, started, time, out var deadline) is { } badDeadline)
         {
             return Invalid(badDeadline);
         }
 
+        // Features and the score share one rented buffer.
         using var buffer = new PooledFloats(SensorFeatures.Count + 1);
         string? timestamp = null;
         var error = await RequestBody.ParseAsync(context, _options.MaxRequestBytes, (in body) =>
