@@ -5,6 +5,7 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Streaming;
 
 // Content root at the binaries, so appsettings.json and models/ are found from any working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -14,6 +15,7 @@ builder.AddObservability();
 builder.Services.AddInference();
 builder.Services.AddPredictions();
 builder.Services.AddClientRateLimiting();
+builder.Services.AddStreaming();
 builder.Services.AddApiDocs();
 
 var app = builder.Build();
@@ -23,6 +25,7 @@ app.MapHealthEndpoints();
 app.MapMetricsEndpoints();
 app.MapPredictionEndpoints();
 app.MapModelEndpoints();
+app.MapStreamingEndpoints();
 
 app.Run();
 

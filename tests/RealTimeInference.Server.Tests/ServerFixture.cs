@@ -28,6 +28,8 @@ public class ServerFixture : WebApplicationFactory<Program>
                 // Keep test output readable: only warnings from the server.
                 ["Serilog:MinimumLevel:Default"] = "Warning",
                 ["Inference:ModelsPath"] = ModelsPath ?? "models",
+                // The in-server simulator would add its own batches to every test's model; streaming tests turn it on.
+                ["Simulator:Enabled"] = "false",
             })
             .AddInMemoryCollection(Settings));
         builder.ConfigureTestServices(ConfigureTestServices);

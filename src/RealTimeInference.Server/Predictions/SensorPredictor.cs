@@ -7,6 +7,7 @@ using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Streaming;
 using Serilog;
 
 namespace RealTimeInference.Server.Predictions;
@@ -22,6 +23,7 @@ internal sealed class SensorPredictor(
     IOptions<PredictionOptions> options,
     IDiagnosticContext requestLog,
     PredictionCache cache,
+    PredictionHub hub,
     TimeProvider time)
 {
     private const string BaselineModel = "baseline";
@@ -33,9 +35,9 @@ internal sealed class SensorPredictor(
         var started = time.GetTimestamp();
         // Features and the score share one rented buffer.
         using var buffer = new PooledFloats(SensorFeatures.Count + 1);
-        string? timestamp = null;
+        ReadingLabels labels = default;
         var error = await RequestBody.ParseAsync(context, _options.MaxRequestBytes, (in body) =>
-            SensorReadingJson.ParseOne(body, buffer.Slice(0, SensorFeatures.Count).Span, out timestamp));
+            SensorReadingJson.ParseOne(body, buffer.Slice(0, SensorFeatures.Count).Span, out labels));
         if (error is { } bad)
         {
             return Invalid(bad);
@@ -50,10 +52,15 @@ internal sealed class SensorPredictor(
 
         var score = buffer.Memory.Span[SensorFeatures.Count];
         var latency = Finish("/predict", started, success: true);
+        if (model is not null)
+        {
+            hub.Publish(PredictionSources.Http, model, buffer.Memory.Span[..SensorFeatures.Count], buffer.Memory.Span[SensorFeatures.Count..], labels);
+        }
+
         return TypedResults.Ok(new PredictionResponse(
             score,
             model is not null && score >= model.Manifest.Threshold,
-            timestamp ?? time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
+            labels.Timestamp ?? time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
             latency.TotalMilliseconds,
             model?.Name ?? BaselineModel,
             model?.Version ?? 0));
@@ -92,6 +99,7 @@ internal sealed class SensorPredictor(
         var anomalies = new List<int>();
         if (model is not null)
         {
+            hub.Publish(PredictionSources.Http, model, rows.Memory.Span[..(count * SensorFeatures.Count)], scores.Memory.Span);
             var span = scores.Memory.Span;
             for (var i = 0; i < span.Length; i++)
             {
