@@ -8,8 +8,9 @@ namespace RealTimeInference.Server.Streaming;
 
 /// <summary>
 /// One SSE subscriber's events: the replayed backlog, then live events; a <c>dropped</c> event
-/// before the next one whenever events were lost; a <c>heartbeat</c> event when idle (the SSE
-/// writer of ASP.NET Core cannot emit comment lines, and EventSource ignores unknown event types).
+/// before the next one whenever events were lost; a <c>heartbeat</c> event when the stream opens
+/// (so headers go out and a client knows it is subscribed) and then whenever it has been idle
+/// (the SSE writer of ASP.NET Core cannot emit comment lines; EventSource ignores unknown event types).
 /// </summary>
 internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeProvider time)
 {
@@ -21,6 +22,7 @@ internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeP
     public async IAsyncEnumerable<SseItem<string>> ReadAsync(Subscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var _ = subscription;
+        yield return Heartbeat;
         if (subscription.Missed > 0)
         {
             yield return Dropped(subscription.Missed, StreamMetrics.ReplayExpired);
@@ -64,10 +66,12 @@ internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeP
             else if (heartbeat.IsCompletedSuccessfully)
             {
                 heartbeat = null;
-                yield return new SseItem<string>("{}", HeartbeatEventType);
+                yield return Heartbeat;
             }
         }
     }
+
+    private static SseItem<string> Heartbeat => new("{}", HeartbeatEventType);
 
     private static SseItem<string> Item(HubEvent item) =>
         new(item.Json) { EventId = item.Id.ToString(CultureInfo.InvariantCulture) };
