@@ -20,6 +20,13 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libstdc++6 libgomp1 >/dev/null
 fi
 
+# Debian's Chromium for the browser tests (Playwright drives it by path; it never downloads one).
+if [[ ! -x /usr/bin/chromium ]]; then
+    echo "Installing Chromium for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

@@ -72,7 +72,7 @@ internal sealed partial class SimulatorService(
                         model,
                         features.AsSpan(i * SensorFeatures.Count, SensorFeatures.Count),
                         scores.AsSpan(i, 1),
-                        new ReadingLabels(reading.Timestamp.ToString("O", CultureInfo.InvariantCulture), reading.ToolId, reading.SensorId));
+                        new ReadingLabels(reading.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), reading.ToolId, reading.SensorId));
                 }
             }
         }

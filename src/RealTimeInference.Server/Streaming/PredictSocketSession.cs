@@ -251,7 +251,7 @@ internal sealed class PredictSocketSession(
         return socket.SendAsync(_reply.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken);
     }
 
-    private string Now() => time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+    private string Now() => time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     private static SocketError Failure(ScoreResult result) => result.Status switch
     {

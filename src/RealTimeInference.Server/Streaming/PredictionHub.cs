@@ -57,7 +57,7 @@ internal sealed class PredictionHub
 
         var rows = scores.Length;
         var items = new HubEvent[rows];
-        var now = labels.Timestamp ?? _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        var now = labels.Timestamp ?? _time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
         for (var i = 0; i < rows; i++)
         {
             var row = features.Slice(i * SensorFeatures.Count, SensorFeatures.Count);
