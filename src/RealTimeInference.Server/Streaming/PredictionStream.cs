@@ -18,6 +18,7 @@ internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeP
     public const string HeartbeatEventType = "heartbeat";
 
     private readonly TimeSpan _heartbeat = options.Value.HeartbeatInterval;
+    private readonly TimeSpan _coalesce = options.Value.CoalesceInterval;
 
     public async IAsyncEnumerable<SseItem<string>> ReadAsync(Subscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -46,7 +47,7 @@ internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeP
 
             if (reader.TryRead(out var next))
             {
-                yield return Item(next);
+            yield return Item(next);
                 continue;
             }
 
@@ -62,6 +63,11 @@ internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeP
                 }
 
                 waiting = null;
+                if (_coalesce > TimeSpan.Zero)
+                {
+                    // Cancellation ends the loop at its next check; it need not throw here.
+                    await Task.Delay(_coalesce, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
             }
             else if (heartbeat.IsCompletedSuccessfully)
             {

@@ -20,6 +20,7 @@ internal static class StreamingEndpoints
             .Validate(o => o.SubscriberBufferSize is >= 1 and <= 1_000_000, "Streaming:SubscriberBufferSize must be within 1..1000000.")
             .Validate(o => o.ReplayCapacity is >= 1 and <= 1_000_000, "Streaming:ReplayCapacity must be within 1..1000000.")
             .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Streaming:HeartbeatInterval must be positive.")
+            .Validate(o => o.CoalesceInterval >= TimeSpan.Zero && o.CoalesceInterval < o.HeartbeatInterval, "Streaming:CoalesceInterval must be within [0, HeartbeatInterval).")
             .Validate(o => o.ReplayRetention >= TimeSpan.Zero, "Streaming:ReplayRetention must not be negative.")
             .Validate(o => o.MaxSubscribers >= 1, "Streaming:MaxSubscribers must be at least 1.")
             .Validate(o => o.RetryAfterSeconds >= 1, "Streaming:RetryAfterSeconds must be at least 1.")
@@ -85,6 +86,9 @@ internal static class StreamingEndpoints
             return Unavailable(context, options.Value.RetryAfterSeconds, $"The stream has its maximum of {options.Value.MaxSubscribers} subscribers.");
         }
 
+        var body = new CoalescingResponseStream(context.Response.Body, subscription.Reader);
+        context.Response.RegisterForDispose(body);
+        context.Response.Body = body;
         return TypedResults.ServerSentEvents(stream.ReadAsync(subscription, context.RequestAborted));
     }
 

@@ -12,6 +12,8 @@ public sealed class StreamServerFixture : ServerFixture
     [
         new("Streaming:SubscriberBufferSize", SubscriberBufferSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new("Streaming:ReplayCapacity", "64"),
+        // Each test event is awaited one by one; coalescing would only add its interval to each.
+        new("Streaming:CoalesceInterval", "00:00:00"),
         new("WebSockets:MaxMessageBytes", "4096"),
     ];
 }
