@@ -139,7 +139,14 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         var (targetPath, baselinePath) = RequestFactory.Paths(scenario);
         var perRequest = options.ReadingsPerRequest(scenario);
         var bodies = RequestFactory.CreateBodies(scenario, options.BatchSize, options.Seed);
-        var target = new RequestSource(Endpoint(targetPath), bodies, perRequest);
+        var target = scenario switch
+        {
+            ScenarioKind.WsJson => new RequestSource(Endpoint(targetPath), bodies, perRequest, Transport.WebSocketText),
+            ScenarioKind.WsBinary => new RequestSource(
+                Endpoint(targetPath), RequestFactory.CreateFrames(options.BatchSize, options.Seed), perRequest, Transport.WebSocketBinary),
+            ScenarioKind.SseSubscribers => new RequestSource(Endpoint(targetPath), bodies, perRequest, subscribers: options.Subscribers),
+            _ => new RequestSource(Endpoint(targetPath), bodies, perRequest),
+        };
         var baseline = options.Baseline ? new RequestSource(Endpoint(baselinePath), bodies, perRequest) : null;
 
         if (options.Warmup > TimeSpan.Zero)
@@ -226,15 +233,36 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
 
     private async Task<RunMeasurement> MeasureAsync(RequestSource source, double? rate, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken)
     {
-        using var client = LoadHttpClient.Create(options.Connections);
-        var sender = new RequestSender(client, options.RequestTimeout, time);
-        return rate is { } r
-            ? await new OpenLoopRunner(sender, time)
-                .RunAsync(source, r, warmup, duration, options.MaxOutstanding, options.RequestTimeout, cancellationToken)
-                .ConfigureAwait(false)
-            : await new ClosedLoopRunner(sender, time)
-                .RunAsync(source, options.Connections, warmup, duration, cancellationToken)
+        if (source.Transport != Transport.Http)
+        {
+            return await new SocketRunner(time)
+                .RunAsync(source, options.Connections, options.Pipeline, warmup, duration, cancellationToken)
                 .ConfigureAwait(false);
+        }
+
+        var subscribers = source.Subscribers > 0
+            ? await SseSubscribers.OpenAsync(Endpoint("/stream-predictions"), source.Subscribers, cancellationToken).ConfigureAwait(false)
+            : null;
+        try
+        {
+            using var client = LoadHttpClient.Create(options.Connections);
+            var sender = new RequestSender(client, options.RequestTimeout, time);
+            return rate is { } r
+                ? await new OpenLoopRunner(sender, time)
+                    .RunAsync(source, r, warmup, duration, options.MaxOutstanding, options.RequestTimeout, cancellationToken)
+                    .ConfigureAwait(false)
+                : await new ClosedLoopRunner(sender, time)
+                    .RunAsync(source, options.Connections, warmup, duration, cancellationToken)
+                    .ConfigureAwait(false);
+        }
+        finally
+        {
+            if (subscribers is not null)
+            {
+                var (events, dropped, failed) = await subscribers.StopAsync().ConfigureAwait(false);
+                Progress($"  {source.Subscribers} SSE subscribers received {events} events in all; told of {dropped} dropped; {failed} failed");
+            }
+        }
     }
 
     private async Task<ReadinessResult> WaitReadyAsync(Func<ReadinessResult, bool> giveUp, CancellationToken cancellationToken)

@@ -1,13 +1,26 @@
 namespace RealTimeInference.LoadTest.Http;
 
+/// <summary>How a source's bodies travel.</summary>
+internal enum Transport
+{
+    Http,
+    WebSocketText,
+    WebSocketBinary,
+}
+
 /// <summary>An endpoint and the pre-serialized bodies cycled through it; safe to share between workers.</summary>
-internal sealed class RequestSource(Uri uri, IReadOnlyList<byte[]> bodies, int readingsPerRequest)
+internal sealed class RequestSource(Uri uri, IReadOnlyList<byte[]> bodies, int readingsPerRequest, Transport transport = Transport.Http, int subscribers = 0)
 {
     private int _next = -1;
 
     public Uri Uri => uri;
 
     public int ReadingsPerRequest => readingsPerRequest;
+
+    public Transport Transport => transport;
+
+    /// <summary>SSE subscribers kept open on the server while this source runs.</summary>
+    public int Subscribers => subscribers;
 
     public byte[] NextBody()
     {

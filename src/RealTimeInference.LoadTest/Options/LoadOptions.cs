@@ -4,6 +4,12 @@ internal enum ScenarioKind
 {
     Predict,
     PredictBatch,
+    /// <summary>JSON readings over pipelined WebSockets; baseline POST /predict.</summary>
+    WsJson,
+    /// <summary>Binary frames of --batch-size rows over pipelined WebSockets; baseline POST /predict-batch.</summary>
+    WsBinary,
+    /// <summary>POST /predict with --subscribers SSE subscribers open; baseline the same without them.</summary>
+    SseSubscribers,
 }
 
 internal enum LoadMode
@@ -26,6 +32,8 @@ internal sealed record LoadOptions
     public double? RateFraction { get; init; }
     public TimeSpan ProbeDuration { get; init; } = TimeSpan.FromSeconds(3);
     public int BatchSize { get; init; } = 1000;
+    public int Pipeline { get; init; } = 32;
+    public int Subscribers { get; init; } = 100;
     public int MaxOutstanding { get; init; } = 10_000;
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public int Seed { get; init; } = 42;
@@ -37,7 +45,7 @@ internal sealed record LoadOptions
     public TimeSpan RssInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     public string? JsonPath { get; init; }
 
-    public int ReadingsPerRequest(ScenarioKind scenario) => scenario == ScenarioKind.PredictBatch ? BatchSize : 1;
+    public int ReadingsPerRequest(ScenarioKind scenario) => scenario is ScenarioKind.PredictBatch or ScenarioKind.WsBinary ? BatchSize : 1;
 
     /// <summary>Every rule the parser cannot check one option at a time.</summary>
     public IReadOnlyList<string> Validate()
@@ -99,6 +107,21 @@ internal sealed record LoadOptions
         }
 
         ValidateRate(errors);
+
+        if (Pipeline < 1)
+        {
+            errors.Add("--pipeline must be at least 1");
+        }
+
+        if (Subscribers < 1)
+        {
+            errors.Add("--subscribers must be at least 1");
+        }
+
+        if (Mode == LoadMode.Open && Scenarios.Any(s => s is ScenarioKind.WsJson or ScenarioKind.WsBinary))
+        {
+            errors.Add("the ws-json and ws-binary scenarios run closed loop (pipelined); drop --mode open");
+        }
 
         if (ServerPid is not null && LaunchCommand is not null)
         {

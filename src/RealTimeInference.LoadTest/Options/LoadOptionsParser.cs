@@ -21,7 +21,13 @@ internal static class LoadOptionsParser
         target/baseline ratio of the medians.
 
           --url URL               server base address (default http://127.0.0.1:8000)
-          --scenario S            predict | predict-batch | all (default predict)
+          --scenario S            predict | predict-batch | all (default predict), or a stream scenario:
+                                  ws-json: JSON readings over --connections pipelined WebSockets
+                                           (baseline POST /predict); closed loop only
+                                  ws-binary: binary frames of --batch-size rows over pipelined
+                                           WebSockets (baseline POST /predict-batch); closed loop only
+                                  sse-subscribers: POST /predict with --subscribers SSE subscribers
+                                           reading /stream-predictions (baseline: none open)
           --mode M                closed | open (default closed)
           --connections N         closed: concurrent workers; both: max pooled connections (default 32)
           --duration D            measured time per run, e.g. 10s, 500ms, 2m (default 10s)
@@ -31,7 +37,9 @@ internal static class LoadOptionsParser
           --rate R                open: requests per second, latency timed from each scheduled send
           --rate-fraction F       open: probe the target's max rate closed-loop, then run at F of it
           --probe-duration D      length of that probe (default 3s)
-          --batch-size N          readings per predict-batch request (default 1000)
+          --batch-size N          readings per predict-batch request or binary frame (default 1000)
+          --pipeline N            ws-*: messages in flight per WebSocket (default 32)
+          --subscribers N         sse-subscribers: SSE subscribers open during the target runs (default 100)
           --max-outstanding N     open: cap on requests in flight; sends past it wait and are counted (default 10000)
           --timeout D             per-request timeout (default 30s)
           --seed N                seed for the generated readings (default 42)
@@ -116,7 +124,10 @@ internal static class LoadOptionsParser
             "predict" => Ok(o with { Scenarios = [ScenarioKind.Predict] }),
             "predict-batch" => Ok(o with { Scenarios = [ScenarioKind.PredictBatch] }),
             "all" => Ok(o with { Scenarios = [ScenarioKind.Predict, ScenarioKind.PredictBatch] }),
-            _ => Invalid(name, value, "predict, predict-batch or all"),
+            "ws-json" => Ok(o with { Scenarios = [ScenarioKind.WsJson] }),
+            "ws-binary" => Ok(o with { Scenarios = [ScenarioKind.WsBinary] }),
+            "sse-subscribers" => Ok(o with { Scenarios = [ScenarioKind.SseSubscribers] }),
+            _ => Invalid(name, value, "predict, predict-batch, all, ws-json, ws-binary or sse-subscribers"),
         },
         "--mode" => value switch
         {
@@ -132,6 +143,8 @@ internal static class LoadOptionsParser
         "--rate-fraction" => Number(name, value, f => o with { RateFraction = f }),
         "--probe-duration" => Duration(name, value, d => o with { ProbeDuration = d }),
         "--batch-size" => Int(name, value, n => o with { BatchSize = n }),
+        "--pipeline" => Int(name, value, n => o with { Pipeline = n }),
+        "--subscribers" => Int(name, value, n => o with { Subscribers = n }),
         "--max-outstanding" => Int(name, value, n => o with { MaxOutstanding = n }),
         "--timeout" => Duration(name, value, d => o with { RequestTimeout = d }),
         "--seed" => Int(name, value, n => o with { Seed = n }),
