@@ -211,7 +211,7 @@ internal sealed class SensorPredictor(
         return latency;
     }
 
-    private static string Outcome(ScoreStatus status) => status switch
+    internal static string Outcome(ScoreStatus status) => status switch
     {
         ScoreStatus.Rejected => "rejected",
         ScoreStatus.Stopped => "unavailable",

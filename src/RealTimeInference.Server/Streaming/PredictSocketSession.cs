@@ -191,7 +191,7 @@ internal sealed class PredictSocketSession(
         var (model, result) = await item.ResultAsync().ConfigureAwait(false);
         var latency = time.GetElapsedTime(item.Started);
         monitor.Record(latency, result.IsOk);
-        metrics.RecordPrediction(Endpoint, Outcome(result.Status), latency);
+        metrics.RecordPrediction(Endpoint, result.IsOk ? "ok" : SensorPredictor.Outcome(result.Status), latency);
         if (!result.IsOk || model is null)
         {
             await SendJsonAsync(Failure(result), StreamJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
@@ -258,15 +258,6 @@ internal sealed class PredictSocketSession(
         ScoreStatus.Rejected => new SocketError("overloaded", null, "The model's queue is full; send again later."),
         ScoreStatus.Stopped => new SocketError("model_unavailable", null, "The sensor model is not serving (not loaded, or the server is shutting down)."),
         _ => new SocketError("model_failed", null, result.Error ?? "The model run failed."),
-    };
-
-    private static string Outcome(ScoreStatus status) => status switch
-    {
-        ScoreStatus.Ok => "ok",
-        ScoreStatus.Rejected => "rejected",
-        ScoreStatus.Stopped => "unavailable",
-        ScoreStatus.Cancelled => "cancelled",
-        _ => "failed",
     };
 
     private enum PendingKind
