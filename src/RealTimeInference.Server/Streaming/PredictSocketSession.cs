@@ -31,6 +31,8 @@ internal sealed class PredictSocketSession(
 {
     public const string Endpoint = "/ws/predict";
 
+    private const int InitialBufferBytes = 16 * 1024;
+
     private readonly ArrayBufferWriter<byte> _reply = new(4096);
     private Utf8JsonWriter? _json;
 
@@ -67,8 +69,10 @@ internal sealed class PredictSocketSession(
 
     private async Task ReceiveLoopAsync(ChannelWriter<Pending> pending, CancellationToken cancellationToken)
     {
-        // One byte over the limit tells an oversized message from one exactly at it.
-        var buffer = ArrayPool<byte>.Shared.Rent(options.MaxMessageBytes + 1);
+        // One byte over the limit tells an oversized message from one exactly at it. The buffer
+        // starts small and grows to what the connection's messages need, up to that.
+        var limit = options.MaxMessageBytes + 1;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit, InitialBufferBytes));
         try
         {
             while (true)
@@ -77,7 +81,15 @@ internal sealed class PredictSocketSession(
                 ValueWebSocketReceiveResult received;
                 do
                 {
-                    received = await socket.ReceiveAsync(buffer.AsMemory(length, options.MaxMessageBytes + 1 - length), cancellationToken).ConfigureAwait(false);
+                    if (length == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(limit, buffer.Length * 2));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    received = await socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(limit, buffer.Length) - length), cancellationToken).ConfigureAwait(false);
                     if (received.MessageType == WebSocketMessageType.Close)
                     {
                         return;

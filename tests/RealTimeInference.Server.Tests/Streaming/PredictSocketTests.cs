@@ -107,14 +107,27 @@ public sealed class PredictSocketTests(StreamServerFixture server) : IClassFixtu
     public async Task Socket_MessageOverTheLimit_IsClosedWithMessageTooBig()
     {
         using var socket = await ConnectAsync();
-        // The fixture allows 4,096 bytes.
-        var big = "[" + string.Join(',', Enumerable.Repeat("""{"temperature":350,"pressure":1013,"flow_rate":100}""", 100)) + "]";
+        // The fixture allows 65,536 bytes; this is about 104,000.
+        var big = "[" + string.Join(',', Enumerable.Repeat("""{"temperature":350,"pressure":1013,"flow_rate":100}""", 2000)) + "]";
         await socket.SendTextAsync(big);
 
         var buffer = new byte[1024];
         var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
         Assert.Equal(WebSocketMessageType.Close, result.MessageType);
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, result.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Socket_MessageLargerThanTheFirstReceiveBuffer_IsAnsweredWhole()
+    {
+        using var socket = await ConnectAsync();
+        // About 52,000 bytes: more than the 16 KiB a connection starts with, within the fixture's limit.
+        var readings = Enumerable.Range(0, 1000).Select(i => $$"""{"temperature":{{300 + (i % 100)}},"pressure":1013,"flow_rate":100}""");
+        await socket.SendTextAsync("[" + string.Join(',', readings) + "]");
+
+        var answer = await socket.ReceiveJsonAsync();
+        Assert.Equal(1000, answer.GetProperty("count").GetInt32());
+        Assert.Equal(1000, answer.GetProperty("predictions").GetArrayLength());
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class StreamServerFixture : ServerFixture
         new("Streaming:ReplayCapacity", "64"),
         // Each test event is awaited one by one; coalescing would only add its interval to each.
         new("Streaming:CoalesceInterval", "00:00:00"),
-        new("WebSockets:MaxMessageBytes", "4096"),
+        new("WebSockets:MaxMessageBytes", "65536"),
     ];
 }
 
