@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -17,18 +18,23 @@ internal static class PredictionSources
 }
 
 /// <summary>
-/// Fans every prediction out to the SSE subscribers. Publishing never waits: each subscriber has a
-/// bounded buffer that drops its oldest event when full (counted, and told to that subscriber);
-/// with nobody listening it returns after one volatile read. A bounded ring of recent events,
-/// keyed by a monotonically increasing id, lets a client resume with Last-Event-ID.
+/// Fans every prediction out to the SSE subscribers. Publishing never waits and costs the caller a
+/// copy of its rows: with nobody listening it returns after one volatile read; otherwise the rows go
+/// to a bounded outbox (past <see cref="StreamingOptions.OutboxCapacity"/> rows they are dropped and
+/// counted) and one background loop serializes each event once and hands it to every subscriber.
+/// Each subscriber has a bounded buffer that drops its oldest event when full (counted, and told to
+/// that subscriber). A bounded ring of recent events, keyed by a monotonically increasing id, lets
+/// a client resume with Last-Event-ID.
 /// </summary>
-internal sealed class PredictionHub
+internal sealed class PredictionHub : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly StreamingOptions _options;
     private readonly StreamMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly HubEvent?[] _ring;
+    private readonly Channel<Outgoing> _outbox = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private long _outboxRows;
     private Subscription[] _subscribers = [];
     private volatile int _subscriberCount;
     private long _retainUntil;
@@ -40,6 +46,7 @@ internal sealed class PredictionHub
         _metrics = metrics;
         _time = time;
         _ring = new HubEvent?[_options.ReplayCapacity];
+        _ = Task.Run(PumpAsync);
     }
 
     /// <summary>Whether published events are kept: someone listens, or left recently enough to resume.</summary>
@@ -56,8 +63,49 @@ internal sealed class PredictionHub
         }
 
         var rows = scores.Length;
+        if (Interlocked.Add(ref _outboxRows, rows) > _options.OutboxCapacity)
+        {
+            Interlocked.Add(ref _outboxRows, -rows);
+            _metrics.Dropped(StreamMetrics.HubOverflow, rows);
+            return;
+        }
+
+        var width = SensorFeatures.Count;
+        var data = ArrayPool<float>.Shared.Rent(rows * (width + 1));
+        features[..(rows * width)].CopyTo(data);
+        scores.CopyTo(data.AsSpan(rows * width));
+        _outbox.Writer.TryWrite(new Outgoing(source, model, data, rows, labels, _time.GetUtcNow()));
+    }
+
+    public void Dispose() => _outbox.Writer.TryComplete();
+
+    private async Task PumpAsync()
+    {
+        var reader = _outbox.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var outgoing))
+            {
+                try
+                {
+                    Deliver(outgoing);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(outgoing.Data);
+                    Interlocked.Add(ref _outboxRows, -outgoing.Rows);
+                }
+            }
+        }
+    }
+
+    private void Deliver(Outgoing outgoing)
+    {
+        var (source, model, data, rows, labels, at) = outgoing;
+        var features = data.AsSpan(0, rows * SensorFeatures.Count);
+        var scores = data.AsSpan(rows * SensorFeatures.Count, rows);
         var items = new HubEvent[rows];
-        var now = labels.Timestamp ?? _time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        var now = labels.Timestamp ?? at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
         for (var i = 0; i < rows; i++)
         {
             var row = features.Slice(i * SensorFeatures.Count, SensorFeatures.Count);
@@ -150,6 +198,9 @@ internal sealed class PredictionHub
         _metrics.SubscribersChanged(-1);
     }
 }
+
+/// <summary>Rows on their way to the subscribers: features then scores in one rented array.</summary>
+internal readonly record struct Outgoing(string Source, ServedModel Model, float[] Data, int Rows, ReadingLabels Labels, DateTimeOffset At);
 
 /// <summary>An event as the hub keeps it: filter keys and its JSON, serialized once.</summary>
 internal sealed class HubEvent(string? toolId, string? sensorId, bool isAnomaly, string json)

@@ -9,6 +9,7 @@ internal sealed class StreamMetrics
 {
     public const string SlowSubscriber = "slow_subscriber";
     public const string ReplayExpired = "replay_expired";
+    public const string HubOverflow = "hub_overflow";
 
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _rejected;

@@ -19,6 +19,7 @@ internal static class StreamingEndpoints
             .BindConfiguration(StreamingOptions.Section)
             .Validate(o => o.SubscriberBufferSize is >= 1 and <= 1_000_000, "Streaming:SubscriberBufferSize must be within 1..1000000.")
             .Validate(o => o.ReplayCapacity is >= 1 and <= 1_000_000, "Streaming:ReplayCapacity must be within 1..1000000.")
+            .Validate(o => o.OutboxCapacity is >= 1 and <= 100_000_000, "Streaming:OutboxCapacity must be within 1..100000000.")
             .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Streaming:HeartbeatInterval must be positive.")
             .Validate(o => o.CoalesceInterval >= TimeSpan.Zero && o.CoalesceInterval < o.HeartbeatInterval, "Streaming:CoalesceInterval must be within [0, HeartbeatInterval).")
             .Validate(o => o.ReplayRetention >= TimeSpan.Zero, "Streaming:ReplayRetention must not be negative.")

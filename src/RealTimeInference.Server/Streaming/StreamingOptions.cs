@@ -8,6 +8,9 @@ public sealed class StreamingOptions
     /// <summary>Events buffered per subscriber; past it the subscriber loses its oldest events (counted, told in-band).</summary>
     public int SubscriberBufferSize { get; set; } = 1024;
 
+    /// <summary>Rows waiting to be streamed; past it new predictions are not streamed (counted as <c>hub_overflow</c>).</summary>
+    public int OutboxCapacity { get; set; } = 65_536;
+
     /// <summary>Most recent events kept so a client reconnecting with Last-Event-ID misses nothing.</summary>
     public int ReplayCapacity { get; set; } = 4096;
 
