@@ -65,8 +65,10 @@ internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeP
                 waiting = null;
                 if (_coalesce > TimeSpan.Zero)
                 {
-                    // Cancellation ends the loop at its next check; it need not throw here.
-                    await Task.Delay(_coalesce, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    // Subscribers woken by the same event would all send at once; 0.5x to 1.5x the
+                    // interval spreads their sends out. Cancellation ends the loop at its next check.
+                    var delay = _coalesce * (0.5 + Random.Shared.NextDouble());
+                    await Task.Delay(delay, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
             }
             else if (heartbeat.IsCompletedSuccessfully)
