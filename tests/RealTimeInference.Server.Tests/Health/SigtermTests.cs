@@ -46,6 +46,8 @@ public sealed partial class SigtermTests
             {
                 Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"),
                 "--urls", url, "--Serilog:MinimumLevel:Default=Warning", "--Inference:ModelsPath=" + models,
+                // The in-server simulator's rows would count among the thousand queued.
+                "--Simulator:Enabled=false",
             },
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -16,6 +16,9 @@ public sealed class DashboardFixture : BrowserFixture
     ];
 }
 
+// A real Kestrel in this process brings its event counters into the shared metrics registry: not
+// while the series-counting test runs.
+[Collection(Observability.MetricSeriesCollection.Name)]
 public sealed class DashboardTests(DashboardFixture server) : IClassFixture<DashboardFixture>
 {
     [Fact]
