@@ -21,26 +21,8 @@ fraction="${BENCH_FRACTION:-0.5}"
 out="${BENCH_OUT:-bench-results}"
 server_args="${BENCH_SERVER_ARGS:-}"
 
-dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
-dotnet build -c Release src/RealTimeInference.LoadTest --nologo -v quiet
-
-server="dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls $url $server_args"
-loadtest=(dotnet src/RealTimeInference.LoadTest/bin/Release/net10.0/RealTimeInference.LoadTest.dll)
-mkdir -p "$out"
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-failed=0
-
-run_case() {
-    local name="$1"
-    shift
-    echo
-    echo "### $name"
-    if ! "${loadtest[@]}" --url "$url" --launch "$server" --server-log "$out/$stamp-$name.server.log" \
-        --duration "$duration" --warmup "$warmup" --repeats "$repeats" --json "$out/$stamp-$name.json" "$@"; then
-        echo "!!! $name failed" >&2
-        failed=1
-    fi
-}
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 run_case predict-closed --scenario predict --mode closed --connections "$connections"
 run_case predict-open --scenario predict --mode open --rate-fraction "$fraction" --connections "$connections"

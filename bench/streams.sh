@@ -6,7 +6,7 @@
 # Each case launches a fresh server, samples its RSS and stops it with SIGTERM; JSON in bench-results/.
 #
 # Override with environment variables: BENCH_URL (http://127.0.0.1:8000) BENCH_DURATION (10s)
-#   BENCH_WARMUP (2s) BENCH_REPEATS (3) BENCH_OUT (bench-results)
+#   BENCH_WARMUP (2s) BENCH_REPEATS (3) BENCH_OUT (bench-results) BENCH_SERVER_ARGS
 #   BENCH_FRAME_ROWS (1000) BENCH_FRAME_CONNECTIONS (2) BENCH_FRAME_PIPELINE (4)
 #   BENCH_JSON_PIPELINE (8) BENCH_RATE (1000) BENCH_SUBSCRIBERS (100)
 # Frames in flight (connections x pipeline x rows) stay within the model's queue_capacity (8,192 rows),
@@ -20,26 +20,9 @@ warmup="${BENCH_WARMUP:-2s}"
 repeats="${BENCH_REPEATS:-3}"
 out="${BENCH_OUT:-bench-results}"
 
-dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
-dotnet build -c Release src/RealTimeInference.LoadTest --nologo -v quiet
-
-server="dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls $url --Serilog:MinimumLevel:Default=Warning"
-loadtest=(dotnet src/RealTimeInference.LoadTest/bin/Release/net10.0/RealTimeInference.LoadTest.dll)
-mkdir -p "$out"
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-failed=0
-
-run_case() {
-    local name="$1"
-    shift
-    echo
-    echo "### $name"
-    if ! "${loadtest[@]}" --url "$url" --launch "$server" --server-log "$out/$stamp-$name.server.log" \
-        --duration "$duration" --warmup "$warmup" --repeats "$repeats" --json "$out/$stamp-$name.json" "$@"; then
-        echo "!!! $name failed" >&2
-        failed=1
-    fi
-}
+server_args="${BENCH_SERVER_ARGS:---Serilog:MinimumLevel:Default=Warning}"
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 run_case ws-binary --scenario ws-binary --batch-size "${BENCH_FRAME_ROWS:-1000}" \
     --connections "${BENCH_FRAME_CONNECTIONS:-2}" --pipeline "${BENCH_FRAME_PIPELINE:-4}"
