@@ -1,6 +1,13 @@
 # Shared by bench/run.sh and bench/streams.sh (sourced from the repository root): builds Release,
 # then defines run_case NAME ARGS..., which runs the LoadTest CLI against a server it launches.
-# Expects url, duration, warmup, repeats, out and server_args to be set.
+# Expects server_args to be set.
+
+url="${BENCH_URL:-http://127.0.0.1:8000}"
+duration="${BENCH_DURATION:-10s}"
+warmup="${BENCH_WARMUP:-2s}"
+repeats="${BENCH_REPEATS:-3}"
+out="${BENCH_OUT:-bench-results}"
+
 dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
 dotnet build -c Release src/RealTimeInference.LoadTest --nologo -v quiet
 

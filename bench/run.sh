@@ -10,15 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-url="${BENCH_URL:-http://127.0.0.1:8000}"
-duration="${BENCH_DURATION:-10s}"
-warmup="${BENCH_WARMUP:-2s}"
-repeats="${BENCH_REPEATS:-3}"
 connections="${BENCH_CONNECTIONS:-32}"
 batch_connections="${BENCH_BATCH_CONNECTIONS:-8}"
 batch_size="${BENCH_BATCH_SIZE:-1000}"
 fraction="${BENCH_FRACTION:-0.5}"
-out="${BENCH_OUT:-bench-results}"
 server_args="${BENCH_SERVER_ARGS:-}"
 
 # shellcheck source=bench/common.sh

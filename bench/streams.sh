@@ -14,11 +14,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-url="${BENCH_URL:-http://127.0.0.1:8000}"
-duration="${BENCH_DURATION:-10s}"
-warmup="${BENCH_WARMUP:-2s}"
-repeats="${BENCH_REPEATS:-3}"
-out="${BENCH_OUT:-bench-results}"
 
 server_args="${BENCH_SERVER_ARGS:---Serilog:MinimumLevel:Default=Warning}"
 # shellcheck source=bench/common.sh
