@@ -10,37 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-url="${BENCH_URL:-http://127.0.0.1:8000}"
-duration="${BENCH_DURATION:-10s}"
-warmup="${BENCH_WARMUP:-2s}"
-repeats="${BENCH_REPEATS:-3}"
 connections="${BENCH_CONNECTIONS:-32}"
 batch_connections="${BENCH_BATCH_CONNECTIONS:-8}"
 batch_size="${BENCH_BATCH_SIZE:-1000}"
 fraction="${BENCH_FRACTION:-0.5}"
-out="${BENCH_OUT:-bench-results}"
 server_args="${BENCH_SERVER_ARGS:-}"
 
-dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
-dotnet build -c Release src/RealTimeInference.LoadTest --nologo -v quiet
-
-server="dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls $url $server_args"
-loadtest=(dotnet src/RealTimeInference.LoadTest/bin/Release/net10.0/RealTimeInference.LoadTest.dll)
-mkdir -p "$out"
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-failed=0
-
-run_case() {
-    local name="$1"
-    shift
-    echo
-    echo "### $name"
-    if ! "${loadtest[@]}" --url "$url" --launch "$server" --server-log "$out/$stamp-$name.server.log" \
-        --duration "$duration" --warmup "$warmup" --repeats "$repeats" --json "$out/$stamp-$name.json" "$@"; then
-        echo "!!! $name failed" >&2
-        failed=1
-    fi
-}
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 run_case predict-closed --scenario predict --mode closed --connections "$connections"
 run_case predict-open --scenario predict --mode open --rate-fraction "$fraction" --connections "$connections"

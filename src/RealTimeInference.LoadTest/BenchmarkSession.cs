@@ -138,12 +138,18 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
         var name = RequestFactory.Name(scenario);
         var (targetPath, baselinePath) = RequestFactory.Paths(scenario);
         var perRequest = options.ReadingsPerRequest(scenario);
-        var wafer = scenario == ScenarioKind.Wafer;
-        var bodies = wafer
+        var bodies = scenario == ScenarioKind.Wafer
             ? RequestFactory.CreateImages(options.ImageSize, options.Seed)
             : RequestFactory.CreateBodies(scenario, options.BatchSize, options.Seed);
-        var contentType = wafer ? "image/png" : RequestSource.Json;
-        var target = new RequestSource(Endpoint(targetPath), bodies, perRequest, contentType);
+        var target = scenario switch
+        {
+            ScenarioKind.Wafer => new RequestSource(Endpoint(targetPath), bodies, perRequest, "image/png"),
+            ScenarioKind.WsJson => new RequestSource(Endpoint(targetPath), bodies, perRequest, transport: Transport.WebSocketText),
+            ScenarioKind.WsBinary => new RequestSource(
+                Endpoint(targetPath), RequestFactory.CreateFrames(options.BatchSize, options.Seed), perRequest, transport: Transport.WebSocketBinary),
+            ScenarioKind.SseSubscribers => new RequestSource(Endpoint(targetPath), bodies, perRequest, subscribers: options.Subscribers),
+            _ => new RequestSource(Endpoint(targetPath), bodies, perRequest),
+        };
         var baseline = options.Baseline && baselinePath is not null ? new RequestSource(Endpoint(baselinePath), bodies, perRequest) : null;
 
         if (options.Warmup > TimeSpan.Zero)
@@ -181,7 +187,7 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
                 }
 
                 // The wafer answers carry the server's own breakdown: a fresh collector per measured run.
-                var measured = wafer ? new RequestSource(target.Uri, bodies, perRequest, contentType, new ServerTimings()) : target;
+                var measured = scenario == ScenarioKind.Wafer ? new RequestSource(target.Uri, bodies, perRequest, target.ContentType, new ServerTimings()) : target;
                 runs.Add(await RunOnceAsync(name, TargetRole, repeat, measured, targetPath, rate, pid, cancellationToken).ConfigureAwait(false));
             }
         }
@@ -243,21 +249,42 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
     private async Task<RunMeasurement> MeasureAsync(
         RequestSource source, double? rate, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken, int? connections = null)
     {
-        var pool = connections ?? options.Connections;
-        using var client = LoadHttpClient.Create(pool);
-        foreach (var (name, value) in options.Headers)
+        if (source.Transport != Transport.Http)
         {
-            client.DefaultRequestHeaders.Add(name, value);
+            return await new SocketRunner(time)
+                .RunAsync(source, options.Connections, options.Pipeline, warmup, duration, cancellationToken)
+                .ConfigureAwait(false);
         }
 
-        var sender = new RequestSender(client, options.RequestTimeout, time);
-        return rate is { } r
-            ? await new OpenLoopRunner(sender, time)
-                .RunAsync(source, r, warmup, duration, options.MaxOutstanding, options.RequestTimeout, cancellationToken)
-                .ConfigureAwait(false)
-            : await new ClosedLoopRunner(sender, time)
-                .RunAsync(source, pool, warmup, duration, cancellationToken)
-                .ConfigureAwait(false);
+        var subscribers = source.Subscribers > 0
+            ? await SseSubscribers.OpenAsync(Endpoint("/stream-predictions"), source.Subscribers, cancellationToken).ConfigureAwait(false)
+            : null;
+        try
+        {
+            var pool = connections ?? options.Connections;
+            using var client = LoadHttpClient.Create(pool);
+            foreach (var (name, value) in options.Headers)
+            {
+                client.DefaultRequestHeaders.Add(name, value);
+            }
+
+            var sender = new RequestSender(client, options.RequestTimeout, time);
+            return rate is { } r
+                ? await new OpenLoopRunner(sender, time)
+                    .RunAsync(source, r, warmup, duration, options.MaxOutstanding, options.RequestTimeout, cancellationToken)
+                    .ConfigureAwait(false)
+                : await new ClosedLoopRunner(sender, time)
+                    .RunAsync(source, pool, warmup, duration, cancellationToken)
+                    .ConfigureAwait(false);
+        }
+        finally
+        {
+            if (subscribers is not null)
+            {
+                var (events, dropped, failed) = await subscribers.StopAsync().ConfigureAwait(false);
+                Progress($"  {source.Subscribers} SSE subscribers received {events} events in all; told of {dropped} dropped; {failed} failed");
+            }
+        }
     }
 
     private async Task<ReadinessResult> WaitReadyAsync(Func<ReadinessResult, bool> giveUp, CancellationToken cancellationToken)

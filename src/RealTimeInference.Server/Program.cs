@@ -5,6 +5,7 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Streaming;
 using RealTimeInference.Server.Wafers;
 
 // Content root at the binaries, so appsettings.json and models/ are found from any working directory.
@@ -16,6 +17,7 @@ builder.Services.AddInference();
 builder.Services.AddPredictions();
 builder.Services.AddWafers();
 builder.Services.AddClientRateLimiting();
+builder.Services.AddStreaming();
 builder.Services.AddApiDocs();
 
 var app = builder.Build();
@@ -26,6 +28,7 @@ app.MapMetricsEndpoints();
 app.MapPredictionEndpoints();
 app.MapModelEndpoints();
 app.MapWaferEndpoints();
+app.MapStreamingEndpoints();
 
 app.Run();
 

@@ -5,8 +5,8 @@ using System.Net.Sockets;
 namespace RealTimeInference.Server.Tests;
 
 /// <summary>
-/// The server as its own process on a free loopback port (real Kestrel, real signals), ready
-/// when started; killed on dispose if still running.
+/// The server as its own process on a free loopback port (real Kestrel, real signals), without
+/// the in-server simulator, ready when started; killed on dispose if still running.
 /// </summary>
 internal sealed class RealServer : IDisposable
 {
@@ -29,7 +29,7 @@ internal sealed class RealServer : IDisposable
             RedirectStandardError = true,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"));
-        foreach (var argument in new[] { "--urls", url.ToString(), "--Serilog:MinimumLevel:Default=Warning" }.Concat(settings))
+        foreach (var argument in new[] { "--urls", url.ToString(), "--Serilog:MinimumLevel:Default=Warning", "--Simulator:Enabled=false" }.Concat(settings))
         {
             start.ArgumentList.Add(argument);
         }

@@ -30,6 +30,8 @@ public class ServerFixture : WebApplicationFactory<Program>
                 ["Inference:ModelsPath"] = ModelsPath ?? "models",
                 // Tests that change model files reload explicitly, except the watcher's own.
                 ["Inference:WatchModels"] = "false",
+                // The in-server simulator would add its own batches to every test's model; streaming tests turn it on.
+                ["Simulator:Enabled"] = "false",
             })
             .AddInMemoryCollection(Settings));
         builder.ConfigureTestServices(ConfigureTestServices);

@@ -35,8 +35,14 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private long _sampled;
     private bool _stopping;
 
-    // Recent model time per row (an exponential average), to predict waits and Retry-After.
+    // Recent model time per row, to predict waits and Retry-After: the ratio of exponential averages
+    // of run time and rows per run, so one slow small run (a GC pause, the first JIT) moves it little.
+    // Waits are predicted only once enough runs were seen for the figure to mean something.
+    private const int RunsBeforePredicting = 16;
+    private double _averageRunSeconds;
+    private double _averageRunRows;
     private double _secondsPerRow;
+    private int _runs;
 
     public MicroBatcher(
         string model,
@@ -171,7 +177,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         }
 
         var wait = ahead * _secondsPerRow * _time.TimestampFrequency;
-        if (now + wait > item.Deadline.Due)
+        if (Volatile.Read(ref _runs) >= RunsBeforePredicting && now + wait > item.Deadline.Due)
         {
             return Dropped(ScoreStatus.Rejected, DropReason.DeadlineUnmeetable);
         }
@@ -394,8 +400,10 @@ public sealed partial class MicroBatcher : IAsyncDisposable
 
             var end = _time.GetTimestamp();
             var compute = _time.GetElapsedTime(start, end);
-            var perRow = compute.TotalSeconds / rows;
-            _secondsPerRow = _secondsPerRow == 0 ? perRow : (0.8 * _secondsPerRow) + (0.2 * perRow);
+            _averageRunSeconds = _runs == 0 ? compute.TotalSeconds : (0.9 * _averageRunSeconds) + (0.1 * compute.TotalSeconds);
+            _averageRunRows = _runs == 0 ? rows : (0.9 * _averageRunRows) + (0.1 * rows);
+            _secondsPerRow = _averageRunSeconds / _averageRunRows;
+            Volatile.Write(ref _runs, Math.Min(_runs + 1, RunsBeforePredicting));
             _metrics.RecordBatch(_model, rows, batch.Count, compute);
             foreach (var item in batch)
             {

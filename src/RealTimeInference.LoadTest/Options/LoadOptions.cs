@@ -6,6 +6,12 @@ internal enum ScenarioKind
     PredictBatch,
     /// <summary>POST /predict-wafer with generated wafer PNGs (no baseline endpoint).</summary>
     Wafer,
+    /// <summary>JSON readings over pipelined WebSockets; baseline POST /predict.</summary>
+    WsJson,
+    /// <summary>Binary frames of --batch-size rows over pipelined WebSockets; baseline POST /predict-batch.</summary>
+    WsBinary,
+    /// <summary>POST /predict with --subscribers SSE subscribers open; baseline the same without them.</summary>
+    SseSubscribers,
 }
 
 internal enum LoadMode
@@ -30,6 +36,8 @@ internal sealed record LoadOptions
     public int? ProbeConnections { get; init; }
     public int BatchSize { get; init; } = 1000;
     public int ImageSize { get; init; } = 64;
+    public int Pipeline { get; init; } = 32;
+    public int Subscribers { get; init; } = 100;
     public int MaxOutstanding { get; init; } = 10_000;
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public int Seed { get; init; } = 42;
@@ -42,7 +50,7 @@ internal sealed record LoadOptions
     public string? JsonPath { get; init; }
     public IReadOnlyList<(string Name, string Value)> Headers { get; init; } = [];
 
-    public int ReadingsPerRequest(ScenarioKind scenario) => scenario == ScenarioKind.PredictBatch ? BatchSize : 1;
+    public int ReadingsPerRequest(ScenarioKind scenario) => scenario is ScenarioKind.PredictBatch or ScenarioKind.WsBinary ? BatchSize : 1;
 
     /// <summary>Every rule the parser cannot check one option at a time.</summary>
     public IReadOnlyList<string> Validate()
@@ -114,6 +122,21 @@ internal sealed record LoadOptions
         }
 
         ValidateRate(errors);
+
+        if (Pipeline < 1)
+        {
+            errors.Add("--pipeline must be at least 1");
+        }
+
+        if (Subscribers < 1)
+        {
+            errors.Add("--subscribers must be at least 1");
+        }
+
+        if (Mode == LoadMode.Open && Scenarios.Any(s => s is ScenarioKind.WsJson or ScenarioKind.WsBinary))
+        {
+            errors.Add("the ws-json and ws-binary scenarios run closed loop (pipelined); drop --mode open");
+        }
 
         if (ServerPid is not null && LaunchCommand is not null)
         {

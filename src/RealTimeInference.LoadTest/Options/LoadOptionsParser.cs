@@ -21,9 +21,15 @@ internal static class LoadOptionsParser
         target/baseline ratio of the medians.
 
           --url URL               server base address (default http://127.0.0.1:8000)
-          --scenario S            predict | predict-batch | all | wafer (default predict); wafer posts
-                                  generated wafer-map PNGs to /predict-wafer (no baseline) and reports
-                                  the server's preprocess / queue / inference breakdown
+          --scenario S            predict | predict-batch | all (default predict), or:
+                                  wafer: generated wafer-map PNGs to /predict-wafer (no baseline),
+                                           with the server's preprocess / queue / inference breakdown
+                                  ws-json: JSON readings over --connections pipelined WebSockets
+                                           (baseline POST /predict); closed loop only
+                                  ws-binary: binary frames of --batch-size rows over pipelined
+                                           WebSockets (baseline POST /predict-batch); closed loop only
+                                  sse-subscribers: POST /predict with --subscribers SSE subscribers
+                                           reading /stream-predictions (baseline: none open)
           --mode M                closed | open (default closed)
           --connections N         closed: concurrent workers; both: max pooled connections (default 32)
           --duration D            measured time per run, e.g. 10s, 500ms, 2m (default 10s)
@@ -35,8 +41,10 @@ internal static class LoadOptionsParser
           --probe-duration D      length of that probe (default 3s)
           --probe-connections N   concurrent workers of that probe (default --connections): overload
                                   runs offer many connections but should probe capacity with few
-          --batch-size N          readings per predict-batch request (default 1000)
+          --batch-size N          readings per predict-batch request or binary frame (default 1000)
           --image-size N          wafer: pixels a side of the generated PNGs (default 64)
+          --pipeline N            ws-*: messages in flight per WebSocket (default 32)
+          --subscribers N         sse-subscribers: SSE subscribers open during the target runs (default 100)
           --max-outstanding N     open: cap on requests in flight; sends past it wait and are counted (default 10000)
           --timeout D             per-request timeout (default 30s)
           --seed N                seed for the generated readings (default 42)
@@ -124,7 +132,10 @@ internal static class LoadOptionsParser
             "predict-batch" => Ok(o with { Scenarios = [ScenarioKind.PredictBatch] }),
             "all" => Ok(o with { Scenarios = [ScenarioKind.Predict, ScenarioKind.PredictBatch] }),
             "wafer" => Ok(o with { Scenarios = [ScenarioKind.Wafer] }),
-            _ => Invalid(name, value, "predict, predict-batch, all or wafer"),
+            "ws-json" => Ok(o with { Scenarios = [ScenarioKind.WsJson] }),
+            "ws-binary" => Ok(o with { Scenarios = [ScenarioKind.WsBinary] }),
+            "sse-subscribers" => Ok(o with { Scenarios = [ScenarioKind.SseSubscribers] }),
+            _ => Invalid(name, value, "predict, predict-batch, all, wafer, ws-json, ws-binary or sse-subscribers"),
         },
         "--mode" => value switch
         {
@@ -142,6 +153,8 @@ internal static class LoadOptionsParser
         "--probe-connections" => Int(name, value, n => o with { ProbeConnections = n }),
         "--batch-size" => Int(name, value, n => o with { BatchSize = n }),
         "--image-size" => Int(name, value, n => o with { ImageSize = n }),
+        "--pipeline" => Int(name, value, n => o with { Pipeline = n }),
+        "--subscribers" => Int(name, value, n => o with { Subscribers = n }),
         "--max-outstanding" => Int(name, value, n => o with { MaxOutstanding = n }),
         "--timeout" => Duration(name, value, d => o with { RequestTimeout = d }),
         "--seed" => Int(name, value, n => o with { Seed = n }),

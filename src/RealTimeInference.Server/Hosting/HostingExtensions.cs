@@ -6,6 +6,7 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
+using RealTimeInference.Server.Streaming;
 using RealTimeInference.Server.Wafers;
 using Serilog;
 using Serilog.Events;
@@ -66,7 +67,7 @@ internal static class HostingExtensions
         return services;
     }
 
-    /// <summary>Errors as ProblemDetails, one log line per request, Swagger UI at /swagger.</summary>
+    /// <summary>Errors as ProblemDetails, one log line per request, rate limits, WebSockets, static pages, Swagger UI at /swagger.</summary>
     public static WebApplication UseServerDefaults(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -79,7 +80,11 @@ internal static class HostingExtensions
                 ? LogEventLevel.Error
                 : LogEventLevel.Information);
         app.UseRateLimiter();
-        app.UseWebSockets();
+        var sockets = app.Services.GetRequiredService<IOptions<WebSocketPredictOptions>>().Value;
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = sockets.KeepAliveInterval, KeepAliveTimeout = sockets.KeepAliveTimeout });
+        // The live page (index.html at /) and the inspection page from wwwroot.
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         if (app.Services.GetRequiredService<IOptions<SecurityOptions>>().Value.ExposeSwagger)
         {
             app.UseSwagger();

@@ -9,6 +9,7 @@ using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Resilience;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Streaming;
 using Serilog;
 
 namespace RealTimeInference.Server.Predictions;
@@ -25,6 +26,7 @@ internal sealed class SensorPredictor(
     IDiagnosticContext requestLog,
     PredictionCache cache,
     ModelGuard guard,
+    PredictionHub hub,
     TimeProvider time)
 {
     private const string BaselineModel = "baseline";
@@ -46,9 +48,9 @@ internal sealed class SensorPredictor(
 
         // Features and the score share one rented buffer.
         using var buffer = new PooledFloats(SensorFeatures.Count + 1);
-        string? timestamp = null;
+        ReadingLabels labels = default;
         var error = await RequestBody.ParseAsync(context, _options.MaxRequestBytes, (in body) =>
-            SensorReadingJson.ParseOne(body, buffer.Slice(0, SensorFeatures.Count).Span, out timestamp));
+            SensorReadingJson.ParseOne(body, buffer.Slice(0, SensorFeatures.Count).Span, out labels));
         if (error is { } bad)
         {
             return Invalid(bad);
@@ -63,11 +65,16 @@ internal sealed class SensorPredictor(
 
         var score = buffer.Memory.Span[SensorFeatures.Count];
         var latency = Finish("/predict", started, success: true);
+        if (answer.Model is { } answered)
+        {
+            hub.Publish(PredictionSources.Http, answered, buffer.Memory.Span[..SensorFeatures.Count], buffer.Memory.Span[SensorFeatures.Count..], labels);
+        }
+
         var (model, version) = Answered(answer);
         return TypedResults.Ok(new PredictionResponse(
             score,
             score >= Threshold(answer),
-            timestamp ?? time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
+            labels.Timestamp ?? time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
             latency.TotalMilliseconds,
             model,
             version,
@@ -107,6 +114,11 @@ internal sealed class SensorPredictor(
         if (Failure(context, "/predict-batch", answer.Result, started) is { } problem)
         {
             return problem;
+        }
+
+        if (answer.Model is { } answered)
+        {
+            hub.Publish(PredictionSources.Http, answered, rows.Memory.Span[..(count * SensorFeatures.Count)], scores.Memory.Span);
         }
 
         var anomalies = new List<int>();
@@ -256,7 +268,7 @@ internal sealed class SensorPredictor(
         return latency;
     }
 
-    private static string Outcome(ScoreStatus status) => status switch
+    internal static string Outcome(ScoreStatus status) => status switch
     {
         ScoreStatus.Rejected => "rejected",
         ScoreStatus.Shed => "shed",

@@ -21,9 +21,9 @@ internal static class SensorReadingJson
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
 
     /// <summary>Parses one reading object into <paramref name="features"/>.</summary>
-    public static FieldError? ParseOne(in ReadOnlySequence<byte> body, Span<float> features, out string? timestamp)
+    public static FieldError? ParseOne(in ReadOnlySequence<byte> body, Span<float> features, out ReadingLabels labels)
     {
-        timestamp = null;
+        labels = default;
         if (body.IsEmpty)
         {
             return new FieldError("$", "The request body is empty; send a JSON object.");
@@ -41,7 +41,7 @@ internal static class SensorReadingJson
                     : "Expected a JSON object.");
             }
 
-            return ReadReading(ref reader, null, features, out timestamp) ?? ExpectEnd(ref reader);
+            return ReadReading(ref reader, null, features, out labels) ?? ExpectEnd(ref reader);
         }
         catch (JsonException ex)
         {
@@ -104,9 +104,9 @@ internal static class SensorReadingJson
     private static FieldError? ExpectEnd(ref Utf8JsonReader reader) =>
         reader.Read() ? new FieldError("$", "Unexpected content after the JSON value.") : null;
 
-    private static FieldError? ReadReading(ref Utf8JsonReader reader, int? index, Span<float> features, out string? timestamp)
+    private static FieldError? ReadReading(ref Utf8JsonReader reader, int? index, Span<float> features, out ReadingLabels labels)
     {
-        timestamp = null;
+        labels = default;
         float temperature = 0, pressure = 0, flow = 0;
         var seen = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -152,7 +152,7 @@ internal static class SensorReadingJson
                 }
 
                 // Only a single reading echoes its timestamp; a batch just validates it.
-                timestamp = index is null ? reader.GetString() : null;
+                labels = labels with { Timestamp = index is null ? reader.GetString() : null };
             }
             else if (reader.ValueTextEquals("tool_id"u8) || reader.ValueTextEquals("sensor_id"u8))
             {
@@ -161,6 +161,12 @@ internal static class SensorReadingJson
                 if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
                 {
                     return Error(index, name, "must be a string.");
+                }
+
+                // Kept for single readings, so the prediction stream can be filtered by them.
+                if (index is null)
+                {
+                    labels = name == "tool_id" ? labels with { ToolId = reader.GetString() } : labels with { SensorId = reader.GetString() };
                 }
             }
             else

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text.Json;
 using RealTimeInference.LoadTest.Http;
 using RealTimeInference.LoadTest.Options;
@@ -18,6 +19,31 @@ public sealed class RequestFactoryTests
         Assert.Equal(JsonValueKind.Object, reading.ValueKind);
         Assert.Equal(["timestamp", "temperature", "pressure", "flow_rate"], reading.EnumerateObject().Select(p => p.Name));
         Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), reading.GetProperty("timestamp").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public void CreateFrames_CarryTheSameReadingsAsTheBatchBodiesBehindTheDocumentedHeader()
+    {
+        var frames = RequestFactory.CreateFrames(rows: 10, seed: 7);
+        var batches = RequestFactory.CreateBodies(ScenarioKind.WsBinary, batchSize: 10, seed: 7);
+
+        Assert.Equal(batches.Length, frames.Length);
+        var frame = frames[1];
+        Assert.Equal("RTI\u0001"u8.ToArray(), frame[..4]);
+        Assert.Equal(10u, BinaryPrimitives.ReadUInt32LittleEndian(frame.AsSpan(4)));
+        Assert.Equal(3u, BinaryPrimitives.ReadUInt32LittleEndian(frame.AsSpan(8)));
+        Assert.Equal(12 + (10 * 12), frame.Length);
+        using var batch = JsonDocument.Parse(batches[1]);
+        var i = 0;
+        foreach (var reading in batch.RootElement.EnumerateArray())
+        {
+            Assert.Equal(reading.GetProperty("temperature").GetSingle(), BinaryPrimitives.ReadSingleLittleEndian(frame.AsSpan(12 + (i * 12))));
+            Assert.Equal(reading.GetProperty("pressure").GetSingle(), BinaryPrimitives.ReadSingleLittleEndian(frame.AsSpan(16 + (i * 12))));
+            Assert.Equal(reading.GetProperty("flow_rate").GetSingle(), BinaryPrimitives.ReadSingleLittleEndian(frame.AsSpan(20 + (i * 12))));
+            i++;
+        }
+
+        Assert.Equal(10, i);
     }
 
     [Fact]

@@ -114,6 +114,9 @@ public sealed class LoadOptionsParserTests
     [InlineData("--server-pid and --launch cannot be used together", "--server-pid", "10", "--launch", "sleep 1")]
     [InlineData("--server-log only applies with --launch", "--server-log", "x.log")]
     [InlineData("--launch needs a command", "--launch", " ")]
+    [InlineData("the ws-json and ws-binary scenarios run closed loop", "--scenario", "ws-binary", "--mode", "open", "--rate", "10")]
+    [InlineData("--pipeline must be at least 1", "--scenario", "ws-json", "--pipeline", "0")]
+    [InlineData("--subscribers must be at least 1", "--scenario", "sse-subscribers", "--subscribers", "0")]
     public void Parse_WithInvalidInput_ReportsTheOptionAtFault(string expected, params string[] args)
     {
         var result = LoadOptionsParser.Parse(args);
@@ -121,6 +124,21 @@ public sealed class LoadOptionsParserTests
         Assert.Null(result.Options);
         Assert.False(result.HelpRequested);
         Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ws-json", "WsJson", 1)]
+    [InlineData("ws-binary", "WsBinary", 250)]
+    [InlineData("sse-subscribers", "SseSubscribers", 1)]
+    public void Parse_WithAStreamScenario_SetsItAndItsOptions(string name, string kind, int readingsPerRequest)
+    {
+        var scenario = Enum.Parse<ScenarioKind>(kind);
+        var options = Parse("--scenario", name, "--pipeline", "16", "--subscribers", "50", "--batch-size", "250");
+
+        Assert.Equal([scenario], options.Scenarios);
+        Assert.Equal(16, options.Pipeline);
+        Assert.Equal(50, options.Subscribers);
+        Assert.Equal(readingsPerRequest, options.ReadingsPerRequest(scenario));
     }
 
     [Fact]

@@ -1,0 +1,21 @@
+namespace RealTimeInference.Server.Simulation;
+
+/// <summary>The fab simulator that runs inside the server, feeding the live stream.</summary>
+public sealed class SimulatorOptions
+{
+    public const string Section = "Simulator";
+
+    public bool Enabled { get; set; } = true;
+
+    public int Tools { get; set; } = 5;
+
+    public int SensorsPerTool { get; set; } = 4;
+
+    /// <summary>Readings per second of each tool and sensor.</summary>
+    public double RateHz { get; set; } = 1;
+
+    /// <summary>Chance per reading that a channel starts an anomaly episode.</summary>
+    public double AnomalyRate { get; set; } = 0.02;
+
+    public int Seed { get; set; } = 42;
+}

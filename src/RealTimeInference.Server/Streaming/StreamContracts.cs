@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RealTimeInference.Server.Streaming;
+
+/// <summary>The reading a prediction was made for, as streamed.</summary>
+/// <param name="Timestamp">The reading's timestamp, or the server's time when none was sent.</param>
+/// <param name="Temperature">Chamber temperature, °C.</param>
+/// <param name="Pressure">Chamber pressure, mbar.</param>
+/// <param name="FlowRate">Gas flow rate, sccm.</param>
+/// <param name="ToolId">Equipment id, when known.</param>
+/// <param name="SensorId">Sensor id, when known.</param>
+internal sealed record StreamReading(
+    string Timestamp,
+    float Temperature,
+    float Pressure,
+    float FlowRate,
+    string? ToolId,
+    string? SensorId);
+
+/// <summary>One prediction on <c>GET /stream-predictions</c> (the seed's <c>{"reading", "prediction"}</c> plus detail).</summary>
+/// <param name="Reading">What was scored.</param>
+/// <param name="Prediction">The model's anomaly probability.</param>
+/// <param name="IsAnomaly">Whether it reaches the model's threshold.</param>
+/// <param name="Source">Who sent the reading: <c>simulator</c>, <c>http</c> or <c>websocket</c>.</param>
+/// <param name="Model">The model that answered.</param>
+/// <param name="ModelVersion">Its version.</param>
+internal sealed record PredictionEvent(
+    StreamReading Reading,
+    float Prediction,
+    bool IsAnomaly,
+    string Source,
+    string Model,
+    int ModelVersion);
+
+/// <summary>A <c>dropped</c> event: this subscriber lost events.</summary>
+/// <param name="Dropped">How many events were lost since the last one it received.</param>
+/// <param name="Reason"><c>slow_subscriber</c> (its buffer was full) or <c>replay_expired</c> (Last-Event-ID older than the replay buffer).</param>
+internal sealed record DroppedEvent(long Dropped, string Reason);
+
+/// <summary>A WebSocket answer to one reading (the seed's <c>{prediction, timestamp}</c>).</summary>
+internal sealed record SocketPrediction(float Prediction, bool IsAnomaly, string Timestamp);
+
+/// <summary>A WebSocket answer to a JSON array of readings.</summary>
+internal sealed record SocketBatchPrediction(ReadOnlyMemory<float> Predictions, int Count, IReadOnlyList<int> Anomalies, string Timestamp);
+
+/// <summary>A WebSocket message that could not be answered; the connection stays open.</summary>
+/// <param name="Error">What kind of problem: <c>invalid_message</c>, <c>overloaded</c>, <c>model_unavailable</c>, <c>model_failed</c>.</param>
+/// <param name="Field">The field at fault (a JSON path, or the binary header field), when one is.</param>
+/// <param name="Detail">What was wrong.</param>
+internal sealed record SocketError(string Error, string? Field, string Detail);
+
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(PredictionEvent))]
+[JsonSerializable(typeof(DroppedEvent))]
+[JsonSerializable(typeof(SocketPrediction))]
+[JsonSerializable(typeof(SocketBatchPrediction))]
+[JsonSerializable(typeof(SocketError))]
+internal sealed partial class StreamJsonContext : JsonSerializerContext;

@@ -1,0 +1,142 @@
+// Live page: subscribes to /stream-predictions (SSE) and polls /metrics (JSON). Works offline:
+// Chart.js is served from wwwroot/lib.
+'use strict';
+
+const POINTS = 60;           // readings kept per sensor
+const COLORS = ['#4fc3f7', '#ffb74d', '#ba68c8', '#aed581', '#f06292', '#90a4ae'];
+const tools = new Map();     // tool id -> { element, readings, scores, sensors: Map }
+const counts = { events: 0, anomalies: 0, dropped: 0 };
+let dirty = new Set();
+
+function chartFor(canvas, yOptions) {
+  return new Chart(canvas, {
+    type: 'line',
+    data: { datasets: [] },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      scales: {
+        x: { type: 'linear', ticks: { display: false }, grid: { color: '#26313c' } },
+        y: { ...yOptions, ticks: { color: '#8b98a5' }, grid: { color: '#26313c' } },
+      },
+      plugins: { legend: { labels: { color: '#d8dee6', boxWidth: 10 } } },
+    },
+  });
+}
+
+function toolFor(id) {
+  let tool = tools.get(id);
+  if (tool) return tool;
+  const node = document.getElementById('tool-template').content.firstElementChild.cloneNode(true);
+  node.dataset.tool = id;
+  node.querySelector('.tool-name').textContent = id;
+  // Keep tools in name order.
+  const after = [...document.getElementById('tools').children].find(el => el.dataset.tool > id);
+  document.getElementById('tools').insertBefore(node, after ?? null);
+  tool = {
+    element: node,
+    readings: chartFor(node.querySelector('.readings'), {}),
+    scores: chartFor(node.querySelector('.scores'), { min: 0, max: 1 }),
+    sensors: new Map(),
+    updates: 0,
+  };
+  tools.set(id, tool);
+  return tool;
+}
+
+function sensorFor(tool, id) {
+  let sensor = tool.sensors.get(id);
+  if (sensor) return sensor;
+  const color = COLORS[tool.sensors.size % COLORS.length];
+  sensor = {
+    temperature: { label: id, data: [], borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 1.5 },
+    score: {
+      label: id, data: [], borderColor: color, backgroundColor: color, borderWidth: 1.5,
+      // Anomalies stand out as large red points.
+      pointRadius: ctx => (ctx.raw && ctx.raw.anomaly ? 5 : 0),
+      pointBackgroundColor: ctx => (ctx.raw && ctx.raw.anomaly ? '#ff5c5c' : color),
+    },
+    x: 0,
+  };
+  tool.readings.data.datasets.push(sensor.temperature);
+  tool.scores.data.datasets.push(sensor.score);
+  tool.sensors.set(id, sensor);
+  return sensor;
+}
+
+function push(series, point) {
+  series.push(point);
+  if (series.length > POINTS) series.shift();
+}
+
+function onPrediction(event) {
+  const p = JSON.parse(event.data);
+  const r = p.reading;
+  const tool = toolFor(r.tool_id ?? `(${p.source})`);
+  const sensor = sensorFor(tool, r.sensor_id ?? 'reading');
+  const x = sensor.x++;
+  push(sensor.temperature.data, { x, y: r.temperature });
+  push(sensor.score.data, { x, y: p.prediction, anomaly: p.is_anomaly });
+  counts.events++;
+  if (p.is_anomaly) {
+    counts.anomalies++;
+    tool.element.classList.add('alerting');
+    tool.alertUntil = Date.now() + 5000;
+    const item = document.createElement('li');
+    item.textContent = `${r.timestamp}  ${r.tool_id ?? p.source} ${r.sensor_id ?? ''}  p=${p.prediction.toFixed(3)}  `
+      + `T=${r.temperature.toFixed(1)} P=${r.pressure.toFixed(1)} F=${r.flow_rate.toFixed(1)}`;
+    const list = document.getElementById('anomaly-list');
+    list.prepend(item);
+    while (list.children.length > 50) list.lastChild.remove();
+  }
+  dirty.add(tool);
+}
+
+// Charts redraw at most once a frame, however fast events come.
+function render() {
+  for (const tool of dirty) {
+    tool.readings.update('none');
+    tool.scores.update('none');
+    tool.updates++;
+    tool.element.dataset.updates = tool.updates;
+    if (tool.alertUntil && Date.now() > tool.alertUntil) tool.element.classList.remove('alerting');
+  }
+  dirty = new Set();
+  document.getElementById('events').textContent = counts.events;
+  document.getElementById('anomalies').textContent = counts.anomalies;
+  document.getElementById('dropped').textContent = counts.dropped;
+  requestAnimationFrame(render);
+}
+
+function connect() {
+  const badge = document.getElementById('connection');
+  // EventSource reconnects by itself and sends Last-Event-ID, so the server replays what was missed.
+  const source = new EventSource('stream-predictions');
+  source.onopen = () => { badge.dataset.state = 'open'; badge.textContent = 'live'; };
+  source.onerror = () => { badge.dataset.state = 'error'; badge.textContent = 'reconnecting…'; };
+  source.onmessage = onPrediction;
+  source.addEventListener('dropped', e => { counts.dropped += JSON.parse(e.data).dropped; });
+}
+
+async function pollMetrics() {
+  try {
+    const response = await fetch('metrics', { headers: { Accept: 'application/json' } });
+    if (response.ok) {
+      const m = await response.json();
+      document.getElementById('p50').textContent = `${m.latency.p50_ms.toFixed(2)} ms`;
+      document.getElementById('p99').textContent = `${m.latency.p99_ms.toFixed(2)} ms`;
+      document.getElementById('throughput').textContent = `${m.throughput_rps.toFixed(1)} /s`;
+      document.getElementById('errors').textContent = `${(m.error_rate * 100).toFixed(2)} %`;
+    }
+  } catch {
+    // The badge already shows the stream's state; figures stay as they were.
+  }
+}
+
+connect();
+pollMetrics();
+setInterval(pollMetrics, 2000);
+requestAnimationFrame(render);

@@ -1,0 +1,205 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using RealTimeInference.Inference.Models;
+using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Streaming;
+
+namespace RealTimeInference.Server.Tests.Streaming;
+
+public sealed class StreamPredictionsTests(StreamServerFixture server) : IClassFixture<StreamServerFixture>
+{
+    private readonly HttpClient _client = server.CreateClient();
+
+    [Fact]
+    public async Task Stream_ClientPredictions_ArriveInOrderWithIncreasingIdsAndTheSameScores()
+    {
+        await using var stream = await EventStream.OpenAsync(_client);
+        float[] temperatures = [340, 345, 350, 355, 420];
+        var answers = new List<JsonElement>();
+        foreach (var t in temperatures)
+        {
+            answers.Add(await _client.PredictAsync(t, "tool-a", "sensor-1"));
+        }
+
+        var lastId = 0L;
+        for (var i = 0; i < temperatures.Length; i++)
+        {
+            var (id, data) = await stream.NextPredictionAsync();
+            Assert.True(id > lastId, $"Event id {id} follows {lastId}.");
+            lastId = id;
+            var reading = data.GetProperty("reading");
+            Assert.Equal(temperatures[i], reading.GetProperty("temperature").GetSingle());
+            Assert.Equal(100f, reading.GetProperty("flow_rate").GetSingle());
+            Assert.Equal("tool-a", reading.GetProperty("tool_id").GetString());
+            Assert.Equal("sensor-1", reading.GetProperty("sensor_id").GetString());
+            Assert.Equal(answers[i].GetProperty("prediction").GetSingle(), data.GetProperty("prediction").GetSingle());
+            Assert.Equal(answers[i].GetProperty("is_anomaly").GetBoolean(), data.GetProperty("is_anomaly").GetBoolean());
+            Assert.Equal("http", data.GetProperty("source").GetString());
+            Assert.Equal("sensor-anomaly", data.GetProperty("model").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Stream_FilteredByToolSensorOrAnomalies_SendsOnlyMatchingEvents()
+    {
+        await using var byTool = await EventStream.OpenAsync(_client, "/stream-predictions?tool_id=tool-b");
+        await using var bySensor = await EventStream.OpenAsync(_client, "/stream-predictions?tool_id=tool-c&sensor_id=sensor-2");
+        await using var anomalies = await EventStream.OpenAsync(_client, "/stream-predictions?anomalies_only=true");
+
+        await _client.PredictAsync(350, "tool-x", "sensor-1");
+        await _client.PredictAsync(351, "tool-b", "sensor-1");
+        await _client.PredictAsync(352, "tool-c", "sensor-1");
+        await _client.PredictAsync(353, "tool-c", "sensor-2");
+        await _client.PredictAsync(0, "tool-x", "sensor-9");
+
+        var first = (await byTool.NextPredictionAsync()).Data.GetProperty("reading");
+        Assert.Equal(351f, first.GetProperty("temperature").GetSingle());
+        var second = (await bySensor.NextPredictionAsync()).Data.GetProperty("reading");
+        Assert.Equal(353f, second.GetProperty("temperature").GetSingle());
+        var anomaly = (await anomalies.NextPredictionAsync()).Data;
+        Assert.True(anomaly.GetProperty("is_anomaly").GetBoolean());
+        Assert.Equal(0f, anomaly.GetProperty("reading").GetProperty("temperature").GetSingle());
+
+        // A last reading for every filter: whatever came before it was filtered out.
+        await _client.PredictAsync(0, "tool-b", "sensor-5");
+        await _client.PredictAsync(0, "tool-c", "sensor-2");
+        Assert.Equal("sensor-5", (await byTool.NextPredictionAsync()).Data.GetProperty("reading").GetProperty("sensor_id").GetString());
+        Assert.Equal(0f, (await bySensor.NextPredictionAsync()).Data.GetProperty("reading").GetProperty("temperature").GetSingle());
+        Assert.Equal("tool-b", (await anomalies.NextPredictionAsync()).Data.GetProperty("reading").GetProperty("tool_id").GetString());
+    }
+
+    [Fact]
+    public async Task Stream_ResumedWithLastEventId_ReplaysWhatItMissedInOrder()
+    {
+        long seen;
+        await using (var stream = await EventStream.OpenAsync(_client, "/stream-predictions?tool_id=tool-resume"))
+        {
+            await _client.PredictAsync(341, "tool-resume");
+            (seen, _) = await stream.NextPredictionAsync();
+        }
+
+        // Published while nobody of this filter listens.
+        await _client.PredictAsync(342, "tool-resume");
+        await _client.PredictAsync(343, "tool-resume");
+
+        await using var resumed = await EventStream.OpenAsync(
+            _client, "/stream-predictions?tool_id=tool-resume", seen.ToString(CultureInfo.InvariantCulture));
+        var (id1, data1) = await resumed.NextPredictionAsync();
+        var (id2, data2) = await resumed.NextPredictionAsync();
+        Assert.True(seen < id1 && id1 < id2);
+        Assert.Equal(342f, data1.GetProperty("reading").GetProperty("temperature").GetSingle());
+        Assert.Equal(343f, data2.GetProperty("reading").GetProperty("temperature").GetSingle());
+
+        await _client.PredictAsync(344, "tool-resume");
+        Assert.Equal(344f, (await resumed.NextPredictionAsync()).Data.GetProperty("reading").GetProperty("temperature").GetSingle());
+    }
+
+    [Fact]
+    public async Task Stream_ResumedFromAnIdOlderThanTheReplayBuffer_IsToldHowManyEventsAreGone()
+    {
+        var hub = server.Services.GetRequiredService<PredictionHub>();
+        await using var stream = await EventStream.OpenAsync(_client);
+        await _client.PredictAsync(350);
+        var (first, _) = await stream.NextPredictionAsync();
+        // 64 is the fixture's replay capacity.
+        var model = SensorModel();
+        for (var i = 0; i < 100; i++)
+        {
+            hub.Publish("test", model, [350, 1013, 100], [0.01f]);
+            await stream.NextPredictionAsync();
+        }
+
+        await using var late = await EventStream.OpenAsync(_client, lastEventId: first.ToString(CultureInfo.InvariantCulture));
+        var dropped = await late.NextEventAsync();
+        Assert.Equal("dropped", dropped.EventType);
+        using var body = JsonDocument.Parse(dropped.Data);
+        Assert.Equal("replay_expired", body.RootElement.GetProperty("reason").GetString());
+        Assert.Equal(100 - 64, body.RootElement.GetProperty("dropped").GetInt64());
+        Assert.Equal(first + 100 - 63, (await late.NextPredictionAsync()).Id);
+    }
+
+    [Fact]
+    public async Task Stream_SlowSubscriber_LosesOldestEventsCountedAndToldWhileAFastOneGetsEveryEvent()
+    {
+        var hub = server.Services.GetRequiredService<PredictionHub>();
+        var model = SensorModel();
+        await using var slow = await EventStream.OpenAsync(_client);
+        await using var fast = await EventStream.OpenAsync(_client);
+        using var drops = new MetricCollector<long>(
+            server.Services.GetRequiredService<IMeterFactory>(), ServerMetrics.MeterName, "stream_events_dropped_total");
+
+        // Far more than the slow reader's transport and its 16-event buffer hold while it reads nothing.
+        const int Events = 5000;
+        var lastId = 0L;
+        for (var i = 0; i < Events; i++)
+        {
+            hub.Publish("test", model, [i, 1013, 100], [0.5f]);
+            var (id, data) = await fast.NextPredictionAsync();
+            Assert.True(id > lastId);
+            lastId = id;
+            Assert.Equal(i, data.GetProperty("reading").GetProperty("temperature").GetSingle());
+        }
+
+        // The slow reader gets what its transport held, then the count of what it lost, then the newest events.
+        long dropped = 0;
+        var received = 0;
+        while (true)
+        {
+            var item = await slow.NextEventAsync();
+            if (item.EventType == "dropped")
+            {
+                using var body = JsonDocument.Parse(item.Data);
+                Assert.Equal("slow_subscriber", body.RootElement.GetProperty("reason").GetString());
+                dropped = body.RootElement.GetProperty("dropped").GetInt64();
+                break;
+            }
+
+            received++;
+        }
+
+        Assert.True(dropped > 0);
+        var rest = 0;
+        while (received + dropped + rest < Events)
+        {
+            var item = await slow.NextEventAsync();
+            if (item.EventType == "dropped")
+            {
+                // A reader that resumed while events were still being dropped hears of them again.
+                using var body = JsonDocument.Parse(item.Data);
+                dropped += body.RootElement.GetProperty("dropped").GetInt64();
+            }
+            else
+            {
+                rest++;
+            }
+        }
+
+        Assert.InRange(rest, 1, StreamServerFixture.SubscriberBufferSize);
+        // Every drop was counted by reason, and the count is exported to Prometheus.
+        Assert.Equal(dropped, drops.GetMeasurementSnapshot()
+            .Where(m => m.Tags.TryGetValue("reason", out var reason) && Equals(reason, "slow_subscriber"))
+            .Sum(m => m.Value));
+        var exposition = await _client.GetStringAsync("/metrics");
+        Assert.Contains("rti_stream_events_dropped_total{reason=\"slow_subscriber\"}", exposition, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stream_WithNobodyListening_KeepsNothing()
+    {
+        using var quiet = new ServerFixture();
+        var hub = quiet.Services.GetRequiredService<PredictionHub>();
+        Assert.False(hub.IsActive);
+        Assert.Equal(0, hub.SubscriberCount);
+        await quiet.CreateClient().PredictAsync(350);
+        Assert.False(hub.IsActive);
+    }
+
+    private ServedModel SensorModel()
+    {
+        Assert.True(server.Services.GetRequiredService<ModelRepository>().TryGet("sensor-anomaly", out var model));
+        return model;
+    }
+}
