@@ -62,9 +62,17 @@ public sealed partial class ModelGuard
     public CircuitState StateOf(string model) =>
         _breakers.TryGetValue(model, out var breaker) ? breaker.State.CircuitState : CircuitState.Closed;
 
-    /// <summary>Scores with <paramref name="model"/>, its fallback, or the safe default, in that order.</summary>
+    /// <summary>
+    /// Scores with <paramref name="model"/>, its fallback, or (unless <paramref name="safeDefault"/>
+    /// is false) the safe default, in that order.
+    /// </summary>
     public async ValueTask<GuardedScore> ScoreAsync(
-        ServedModel model, Memory<float> features, Memory<float> scores, Deadline deadline, CancellationToken cancellationToken)
+        ServedModel model,
+        Memory<float> features,
+        Memory<float> scores,
+        Deadline deadline,
+        CancellationToken cancellationToken,
+        bool safeDefault = true)
     {
         var (result, broken) = await RunAsync(model, features, scores, deadline, cancellationToken).ConfigureAwait(false);
         if (!broken && result.Status == ScoreStatus.Stopped && !_repository.IsDraining
@@ -93,7 +101,7 @@ public sealed partial class ModelGuard
         }
 
         // A safe default is one score; a multi-class model's answer cannot be made up that way.
-        if (_options.SafeDefaultScore is { } safe && model.OutputCount == 1)
+        if (safeDefault && _options.SafeDefaultScore is { } safe && model.OutputCount == 1)
         {
             scores.Span.Fill(safe);
             _metrics.RecordFallback(model.Name, Answerer.SafeDefault);

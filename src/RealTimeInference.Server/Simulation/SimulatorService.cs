@@ -53,7 +53,7 @@ internal sealed partial class SimulatorService(
                     SensorFeatures.Write(readings[i].Reading, features.AsSpan(i * SensorFeatures.Count, SensorFeatures.Count));
                 }
 
-                var (model, result) = await scorer.ScoreAsync(features, scores, stoppingToken).ConfigureAwait(false);
+                var (model, result) = await scorer.ScoreAsync(features, scores, time.GetTimestamp(), stoppingToken).ConfigureAwait(false);
                 if (model is null || !result.IsOk)
                 {
                     if (result.Status != ScoreStatus.Cancelled)

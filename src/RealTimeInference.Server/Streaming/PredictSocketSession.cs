@@ -147,7 +147,7 @@ internal sealed class PredictSocketSession(
     private Pending Score(PendingKind kind, PooledFloats features, int rows, ReadingLabels labels, long started)
     {
         var scores = new PooledFloats(rows);
-        var scoring = scorer.ScoreAsync(features.Slice(0, rows * SensorFeatures.Count), scores.Memory, CancellationToken.None);
+        var scoring = scorer.ScoreAsync(features.Slice(0, rows * SensorFeatures.Count), scores.Memory, started, CancellationToken.None);
         return new Pending(kind, features, scores, rows, labels, scoring, null, started);
     }
 
