@@ -11,20 +11,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-url="${BENCH_URL:-http://127.0.0.1:8000}"
-duration="${BENCH_DURATION:-60s}"
+: "${BENCH_DURATION:=60s}"
 fraction="${BENCH_FRACTION:-2}"
 emergency_rate="${BENCH_EMERGENCY_RATE:-100}"
-out="${BENCH_OUT:-bench-results}"
+server_args="--Serilog:MinimumLevel:Default=Warning --Simulator:Enabled=false"
 
-dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
-dotnet build -c Release src/RealTimeInference.LoadTest --nologo -v quiet
-loadtest=(dotnet src/RealTimeInference.LoadTest/bin/Release/net10.0/RealTimeInference.LoadTest.dll --url "$url" --no-baseline --repeats 1)
-mkdir -p "$out"
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+# shellcheck source=bench/common.sh
+source bench/common.sh
+loadtest+=(--url "$url" --no-baseline --repeats 1)
 
-dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "$url" \
-    --Serilog:MinimumLevel:Default=Warning >"$out/$stamp-overload.server.log" 2>&1 &
+# One server for both cases (run_case would launch one per case).
+$server >"$out/$stamp-overload.server.log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 until curl -fs "$url/health/ready" >/dev/null 2>&1; do
