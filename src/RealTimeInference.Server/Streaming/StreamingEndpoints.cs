@@ -44,6 +44,7 @@ internal static class StreamingEndpoints
         services.AddSingleton<PredictionStream>();
         services.AddSingleton<SensorScorer>();
         services.AddSingleton<PredictSockets>();
+        services.AddSingleton<WebSocketSlots>();
         services.AddHostedService<SimulatorService>();
         return services;
     }
@@ -95,20 +96,18 @@ internal static class StreamingEndpoints
     }
 }
 
-/// <summary>Accepts <c>/ws/predict</c> sockets up to <see cref="WebSocketPredictOptions.MaxConnections"/>.</summary>
+/// <summary>Accepts <c>/ws/predict</c> sockets while <see cref="WebSocketSlots"/> has room.</summary>
 internal sealed class PredictSockets(
     SensorScorer scorer,
     PredictionHub hub,
     RequestMonitor monitor,
     ServerMetrics serverMetrics,
-    StreamMetrics metrics,
+    WebSocketSlots slots,
     IOptions<WebSocketPredictOptions> options,
     IOptions<PredictionOptions> predictionOptions,
-    IOptions<StreamingOptions> streamingOptions,
     TimeProvider time)
 {
     private readonly WebSocketPredictOptions _options = options.Value;
-    private int _open;
 
     public async Task<Results<EmptyHttpResult, ProblemHttpResult>> AcceptAsync(HttpContext context)
     {
@@ -118,15 +117,11 @@ internal sealed class PredictSockets(
                 "Open a WebSocket here (Upgrade: websocket).", statusCode: StatusCodes.Status400BadRequest, title: "WebSocket expected");
         }
 
-        if (Interlocked.Increment(ref _open) > _options.MaxConnections)
+        if (slots.TryTake(context) is { } refused)
         {
-            Interlocked.Decrement(ref _open);
-            metrics.Rejected("websocket");
-            return StreamingEndpoints.Unavailable(
-                context, streamingOptions.Value.RetryAfterSeconds, $"The server has its maximum of {_options.MaxConnections} WebSockets open.");
+            return refused;
         }
 
-        metrics.SocketsChanged(1);
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
@@ -136,8 +131,7 @@ internal sealed class PredictSockets(
         }
         finally
         {
-            Interlocked.Decrement(ref _open);
-            metrics.SocketsChanged(-1);
+            slots.Release();
         }
 
         return TypedResults.Empty;

@@ -7,6 +7,7 @@ using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Streaming;
 
 namespace RealTimeInference.Server.Wafers;
 
@@ -17,6 +18,7 @@ namespace RealTimeInference.Server.Wafers;
 /// </summary>
 internal sealed partial class WebcamSocket(
     WaferPredictor predictor,
+    WebSocketSlots slots,
     RequestMonitor monitor,
     ServerMetrics metrics,
     TimeProvider time,
@@ -35,7 +37,24 @@ internal sealed partial class WebcamSocket(
                 title: "WebSocket required");
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        if (slots.TryTake(context) is { } refused)
+        {
+            return refused;
+        }
+
+        try
+        {
+            return await RunAsync(context, await context.WebSockets.AcceptWebSocketAsync());
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private async Task<Results<EmptyHttpResult, ProblemHttpResult>> RunAsync(HttpContext context, WebSocket accepted)
+    {
+        using var socket = accepted;
         LogOpened(logger, context.Connection.Id);
         var frames = 0;
         var message = new ArrayBufferWriter<byte>(64 * 1024);

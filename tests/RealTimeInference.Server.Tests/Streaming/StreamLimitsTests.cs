@@ -26,6 +26,10 @@ public sealed class StreamLimitsTests(OneConnectionFixture server) : IClassFixtu
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(
             () => server.Server.CreateWebSocketClient().ConnectAsync(uri, CancellationToken.None));
         Assert.Contains("503", refused.Message, StringComparison.Ordinal);
+        // /ws/webcam counts against the same cap.
+        var webcam = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => server.Server.CreateWebSocketClient().ConnectAsync(new Uri(server.Server.BaseAddress, "ws/webcam"), CancellationToken.None));
+        Assert.Contains("503", webcam.Message, StringComparison.Ordinal);
 
         // The open socket is unaffected.
         await first.SendTextAsync("""{"temperature":350,"pressure":1013,"flow_rate":100}""");
