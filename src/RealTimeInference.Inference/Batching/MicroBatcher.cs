@@ -439,7 +439,6 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         _metrics.RecordOutcome(_model, result.Status);
         if (result.IsOk)
         {
-            _metrics.RecordQueueTime(_model, result.QueueTime);
             var now = _time.GetTimestamp();
             _metrics.RecordClassLatency(_model, item.Deadline.Class, _time.GetElapsedTime(item.Enqueued, now), missed: now > item.Deadline.Due);
         }

@@ -19,7 +19,6 @@ public sealed class InferenceMetrics
     private readonly Histogram<int> _batchRows;
     private readonly Histogram<int> _batchRequests;
     private readonly Histogram<double> _compute;
-    private readonly Histogram<double> _queue;
     private readonly Counter<long> _cache;
     private readonly Counter<long> _reloads;
     private readonly Counter<long> _dropped;
@@ -37,11 +36,10 @@ public sealed class InferenceMetrics
         _batchRows = meter.CreateHistogram<int>("batch_rows", description: "Rows per model run.");
         _batchRequests = meter.CreateHistogram<int>("batch_requests", description: "Requests coalesced into one model run.");
         _compute = meter.CreateHistogram<double>("compute_seconds", unit: "s", description: "Duration of one batched model run.");
-        _queue = meter.CreateHistogram<double>("queue_seconds", unit: "s", description: "Time a request waited for its batch.");
         _cache = meter.CreateCounter<long>("cache_requests_total", description: "Prediction cache look-ups by model and result (hit, miss).");
         _reloads = meter.CreateCounter<long>("model_reloads_total", description: "Model reloads by model and result (ok, failed: the old version kept serving).");
         _dropped = meter.CreateCounter<long>("dropped_total", description: "Requests not computed, by model, latency class and reason (queue_full, sampled, deadline_unmeetable, deadline_expired, shed_oldest, shed_newest).");
-        _classLatency = meter.CreateHistogram<double>("class_latency_seconds", unit: "s", description: "Enqueue to answer of computed requests, by model and latency class.");
+        _classLatency = meter.CreateHistogram<double>("class_latency_seconds", unit: "s", description: "Enqueue to answer (queue wait and model run) of computed requests, by model and latency class.");
         _deadlineMisses = meter.CreateCounter<long>("deadline_misses_total", description: "Computed requests answered after their deadline, by model and latency class.");
         _fallbacks = meter.CreateCounter<long>("fallbacks_total", description: "Requests a model could not answer, by model and who answered instead (fallback, safe_default).");
         meter.CreateObservableGauge("breaker_state", ObserveBreakers, description: "Each model's circuit breaker: 0 closed, 1 open, 2 half-open, 3 isolated.");
@@ -66,9 +64,6 @@ public sealed class InferenceMetrics
         _batchRequests.Record(requests, tags);
         _compute.Record(compute.TotalSeconds, tags);
     }
-
-    internal void RecordQueueTime(string model, TimeSpan queued) =>
-        _queue.Record(queued.TotalSeconds, new TagList { { "model", model } });
 
     internal void RecordDrop(string model, LatencyClass latencyClass, DropReason reason)
     {
