@@ -22,7 +22,6 @@ public sealed class InferenceMetrics
     private readonly Counter<long> _cache;
     private readonly Counter<long> _reloads;
     private readonly Counter<long> _dropped;
-    private readonly Histogram<double> _classLatency;
     private readonly Counter<long> _deadlineMisses;
     private readonly Counter<long> _fallbacks;
     private Func<IEnumerable<(string Model, CircuitState State)>> _breakers = () => [];
@@ -39,7 +38,6 @@ public sealed class InferenceMetrics
         _cache = meter.CreateCounter<long>("cache_requests_total", description: "Prediction cache look-ups by model and result (hit, miss).");
         _reloads = meter.CreateCounter<long>("model_reloads_total", description: "Model reloads by model and result (ok, failed: the old version kept serving).");
         _dropped = meter.CreateCounter<long>("dropped_total", description: "Requests not computed, by model, latency class and reason (queue_full, sampled, deadline_unmeetable, deadline_expired, shed_oldest, shed_newest).");
-        _classLatency = meter.CreateHistogram<double>("class_latency_seconds", unit: "s", description: "Enqueue to answer (queue wait and model run) of computed requests, by model and latency class.");
         _deadlineMisses = meter.CreateCounter<long>("deadline_misses_total", description: "Computed requests answered after their deadline, by model and latency class.");
         _fallbacks = meter.CreateCounter<long>("fallbacks_total", description: "Requests a model could not answer, by model and who answered instead (fallback, safe_default).");
         meter.CreateObservableGauge("breaker_state", ObserveBreakers, description: "Each model's circuit breaker: 0 closed, 1 open, 2 half-open, 3 isolated.");
@@ -53,8 +51,8 @@ public sealed class InferenceMetrics
 
     internal void TrackQueue(string model, Func<long> queuedRows) => _queues[model] = queuedRows;
 
-    internal void RecordOutcome(string model, ScoreStatus status) =>
-        _requests.Add(1, new TagList { { "model", model }, { "outcome", Outcome(status) } });
+    internal void RecordOutcome(string model, ScoreStatus status, int requests = 1) =>
+        _requests.Add(requests, new TagList { { "model", model }, { "outcome", Outcome(status) } });
 
     internal void RecordBatch(string model, int rows, int requests, TimeSpan compute)
     {
@@ -73,15 +71,8 @@ public sealed class InferenceMetrics
         }
     }
 
-    internal void RecordClassLatency(string model, LatencyClass latencyClass, TimeSpan latency, bool missed)
-    {
-        var tags = new TagList { { "model", model }, { "class", latencyClass.Name() } };
-        _classLatency.Record(latency.TotalSeconds, tags);
-        if (missed)
-        {
-            _deadlineMisses.Add(1, tags);
-        }
-    }
+    internal void RecordDeadlineMiss(string model, LatencyClass latencyClass) =>
+        _deadlineMisses.Add(1, new TagList { { "model", model }, { "class", latencyClass.Name() } });
 
     internal void RecordReload(string model, bool succeeded) =>
         _reloads.Add(1, new TagList { { "model", model }, { "result", succeeded ? "ok" : "failed" } });

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Server.Observability;
 
-/// <summary>Request-level instruments of the prediction endpoints (bounded labels: route and outcome).</summary>
+/// <summary>Request-level instruments of the prediction endpoints (bounded labels: route, latency class, outcome).</summary>
 internal sealed class ServerMetrics
 {
     // Exported as rti_<instrument> (prometheus-net prefixes the meter name).
@@ -17,13 +18,13 @@ internal sealed class ServerMetrics
         _duration = meter.CreateHistogram<double>(
             "prediction_duration_seconds",
             unit: "s",
-            description: "Server time per prediction request, by endpoint and outcome.");
+            description: "Server time per prediction request, by endpoint, latency class and outcome.");
         meter.CreateObservableCounter(
             "log_events_dropped_total",
             () => logDrops.Dropped,
             description: "Log events dropped because the log buffer was full.");
     }
 
-    public void RecordPrediction(string endpoint, string outcome, TimeSpan duration) =>
-        _duration.Record(duration.TotalSeconds, new TagList { { "endpoint", endpoint }, { "outcome", outcome } });
+    public void RecordPrediction(string endpoint, LatencyClass latencyClass, string outcome, TimeSpan duration) =>
+        _duration.Record(duration.TotalSeconds, new TagList { { "endpoint", endpoint }, { "class", latencyClass.Name() }, { "outcome", outcome } });
 }

@@ -58,13 +58,13 @@ internal sealed class SensorPredictor(
 
         var answer = await ScoreAsync(
             context, baseline, buffer.Slice(0, SensorFeatures.Count), buffer.Slice(SensorFeatures.Count, 1), deadline);
-        if (Failure(context, "/predict", answer.Result, started) is { } problem)
+        if (Failure(context, "/predict", deadline.Class, answer.Result, started) is { } problem)
         {
             return problem;
         }
 
         var score = buffer.Memory.Span[SensorFeatures.Count];
-        var latency = Finish("/predict", started, success: true);
+        var latency = Finish("/predict", deadline.Class, started, success: true);
         if (answer.Model is { } answered)
         {
             hub.Publish(PredictionSources.Http, answered, buffer.Memory.Span[..SensorFeatures.Count], buffer.Memory.Span[SensorFeatures.Count..], labels);
@@ -111,7 +111,7 @@ internal sealed class SensorPredictor(
         var scores = new PooledFloats(count);
         context.Response.RegisterForDispose(scores);
         var answer = await ScoreAsync(context, baseline, rows.Slice(0, count * SensorFeatures.Count), scores.Memory, deadline);
-        if (Failure(context, "/predict-batch", answer.Result, started) is { } problem)
+        if (Failure(context, "/predict-batch", deadline.Class, answer.Result, started) is { } problem)
         {
             return problem;
         }
@@ -132,7 +132,7 @@ internal sealed class SensorPredictor(
             }
         }
 
-        var latency = Finish("/predict-batch", started, success: true);
+        var latency = Finish("/predict-batch", deadline.Class, started, success: true);
         var (model, version) = Answered(answer);
         return TypedResults.Ok(new BatchPredictionResponse(
             scores.Memory,
@@ -203,7 +203,11 @@ internal sealed class SensorPredictor(
         // Onto the request's one summary log event: where its time went.
         var result = answer.Result;
         requestLog.Set("Model", answer.Model?.Name ?? SafeDefaultModel);
-        requestLog.Set("Answerer", answer.Answerer);
+        if (answer.Answerer != Answerer.Model)
+        {
+            requestLog.Set("AnsweredBy", answer.Answerer == Answerer.Fallback ? "fallback" : "safe-default");
+        }
+
         requestLog.Set("QueueMs", result.QueueTime.TotalMilliseconds);
         requestLog.Set("ComputeMs", result.ComputeTime.TotalMilliseconds);
         requestLog.Set("BatchRequests", result.BatchRequests);
@@ -211,7 +215,7 @@ internal sealed class SensorPredictor(
         return answer;
     }
 
-    private ProblemHttpResult? Failure(HttpContext context, string endpoint, ScoreResult result, long started)
+    private ProblemHttpResult? Failure(HttpContext context, string endpoint, LatencyClass latencyClass, ScoreResult result, long started)
     {
         if (result.IsOk)
         {
@@ -219,7 +223,7 @@ internal sealed class SensorPredictor(
         }
 
         // A client that hung up is not a server error.
-        Finish(endpoint, started, success: result.Status == ScoreStatus.Cancelled, Outcome(result.Status));
+        Finish(endpoint, latencyClass, started, success: result.Status == ScoreStatus.Cancelled, Outcome(result.Status));
         switch (result.Status)
         {
             case ScoreStatus.Rejected or ScoreStatus.Shed or ScoreStatus.Expired:
@@ -260,11 +264,11 @@ internal sealed class SensorPredictor(
     private static LatencyClass ParseClass(string name) =>
         LatencyClasses.TryParse(name, out var latencyClass) ? latencyClass : throw new InvalidOperationException($"Unknown latency class '{name}'.");
 
-    private TimeSpan Finish(string endpoint, long started, bool success, string outcome = "ok")
+    private TimeSpan Finish(string endpoint, LatencyClass latencyClass, long started, bool success, string outcome = "ok")
     {
         var latency = time.GetElapsedTime(started);
         monitor.Record(latency, success);
-        metrics.RecordPrediction(endpoint, outcome, latency);
+        metrics.RecordPrediction(endpoint, latencyClass, outcome, latency);
         return latency;
     }
 

@@ -203,7 +203,7 @@ internal sealed class PredictSocketSession(
         var (model, result) = await item.ResultAsync().ConfigureAwait(false);
         var latency = time.GetElapsedTime(item.Started);
         monitor.Record(latency, result.IsOk);
-        metrics.RecordPrediction(Endpoint, result.IsOk ? "ok" : SensorPredictor.Outcome(result.Status), latency);
+        metrics.RecordPrediction(Endpoint, scorer.LatencyClass, result.IsOk ? "ok" : SensorPredictor.Outcome(result.Status), latency);
         if (!result.IsOk || model is null)
         {
             await SendJsonAsync(Failure(result), StreamJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);

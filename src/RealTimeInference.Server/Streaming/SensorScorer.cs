@@ -16,7 +16,8 @@ namespace RealTimeInference.Server.Streaming;
 internal sealed class SensorScorer(ModelRepository repository, ModelGuard guard, IOptions<PredictionOptions> options, TimeProvider time)
 {
     private readonly string _modelName = options.Value.SensorModel;
-    private readonly LatencyClass _latencyClass =
+    /// <summary>The class stream readings are scored in: the /predict default.</summary>
+    public LatencyClass LatencyClass { get; } =
         LatencyClasses.TryParse(options.Value.PredictClass, out var latencyClass) ? latencyClass : LatencyClass.ProcessControl;
 
     /// <summary>The model that answered (the sensor model or its fallback) and what became of the rows.</summary>
@@ -35,7 +36,7 @@ internal sealed class SensorScorer(ModelRepository repository, ModelGuard guard,
 
         // Streams carry no fallback marker, so they get no made-up safe default either.
         var answer = await guard.ScoreAsync(
-            model, features, scores, Deadline.For(_latencyClass, arrived, time), cancellationToken, safeDefault: false).ConfigureAwait(false);
+            model, features, scores, Deadline.For(LatencyClass, arrived, time), cancellationToken, safeDefault: false).ConfigureAwait(false);
         return (answer.Model, answer.Result);
     }
 }

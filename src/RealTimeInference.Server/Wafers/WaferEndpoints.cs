@@ -73,18 +73,20 @@ internal static class WaferEndpoints
     {
         var started = time.GetTimestamp();
         var options = predictor.Options;
+        var badDeadline = RequestDeadline.Read(context.Request, LatencyClass.DefectDetection, started, time, out var deadline);
+        var latencyClass = badDeadline is null ? deadline.Class : LatencyClass.DefectDetection;
         ProblemHttpResult Fail(FieldError error)
         {
             var latency = time.GetElapsedTime(started);
             var outcome = WaferProblems.Outcome(error);
             monitor.Record(latency, success: error.Status is < 500 or 499);
-            metrics.RecordPrediction(Endpoint, outcome, latency);
+            metrics.RecordPrediction(Endpoint, latencyClass, outcome, latency);
             return WaferProblems.Problem(context, error, options.RetryAfterSeconds);
         }
 
-        if (RequestDeadline.Read(context.Request, LatencyClass.DefectDetection, started, time, out var deadline) is { } badDeadline)
+        if (badDeadline is { } invalid)
         {
-            return Fail(badDeadline);
+            return Fail(invalid);
         }
 
         if (context.Request.HasFormContentType)
@@ -148,7 +150,7 @@ internal static class WaferEndpoints
         {
             var latency = time.GetElapsedTime(started);
             monitor.Record(latency, success: true);
-            metrics.RecordPrediction(Endpoint, "ok", latency);
+            metrics.RecordPrediction(Endpoint, latencyClass, "ok", latency);
             // Onto the request's one summary log event: where its time went.
             requestLog.Set("Model", scoring.Model!.Name);
             requestLog.Set("Images", scoring.Verdicts.Count);

@@ -166,7 +166,7 @@ internal sealed partial class WebcamSocket(
 
             var latency = time.GetElapsedTime(started);
             monitor.Record(latency, success: true);
-            metrics.RecordPrediction(Endpoint, "ok", latency);
+            metrics.RecordPrediction(Endpoint, LatencyClass.DefectDetection, "ok", latency);
             var verdict = scoring.Verdicts[0];
             return JsonSerializer.SerializeToUtf8Bytes(
                 new WebcamVerdict(
@@ -184,7 +184,7 @@ internal sealed partial class WebcamSocket(
     {
         var latency = time.GetElapsedTime(started);
         monitor.Record(latency, success: error.Status < 500);
-        metrics.RecordPrediction(Endpoint, WaferProblems.Outcome(error), latency);
+        metrics.RecordPrediction(Endpoint, LatencyClass.DefectDetection, WaferProblems.Outcome(error), latency);
         return JsonSerializer.SerializeToUtf8Bytes(
             new WebcamError(error.Message, error.Field, error.Status, Now()), WaferJsonContext.Default.WebcamError);
     }

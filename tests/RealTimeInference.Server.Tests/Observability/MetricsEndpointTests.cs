@@ -29,7 +29,7 @@ public sealed class MetricsEndpointTests(ServerFixture server) : IClassFixture<S
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
-        Assert.Contains("\nrti_prediction_duration_seconds_bucket{endpoint=\"/predict\",outcome=\"ok\",le=\"0.1\"}", text, StringComparison.Ordinal);
+        Assert.Contains("\nrti_prediction_duration_seconds_bucket{class=\"process-control\",endpoint=\"/predict\",outcome=\"ok\",le=\"0.1\"}", text, StringComparison.Ordinal);
         Assert.Contains("le=\"1\"}", text, StringComparison.Ordinal);
         Assert.Contains("le=\"5\"}", text, StringComparison.Ordinal);
         Assert.Contains("le=\"30\"}", text, StringComparison.Ordinal);
