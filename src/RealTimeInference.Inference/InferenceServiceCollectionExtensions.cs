@@ -36,6 +36,7 @@ public static class InferenceServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<PredictionCache>();
         services.TryAddSingleton<IScorerFactory, OnnxScorerFactory>();
+        services.AddSingleton<ModelBreakers>();
         services.AddSingleton<ModelGuard>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<InferenceMetrics>();

@@ -1,5 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Scheduling;
 
@@ -24,6 +26,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private readonly InferenceMetrics _metrics;
     private readonly ILogger _logger;
     private readonly Task _loop;
+    private readonly ResiliencePipeline<TimeSpan>? _runs;
 
     // One FIFO per latency class, guarded by _lock. Within a class, budgets are equal, so FIFO
     // order is deadline order and the earliest deadline overall is one of the heads.
@@ -42,7 +45,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private double _averageRunSeconds;
     private double _averageRunRows;
     private double _secondsPerRow;
-    private int _runs;
+    private int _runCount;
 
     public MicroBatcher(
         string model,
@@ -53,7 +56,8 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         TimeProvider time,
         InferenceMetrics metrics,
         ILogger logger,
-        AdmissionSettings? admission = null)
+        AdmissionSettings? admission = null,
+        ResiliencePipeline<TimeSpan>? runs = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchRows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityRows, 1);
@@ -68,6 +72,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         _time = time;
         _metrics = metrics;
         _logger = logger;
+        _runs = runs;
         metrics.TrackQueue(model, () => Volatile.Read(ref _queuedRows));
         _loop = Task.Run(DispatchAsync);
     }
@@ -177,7 +182,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         }
 
         var wait = ahead * _secondsPerRow * _time.TimestampFrequency;
-        if (Volatile.Read(ref _runs) >= RunsBeforePredicting && now + wait > item.Deadline.Due)
+        if (Volatile.Read(ref _runCount) >= RunsBeforePredicting && now + wait > item.Deadline.Due)
         {
             return Dropped(ScoreStatus.Rejected, DropReason.DeadlineUnmeetable);
         }
@@ -367,43 +372,19 @@ public sealed partial class MicroBatcher : IAsyncDisposable
 
     private void Execute(List<WorkItem> batch, int rows)
     {
-        var width = _scorer.FeatureCount;
-        float[]? pooledFeatures = null;
-        float[]? pooledScores = null;
         var start = _time.GetTimestamp();
         try
         {
-            if (batch.Count == 1)
-            {
-                _scorer.Score(batch[0].Features, rows, batch[0].Scores.Span);
-            }
-            else
-            {
-                pooledFeatures = ArrayPool<float>.Shared.Rent(rows * width);
-                var outputs = _scorer.OutputCount;
-                pooledScores = ArrayPool<float>.Shared.Rent(rows * outputs);
-                var offset = 0;
-                foreach (var item in batch)
-                {
-                    item.Features.Span.CopyTo(pooledFeatures.AsSpan(offset * width));
-                    offset += item.Rows;
-                }
-
-                _scorer.Score(pooledFeatures.AsMemory(0, rows * width), rows, pooledScores.AsSpan(0, rows * outputs));
-                offset = 0;
-                foreach (var item in batch)
-                {
-                    pooledScores.AsSpan(offset * outputs, item.Rows * outputs).CopyTo(item.Scores.Span);
-                    offset += item.Rows;
-                }
-            }
-
+            // The model's circuit breaker sees every run: a failed or slow one counts against it,
+            // and while it is open the run is refused without touching the model.
+            var compute = _runs is null
+                ? Run(batch, rows)
+                : _runs.Execute(static run => run.Batcher.Run(run.Batch, run.Rows), (Batcher: this, Batch: batch, Rows: rows));
             var end = _time.GetTimestamp();
-            var compute = _time.GetElapsedTime(start, end);
-            _averageRunSeconds = _runs == 0 ? compute.TotalSeconds : (0.9 * _averageRunSeconds) + (0.1 * compute.TotalSeconds);
-            _averageRunRows = _runs == 0 ? rows : (0.9 * _averageRunRows) + (0.1 * rows);
+            _averageRunSeconds = _runCount == 0 ? compute.TotalSeconds : (0.9 * _averageRunSeconds) + (0.1 * compute.TotalSeconds);
+            _averageRunRows = _runCount == 0 ? rows : (0.9 * _averageRunRows) + (0.1 * rows);
             _secondsPerRow = _averageRunSeconds / _averageRunRows;
-            Volatile.Write(ref _runs, Math.Min(_runs + 1, RunsBeforePredicting));
+            Volatile.Write(ref _runCount, Math.Min(_runCount + 1, RunsBeforePredicting));
             _metrics.RecordBatch(_model, rows, batch.Count, compute);
             // One count for the whole batch: per-request metric calls are the hot path's largest cost.
             _metrics.RecordOutcome(_model, ScoreStatus.Ok, batch.Count);
@@ -421,23 +402,55 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogBatchFailed(_logger, ex, _model, rows);
+            if (ex is not BrokenCircuitException)
+            {
+                LogBatchFailed(_logger, ex, _model, rows);
+            }
+
             foreach (var item in batch)
             {
                 Complete(item, new ScoreResult(ScoreStatus.Failed, _time.GetElapsedTime(item.Enqueued, start), Error: ex.Message));
             }
         }
-        finally
+    }
+
+    /// <summary>One model run over the batch's rows; returns how long the model took.</summary>
+    private TimeSpan Run(List<WorkItem> batch, int rows)
+    {
+        var start = _time.GetTimestamp();
+        if (batch.Count == 1)
         {
-            if (pooledFeatures is not null)
+            _scorer.Score(batch[0].Features, rows, batch[0].Scores.Span);
+            return _time.GetElapsedTime(start);
+        }
+
+        var width = _scorer.FeatureCount;
+        var outputs = _scorer.OutputCount;
+        var pooledFeatures = ArrayPool<float>.Shared.Rent(rows * width);
+        var pooledScores = ArrayPool<float>.Shared.Rent(rows * outputs);
+        try
+        {
+            var offset = 0;
+            foreach (var item in batch)
             {
-                ArrayPool<float>.Shared.Return(pooledFeatures);
+                item.Features.Span.CopyTo(pooledFeatures.AsSpan(offset * width));
+                offset += item.Rows;
             }
 
-            if (pooledScores is not null)
+            _scorer.Score(pooledFeatures.AsMemory(0, rows * width), rows, pooledScores.AsSpan(0, rows * outputs));
+            offset = 0;
+            foreach (var item in batch)
             {
-                ArrayPool<float>.Shared.Return(pooledScores);
+                pooledScores.AsSpan(offset * outputs, item.Rows * outputs).CopyTo(item.Scores.Span);
+                offset += item.Rows;
             }
+
+            return _time.GetElapsedTime(start);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(pooledFeatures);
+            ArrayPool<float>.Shared.Return(pooledScores);
         }
     }
 

@@ -7,6 +7,7 @@ using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Onnx;
+using RealTimeInference.Inference.Resilience;
 
 namespace RealTimeInference.Inference.Models;
 
@@ -20,7 +21,8 @@ public sealed partial class ModelRepository(
     InferenceMetrics metrics,
     PredictionCache cache,
     IScorerFactory scorers,
-    ILogger<ModelRepository> logger) : IAsyncDisposable
+    ILogger<ModelRepository> logger,
+    ModelBreakers? breakers = null) : IAsyncDisposable
 {
     public const string OnnxFileName = "model.onnx";
 
@@ -178,7 +180,8 @@ public sealed partial class ModelRepository(
             time,
             metrics,
             logger,
-            batching.ToAdmission());
+            batching.ToAdmission(),
+            breakers?.For(manifest.Name));
         LogModelLoaded(logger, manifest.Name, version, manifest.InputLength, batching.MaxBatchSize);
         return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
     }
