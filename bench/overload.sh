@@ -51,6 +51,6 @@ wait $flood || true
 echo "--- the yield-forecasting flood it ran against:"
 cat "$out/$stamp-overload-yield.txt"
 echo "--- the server's own counts, and its /predict (emergency only) handler latency buckets:"
-curl -fs "$url/metrics" | grep -E '^rti_inference_(dropped_total|deadline_misses_total|requests_total)|^rti_prediction_duration_seconds_bucket\{endpoint="/predict",outcome="ok"' || true
+curl -fs "$url/metrics" | grep -E '^rti_inference_(dropped_total|deadline_misses_total|requests_total)|^rti_prediction_duration_seconds_bucket\{class="emergency",endpoint="/predict",outcome="ok"' || true
 echo
 echo "Results in $out/$stamp-overload-*.json"
