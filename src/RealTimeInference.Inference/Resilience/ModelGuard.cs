@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Polly.CircuitBreaker;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
@@ -29,11 +28,9 @@ public readonly record struct GuardedScore(ScoreResult Result, ServedModel? Mode
 /// that a documented safe default. Overload (rejected, shed, expired work) is not a fault and is
 /// answered as it is.
 /// </summary>
-public sealed class ModelGuard(ModelRepository repository, ModelBreakers breakers, IOptions<ResilienceOptions> options, InferenceMetrics metrics)
+public sealed class ModelGuard(ModelRepository repository, IOptions<ResilienceOptions> options, InferenceMetrics metrics)
 {
     private readonly ResilienceOptions _options = options.Value;
-
-    public CircuitState StateOf(string model) => breakers.StateOf(model);
 
     /// <summary>
     /// Scores with <paramref name="model"/>, its fallback, or (unless <paramref name="safeDefault"/>

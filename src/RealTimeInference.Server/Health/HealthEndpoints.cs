@@ -12,14 +12,15 @@ namespace RealTimeInference.Server.Health;
 /// Ready when the models are loaded and the server is not draining; degraded (still ready: the
 /// fallbacks answer) while a model's circuit breaker is open.
 /// </summary>
-internal sealed class ModelsReadyCheck(ModelRepository repository, ModelGuard guard) : IHealthCheck
+internal sealed class ModelsReadyCheck(ModelRepository repository, ModelBreakers breakers) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var states = repository.Models.ToDictionary(m => m.Name, m => breakers.StateOf(m.Name));
         var models = repository.Models.ToDictionary(
             m => m.Name,
-            m => (object)$"v{m.Version}, {m.Batcher.QueuedRows} rows queued, breaker {Name(guard.StateOf(m.Name))}");
-        var broken = repository.Models.Where(m => guard.StateOf(m.Name) is CircuitState.Open or CircuitState.Isolated).Select(m => m.Name).ToArray();
+            m => (object)$"v{m.Version}, {m.Batcher.QueuedRows} rows queued, breaker {Name(states[m.Name])}");
+        var broken = states.Where(s => s.Value is CircuitState.Open or CircuitState.Isolated).Select(s => s.Key).ToArray();
         var result = repository.IsDraining ? HealthCheckResult.Unhealthy("Draining: shutting down.", data: models)
             : !repository.IsReady ? HealthCheckResult.Unhealthy("No model is loaded.", data: models)
             : broken.Length > 0 ? HealthCheckResult.Degraded($"Circuit breaker open: {string.Join(", ", broken)}; fallbacks answer.", data: models)

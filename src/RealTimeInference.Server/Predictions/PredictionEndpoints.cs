@@ -19,6 +19,7 @@ internal static class PredictionEndpoints
                 o => LatencyClasses.TryParse(o.PredictClass, out _) && LatencyClasses.TryParse(o.BatchClass, out _),
                 "Prediction:PredictClass and BatchClass must be emergency, process-control, defect-detection or yield-forecasting.")
             .ValidateOnStart();
+        services.AddSingleton<SensorScorer>();
         services.AddSingleton<SensorPredictor>();
         return services;
     }

@@ -25,6 +25,7 @@ internal sealed class SensorPredictor(
     IOptions<PredictionOptions> options,
     IDiagnosticContext requestLog,
     PredictionCache cache,
+    SensorScorer sensorModel,
     ModelGuard guard,
     PredictionHub hub,
     TimeProvider time)
@@ -170,20 +171,12 @@ internal sealed class SensorPredictor(
             return new GuardedScore(new ScoreResult(ScoreStatus.Ok), null, Answerer.Model);
         }
 
-        if (repository.IsDraining || !repository.TryGet(_options.SensorModel, out var model))
+        if (sensorModel.Resolve(out var resolved) is { } unusable)
         {
-            return new GuardedScore(new ScoreResult(ScoreStatus.Stopped), null, Answerer.Model);
+            return new GuardedScore(unusable, resolved, Answerer.Model);
         }
 
-        if (model.FeatureCount != SensorFeatures.Count)
-        {
-            return new GuardedScore(
-                new ScoreResult(
-                    ScoreStatus.Failed,
-                    Error: $"Model '{model.Name}' takes {model.FeatureCount} features; a sensor reading gives {SensorFeatures.Count}."),
-                model,
-                Answerer.Model);
-        }
+        var model = resolved!;
 
         // Only single readings are cached: a batch is one model run either way.
         var cacheable = cache.Enabled && scores.Length == 1;

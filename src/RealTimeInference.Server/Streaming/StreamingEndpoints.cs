@@ -42,7 +42,6 @@ internal static class StreamingEndpoints
         services.AddSingleton<StreamMetrics>();
         services.AddSingleton<PredictionHub>();
         services.AddSingleton<PredictionStream>();
-        services.AddSingleton<SensorScorer>();
         services.AddSingleton<PredictSockets>();
         services.AddSingleton<WebSocketSlots>();
         services.AddHostedService<SimulatorService>();

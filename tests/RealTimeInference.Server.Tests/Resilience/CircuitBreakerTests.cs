@@ -35,7 +35,7 @@ public sealed class CircuitBreakerTests(FaultyModelServerFixture server) : IClas
     [Fact]
     public async Task Breaker_OpensOnFaults_FallbackAnswersMarked_ClosesAfterRecovery_SafeDefaultWhenAllFail()
     {
-        var guard = server.Services.GetRequiredService<ModelGuard>();
+        var breakers = server.Services.GetRequiredService<ModelBreakers>();
         AssertAnsweredBy(await PredictAsync(), Primary, fallback: false);
 
         // Faults: every failed run is answered by the fallback model, marked; four runs open the breaker.
@@ -45,7 +45,7 @@ public sealed class CircuitBreakerTests(FaultyModelServerFixture server) : IClas
             AssertAnsweredBy(await PredictAsync(), Lite, fallback: true);
         }
 
-        Assert.Equal(CircuitState.Open, guard.StateOf(Primary));
+        Assert.Equal(CircuitState.Open, breakers.StateOf(Primary));
         using (var ready = JsonDocument.Parse(await _client.GetStringAsync("/health/ready")))
         {
             Assert.Equal("Degraded", ready.RootElement.GetProperty("status").GetString());
@@ -67,7 +67,7 @@ public sealed class CircuitBreakerTests(FaultyModelServerFixture server) : IClas
 
         server.Time.Advance(TimeSpan.FromSeconds(5));
         AssertAnsweredBy(await PredictAsync(), Primary, fallback: false);
-        Assert.Equal(CircuitState.Closed, guard.StateOf(Primary));
+        Assert.Equal(CircuitState.Closed, breakers.StateOf(Primary));
         using (var ready = JsonDocument.Parse(await _client.GetStringAsync("/health/ready")))
         {
             Assert.Equal("Healthy", ready.RootElement.GetProperty("status").GetString());
