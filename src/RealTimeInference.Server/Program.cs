@@ -5,6 +5,8 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Simulation;
+using RealTimeInference.Server.Sockets;
 using RealTimeInference.Server.Streaming;
 using RealTimeInference.Server.Wafers;
 
@@ -14,10 +16,13 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.AddServerDefaults();
 builder.AddObservability();
 builder.Services.AddInference();
+builder.Services.AddModels();
 builder.Services.AddPredictions();
+builder.Services.AddPredictSockets();
+builder.Services.AddStreaming();
+builder.Services.AddSimulation();
 builder.Services.AddWafers();
 builder.Services.AddClientRateLimiting();
-builder.Services.AddStreaming();
 builder.Services.AddApiDocs();
 
 var app = builder.Build();
@@ -26,6 +31,7 @@ app.UseServerDefaults();
 app.MapHealthEndpoints();
 app.MapMetricsEndpoints();
 app.MapPredictionEndpoints();
+app.MapPredictSocketEndpoints();
 app.MapModelEndpoints();
 app.MapWaferEndpoints();
 app.MapStreamingEndpoints();

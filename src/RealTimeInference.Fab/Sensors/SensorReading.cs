@@ -1,9 +1,12 @@
 namespace RealTimeInference.Fab.Sensors;
 
-/// <summary>One reading of a chamber sensor: the three process values the anomaly models score.</summary>
+/// <summary>
+/// One reading of a chamber sensor: the three process values the anomaly models score, when it was
+/// taken, and which tool and sensor took it (null when a client does not say).
+/// </summary>
 public readonly record struct SensorReading(
-    string ToolId,
-    string SensorId,
+    string? ToolId,
+    string? SensorId,
     DateTimeOffset Timestamp,
     float Temperature,
     float Pressure,

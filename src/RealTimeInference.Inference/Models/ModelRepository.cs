@@ -22,7 +22,8 @@ public sealed partial class ModelRepository(
     PredictionCache cache,
     IScorerFactory scorers,
     ILogger<ModelRepository> logger,
-    ModelBreakers? breakers = null) : IAsyncDisposable
+    ModelBreakers? breakers = null,
+    IEnumerable<IModelCheck>? checks = null) : IAsyncDisposable
 {
     public const string OnnxFileName = "model.onnx";
 
@@ -30,6 +31,7 @@ public sealed partial class ModelRepository(
     private volatile bool _draining;
     private int _disposed;
     private readonly SemaphoreSlim _reloads = new(1, 1);
+    private readonly IModelCheck[] _checks = checks?.ToArray() ?? [];
 
     /// <summary>Models loaded and not shutting down.</summary>
     public bool IsReady => _models.Count > 0 && !_draining;
@@ -86,14 +88,14 @@ public sealed partial class ModelRepository(
             {
                 metrics.RecordReload(name, succeeded: false);
                 LogReloadFailed(logger, ex, name, current?.Version);
-                return new ModelReload(false, current?.Version, ex.Message);
+                return new ModelReload(false, current?.Version, WithoutServerPaths(ex.Message));
             }
 
             if (fresh.Name != name)
             {
                 await fresh.DisposeAsync().ConfigureAwait(false);
                 metrics.RecordReload(name, succeeded: false);
-                return new ModelReload(false, current?.Version, $"model.json in {folder} names '{fresh.Name}', not '{name}'.");
+                return new ModelReload(false, current?.Version, $"{name}/{ModelManifest.FileName} names '{fresh.Name}', not '{name}'.");
             }
 
             _models = _models.Where(m => m.Key != name).Append(new(name, fresh)).ToFrozenDictionary(StringComparer.Ordinal);
@@ -158,6 +160,13 @@ public sealed partial class ModelRepository(
     private ServedModel Load(string folder)
     {
         var manifest = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
+        foreach (var check in _checks)
+        {
+            if (check.Check(manifest) is { } problem)
+            {
+                throw new InvalidDataException($"{Path.GetFileName(folder)}/{ModelManifest.FileName}: {problem}");
+            }
+        }
         var versions = Directory.EnumerateDirectories(folder)
             .Select(dir => int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1)
             .Where(v => v > 0 && File.Exists(Path.Combine(folder, v.ToString(CultureInfo.InvariantCulture), OnnxFileName)))
@@ -186,19 +195,24 @@ public sealed partial class ModelRepository(
         return new ServedModel(manifest.Name, version, versions, manifest, scorer, batcher);
     }
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Loaded model {Model} version {Version}: {Features} features, batches of up to {MaxBatchSize} rows")]
+    /// <summary>An answer may name a model's files, never where the server keeps them.</summary>
+    private string WithoutServerPaths(string message) =>
+        message.Replace(options.Value.ResolveModelsPath() + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
+            .Replace(options.Value.ResolveModelsPath(), "models", StringComparison.Ordinal);
+
+    [LoggerMessage(EventId = LogEvents.ModelLoaded, Level = LogLevel.Information, Message = "Loaded model {Model} version {Version}: {Features} features, batches of up to {MaxBatchSize} rows")]
     private static partial void LogModelLoaded(ILogger logger, string model, int version, int features, int maxBatchSize);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Could not load the model in {Folder}; it is not served")]
+    [LoggerMessage(EventId = LogEvents.ModelLoadFailed, Level = LogLevel.Error, Message = "Could not load the model in {Folder}; it is not served")]
     private static partial void LogModelLoadFailed(ILogger logger, Exception exception, string folder);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Reloaded model {Model}: version {Version} serves (was {Previous})")]
+    [LoggerMessage(EventId = LogEvents.ModelReloaded, Level = LogLevel.Information, Message = "Reloaded model {Model}: version {Version} serves (was {Previous})")]
     private static partial void LogReloaded(ILogger logger, string model, int version, int? previous);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Reload of model {Model} failed; version {Serving} keeps serving")]
+    [LoggerMessage(EventId = LogEvents.ModelReloadFailed, Level = LogLevel.Error, Message = "Reload of model {Model} failed; version {Serving} keeps serving")]
     private static partial void LogReloadFailed(ILogger logger, Exception exception, string model, int? serving);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Models folder {Folder} does not exist; no model is served")]
+    [LoggerMessage(EventId = LogEvents.NoModelsFolder, Level = LogLevel.Warning, Message = "Models folder {Folder} does not exist; no model is served")]
     private static partial void LogNoModelsFolder(ILogger logger, string folder);
 }
 

@@ -87,9 +87,9 @@ internal sealed partial class ModelWatcher(
         }
     }
 
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Watching {Folder} for model changes")]
+    [LoggerMessage(EventId = LogEvents.ModelsWatched, Level = LogLevel.Information, Message = "Watching {Folder} for model changes")]
     private static partial void LogWatching(ILogger logger, string folder);
 
-    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Files of model {Model} changed; reloading")]
+    [LoggerMessage(EventId = LogEvents.ModelFilesChanged, Level = LogLevel.Information, Message = "Files of model {Model} changed; reloading")]
     private static partial void LogChanged(ILogger logger, string model);
 }

@@ -30,6 +30,14 @@ public sealed class ServedModel(
     /// <summary>Scores per row: one per class of a multi-class model.</summary>
     public int OutputCount => scorer.OutputCount;
 
+    /// <summary>
+    /// Whether <paramref name="other"/>'s rows can be scored by this model as they are: the same
+    /// input features in the same order (or the same image tensor length) and as many scores a row.
+    /// </summary>
+    public bool TakesTheSameRowsAs(ServedModel other) =>
+        FeatureCount == other.FeatureCount && OutputCount == other.OutputCount
+        && Manifest.Input.Features.SequenceEqual(other.Manifest.Input.Features, StringComparer.Ordinal);
+
     public async ValueTask DisposeAsync()
     {
         await Batcher.DisposeAsync().ConfigureAwait(false);

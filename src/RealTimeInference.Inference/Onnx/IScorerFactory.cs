@@ -30,6 +30,6 @@ public sealed partial class OnnxScorerFactory(IOptions<InferenceOptions> options
         return scorer;
     }
 
-    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Inference:ExecutionProvider is Cuda but CUDA is not available ({Reason}); all models run on the CPU")]
+    [LoggerMessage(EventId = LogEvents.CudaUnavailable, Level = LogLevel.Warning, Message = "Inference:ExecutionProvider is Cuda but CUDA is not available ({Reason}); all models run on the CPU")]
     private static partial void LogCudaUnavailable(ILogger logger, string reason);
 }

@@ -65,13 +65,13 @@ public sealed partial class ModelBreakers
         return new Breaker(pipeline, state);
     }
 
-    [LoggerMessage(EventId = 1200, Level = LogLevel.Error, Message = "Circuit breaker of model {Model} opened for {BreakDuration}: {Cause}; its fallback answers meanwhile")]
+    [LoggerMessage(EventId = LogEvents.BreakerOpened, Level = LogLevel.Error, Message = "Circuit breaker of model {Model} opened for {BreakDuration}: {Cause}; its fallback answers meanwhile")]
     private static partial void LogOpened(ILogger logger, string model, TimeSpan breakDuration, string cause);
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "Circuit breaker of model {Model} half-open: the next run is a trial")]
+    [LoggerMessage(EventId = LogEvents.BreakerHalfOpened, Level = LogLevel.Information, Message = "Circuit breaker of model {Model} half-open: the next run is a trial")]
     private static partial void LogHalfOpened(ILogger logger, string model);
 
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Circuit breaker of model {Model} closed: the model answers again")]
+    [LoggerMessage(EventId = LogEvents.BreakerClosed, Level = LogLevel.Information, Message = "Circuit breaker of model {Model} closed: the model answers again")]
     private static partial void LogClosed(ILogger logger, string model);
 
     private sealed record Breaker(ResiliencePipeline<TimeSpan> Pipeline, CircuitBreakerStateProvider State);

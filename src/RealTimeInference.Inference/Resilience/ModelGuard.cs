@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Inference.Resilience;
@@ -45,25 +46,23 @@ public sealed class ModelGuard(ModelRepository repository, IOptions<ResilienceOp
         bool safeDefault = true)
     {
         var result = await model.Batcher.ScoreAsync(features, scores, deadline, cancellationToken).ConfigureAwait(false);
-        if (result.Status == ScoreStatus.Stopped && !repository.IsDraining
-            && repository.TryGet(model.Name, out var swapped) && swapped != model
-            && swapped.FeatureCount == model.FeatureCount && swapped.OutputCount == model.OutputCount)
+        if (result.Outcome == Outcome.Unavailable && !repository.IsDraining
+            && repository.TryGet(model.Name, out var swapped) && swapped != model && swapped.TakesTheSameRowsAs(model))
         {
             // A reload swapped the model between lookup and enqueue: the new version takes the request.
             model = swapped;
             result = await model.Batcher.ScoreAsync(features, scores, deadline, cancellationToken).ConfigureAwait(false);
         }
 
-        if (result.Status != ScoreStatus.Failed)
+        if (result.Outcome != Outcome.Failed)
         {
             return new GuardedScore(result, model, Answerer.Model);
         }
 
-        if (model.Manifest.Fallback is { } name && repository.TryGet(name, out var fallback)
-            && fallback.FeatureCount == model.FeatureCount && fallback.OutputCount == model.OutputCount)
+        if (model.Manifest.Fallback is { } name && repository.TryGet(name, out var fallback) && fallback.TakesTheSameRowsAs(model))
         {
             var second = await fallback.Batcher.ScoreAsync(features, scores, deadline, cancellationToken).ConfigureAwait(false);
-            if (second.Status != ScoreStatus.Failed)
+            if (second.Outcome != Outcome.Failed)
             {
                 metrics.RecordFallback(model.Name, Answerer.Fallback);
                 return new GuardedScore(second, fallback, Answerer.Fallback);
@@ -75,7 +74,7 @@ public sealed class ModelGuard(ModelRepository repository, IOptions<ResilienceOp
         {
             scores.Span.Fill(safe);
             metrics.RecordFallback(model.Name, Answerer.SafeDefault);
-            return new GuardedScore(new ScoreResult(ScoreStatus.Ok), null, Answerer.SafeDefault);
+            return new GuardedScore(new ScoreResult(Outcome.Ok), null, Answerer.SafeDefault);
         }
 
         return new GuardedScore(result, model, Answerer.Model);

@@ -44,6 +44,7 @@ internal static class HealthEndpoints
     public static IServiceCollection AddHealth(this IServiceCollection services)
     {
         services.AddHealthChecks().AddCheck<ModelsReadyCheck>("models", tags: [ReadyTag]);
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, HealthJsonContext.Default));
         return services;
     }
 

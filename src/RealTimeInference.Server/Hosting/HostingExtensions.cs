@@ -2,12 +2,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using RealTimeInference.Server.Health;
-using RealTimeInference.Server.Models;
-using RealTimeInference.Server.Observability;
-using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
-using RealTimeInference.Server.Streaming;
-using RealTimeInference.Server.Wafers;
+using RealTimeInference.Server.Transport;
 using Serilog;
 using Serilog.Events;
 
@@ -26,15 +22,8 @@ internal static class HostingExtensions
         }
 
         builder.Services.AddServerLimits();
-        builder.Services.ConfigureHttpJsonOptions(json =>
-        {
-            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            json.SerializerOptions.TypeInfoResolverChain.Insert(0, PredictionJsonContext.Default);
-            json.SerializerOptions.TypeInfoResolverChain.Insert(1, MetricsJsonContext.Default);
-            json.SerializerOptions.TypeInfoResolverChain.Insert(2, HealthJsonContext.Default);
-            json.SerializerOptions.TypeInfoResolverChain.Insert(3, ModelJsonContext.Default);
-            json.SerializerOptions.TypeInfoResolverChain.Insert(4, WaferJsonContext.Default);
-        });
+        // Each feature adds its own source-generated JSON context.
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddProblemDetails();
         builder.Services.AddHealth();
         builder.Services.AddApiKeys();
@@ -80,7 +69,7 @@ internal static class HostingExtensions
                 ? LogEventLevel.Error
                 : LogEventLevel.Information);
         app.UseRateLimiter();
-        var sockets = app.Services.GetRequiredService<IOptions<WebSocketPredictOptions>>().Value;
+        var sockets = app.Services.GetRequiredService<IOptions<SocketOptions>>().Value;
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = sockets.KeepAliveInterval, KeepAliveTimeout = sockets.KeepAliveTimeout });
         // The live page (index.html at /) and the inspection page from wwwroot.
         app.UseDefaultFiles();

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Server.Security;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Models;
 
@@ -25,8 +27,11 @@ internal sealed record ModelInfo(
 [JsonSerializable(typeof(ModelInfo[]))]
 internal sealed partial class ModelJsonContext : JsonSerializerContext;
 
-internal static class ModelEndpoints
+internal static partial class ModelEndpoints
 {
+    public static IServiceCollection AddModels(this IServiceCollection services) =>
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ModelJsonContext.Default));
+
     public static IEndpointRouteBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
         var models = app.MapGroup("/models").WithTags("Models").WithApiKey(app.ServiceProvider);
@@ -34,33 +39,60 @@ internal static class ModelEndpoints
                 TypedResults.Ok(repository.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => Describe(m, repository)).ToArray()))
             .WithName("ListModels")
             .WithSummary("Every served model: version, inputs, outputs, threshold, batching, provenance, held-out metrics");
-        models.MapGet("/{name}", Results<Ok<ModelInfo>, ProblemHttpResult> (string name, ModelRepository repository) =>
-                repository.TryGet(name, out var model)
-                    ? TypedResults.Ok(Describe(model, repository))
-                    : TypedResults.Problem($"No model named '{name}' is served.", statusCode: StatusCodes.Status404NotFound, title: "Unknown model"))
+        models.MapGet("/{name}", GetModel)
             .WithName("GetModel")
-            .WithSummary("One served model, as in the list");
+            .WithSummary("One served model, as in the list")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         models.MapPost("/{name}/reload", ReloadAsync)
             .WithName("ReloadModel")
-            .WithSummary("Load the model's folder again (its highest version) and swap it in while requests flow")
-            .WithDescription("A model that fails to load or to match its model.json leaves the old version serving (422). Queued requests finish on the old version.");
+            .WithSummary("Load a served model's folder again (its highest version) and swap it in while requests flow")
+            .WithDescription("A model that fails to load or to match its model.json leaves the old version serving (422). Queued requests finish on the old version.")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         return app;
     }
 
+    private static Results<Ok<ModelInfo>, ProblemHttpResult> GetModel(string name, ModelRepository repository) =>
+        Find(name, repository, out var model) is { } problem ? problem : TypedResults.Ok(Describe(model!, repository));
+
     private static async Task<Results<Ok<ModelInfo>, ProblemHttpResult>> ReloadAsync(string name, ModelRepository repository)
     {
+        // Only a served model reloads: a made-up name never reaches the file system or a metric label.
+        if (Find(name, repository, out _) is { } problem)
+        {
+            return problem;
+        }
+
         var reload = await repository.ReloadAsync(name);
         if (reload.Succeeded && repository.TryGet(name, out var model))
         {
             return TypedResults.Ok(Describe(model, repository));
         }
 
-        return reload.ServingVersion is { } serving
-            ? TypedResults.Problem(
-                $"{reload.Error} Version {serving} keeps serving.", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Reload failed")
-            : TypedResults.Problem(reload.Error, statusCode: StatusCodes.Status404NotFound, title: "No loadable model");
+        return TypedResults.Problem(
+            $"{reload.Error} Version {reload.ServingVersion} keeps serving.", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Reload failed");
+    }
+
+    /// <summary>Null when <paramref name="name"/> is a served model's; otherwise the problem: 400 for a name no model folder may have, 404 for one not served.</summary>
+    private static ProblemHttpResult? Find(string name, ModelRepository repository, out ServedModel? model)
+    {
+        model = null;
+        if (!ModelName().IsMatch(name) || name is "." or "..")
+        {
+            return Problems.Invalid(
+                RequestErrors.One("name", "A model name is 1 to 64 lower-case letters, digits, '.', '_' or '-' (and not '.' or '..')."), "Invalid model name");
+        }
+
+        return repository.TryGet(name, out model)
+            ? null
+            : TypedResults.Problem($"No model named '{name}' is served.", statusCode: StatusCodes.Status404NotFound, title: "Unknown model");
     }
 
     private static ModelInfo Describe(ServedModel model, ModelRepository repository) =>
         new(model.Name, model.Version, model.Versions, repository.IsDraining ? "draining" : "serving", model.Batcher.QueuedRows, model.Manifest);
+
+    [GeneratedRegex("^[a-z0-9._-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ModelName();
 }

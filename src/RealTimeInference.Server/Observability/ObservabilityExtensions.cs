@@ -12,8 +12,7 @@ internal static class ObservabilityExtensions
     /// Histogram buckets for durations: fine below a millisecond, and an edge at each latency
     /// class target (emergency 0.1 s, process control 1 s, defect detection 5 s, yield 30 s).
     /// </summary>
-    private static readonly double[] DurationBuckets =
-        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    private static readonly double[] DurationBuckets = [.. InferenceMetrics.DurationBuckets];
 
     /// <summary>
     /// prometheus-net's own meter adapter starts only at the first scrape, losing what came before;
@@ -29,7 +28,7 @@ internal static class ObservabilityExtensions
         });
     });
 
-    private static readonly double[] SizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+    private static readonly double[] SizeBuckets = [.. InferenceMetrics.SizeBuckets.Select(b => (double)b)];
 
     /// <summary>Serilog JSON to the console, and .NET meters exported through prometheus-net.</summary>
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
@@ -43,6 +42,7 @@ internal static class ObservabilityExtensions
             .WriteTo.Async(sink => sink.Console(new RenderedCompactJsonFormatter()), bufferSize: 10_000, monitor: logDrops));
 
         builder.Services.AddSingleton<ServerMetrics>();
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, MetricsJsonContext.Default));
         _ = MeterExport.Value;
         return builder;
     }

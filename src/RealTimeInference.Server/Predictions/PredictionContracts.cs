@@ -1,10 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Predictions;
 
 /// <summary>A sensor reading as clients send it (documented in Swagger; parsed by <see cref="SensorReadingJson"/>).</summary>
-/// <param name="Timestamp">ISO 8601 time of the reading; optional, echoed back.</param>
+/// <param name="Timestamp">RFC 3339 time of the reading (UTC when it has no offset); optional, echoed back in UTC.</param>
 /// <param name="Temperature">Chamber temperature, °C.</param>
 /// <param name="Pressure">Chamber pressure, mbar.</param>
 /// <param name="FlowRate">Gas flow rate, sccm.</param>
@@ -20,7 +21,7 @@ internal sealed record SensorReadingRequest(
 
 /// <param name="Prediction">The model's anomaly probability.</param>
 /// <param name="IsAnomaly">Whether the probability reaches the model's threshold (model.json).</param>
-/// <param name="Timestamp">The reading's timestamp, or the server's time when none was sent.</param>
+/// <param name="Timestamp">The reading's timestamp, or the server's time when none was sent; RFC 3339 UTC.</param>
 /// <param name="LatencyMs">Server time spent on this request, measured.</param>
 /// <param name="Model">Name of the model that answered.</param>
 /// <param name="ModelVersion">Version of the model that answered.</param>
@@ -28,7 +29,7 @@ internal sealed record SensorReadingRequest(
 internal sealed record PredictionResponse(
     float Prediction,
     bool IsAnomaly,
-    string Timestamp,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp,
     double LatencyMs,
     string Model,
     int ModelVersion,

@@ -1,15 +1,13 @@
 using System.Buffers;
 using System.Text.Json;
 using RealTimeInference.Fab.Sensors;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Predictions;
 
-/// <summary>Where a request body went wrong: the field at fault (a JSON path) and why.</summary>
-internal readonly record struct FieldError(string Field, string Message, int Status = StatusCodes.Status400BadRequest);
-
 /// <summary>
-/// Reads sensor readings straight from the request bytes into feature rows, so every bad input
-/// gets an answer naming its field and a good one costs no intermediate objects.
+/// Reads sensor readings straight from the request bytes into a <see cref="SensorBatch"/>, so a good
+/// one costs no intermediate objects and a bad one gets every field at fault named at once.
 /// </summary>
 internal static class SensorReadingJson
 {
@@ -20,191 +18,256 @@ internal static class SensorReadingJson
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
 
-    /// <summary>Parses one reading object into <paramref name="features"/>.</summary>
-    public static FieldError? ParseOne(in ReadOnlySequence<byte> body, Span<float> features, out ReadingLabels labels)
+    /// <summary>How many readings a body of <paramref name="bytes"/> bytes can hold, at most <paramref name="maxReadings"/>.</summary>
+    public static int CapacityFor(long bytes, int maxReadings) => (int)Math.Min(maxReadings, (bytes / MinReadingBytes) + 1);
+
+    /// <summary>Parses one reading object into <paramref name="batch"/>.</summary>
+    public static RequestErrors? ParseOne(in ReadOnlySequence<byte> body, SensorBatch batch)
     {
-        labels = default;
         if (body.IsEmpty)
         {
-            return new FieldError("$", "The request body is empty; send a JSON object.");
+            return RequestErrors.One("$", "The request body is empty; send a JSON object.");
         }
 
         var reader = new Utf8JsonReader(body, ReaderOptions);
+        RequestErrors? errors = null;
         try
         {
             reader.Read();
-
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                return new FieldError("$", reader.TokenType == JsonTokenType.StartArray
+                return RequestErrors.One("$", reader.TokenType == JsonTokenType.StartArray
                     ? "Expected a JSON object; send arrays of readings to /predict-batch."
                     : "Expected a JSON object.");
             }
 
-            return ReadReading(ref reader, null, features, out labels) ?? ExpectEnd(ref reader);
+            ReadReading(ref reader, null, batch, ref errors);
+            return errors ?? ExpectEnd(ref reader);
         }
         catch (JsonException ex)
         {
-            return new FieldError("$", $"Malformed JSON: {ex.Message}");
+            return Malformed(errors, ex);
         }
     }
 
     /// <summary>
-    /// Parses a JSON array of at most <paramref name="maxReadings"/> readings into consecutive rows
-    /// of <paramref name="features"/>; <paramref name="count"/> is set on success.
+    /// Parses a JSON array of at most <paramref name="maxReadings"/> readings into <paramref name="batch"/>;
+    /// up to <see cref="RequestErrors.MaxErrors"/> readings' fields at fault are named (<c>[i].field</c>).
     /// </summary>
-    public static FieldError? ParseMany(in ReadOnlySequence<byte> body, Span<float> features, int maxReadings, out int count)
+    public static RequestErrors? ParseMany(in ReadOnlySequence<byte> body, SensorBatch batch, int maxReadings)
     {
-        count = 0;
         if (body.IsEmpty)
         {
-            return new FieldError("$", "The request body is empty; send a JSON array of readings.");
+            return RequestErrors.One("$", "The request body is empty; send a JSON array of readings.");
         }
 
         var reader = new Utf8JsonReader(body, ReaderOptions);
+        RequestErrors? errors = null;
         try
         {
             reader.Read();
-
             if (reader.TokenType != JsonTokenType.StartArray)
             {
-                return new FieldError("$", "Expected a JSON array of readings.");
+                return RequestErrors.One("$", "Expected a JSON array of readings.");
             }
 
+            var index = 0;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                if (count == maxReadings || (count + 1) * SensorFeatures.Count > features.Length)
+                if (index == maxReadings || index == batch.Capacity)
                 {
-                    return new FieldError("$", $"A batch holds at most {maxReadings} readings.", StatusCodes.Status413PayloadTooLarge);
+                    return RequestErrors.TooLarge("$", $"A batch holds at most {maxReadings} readings.");
                 }
 
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
-                    return new FieldError($"[{count}]", "Each reading must be a JSON object.");
+                    RequestErrors.Add(ref errors, $"[{index}]", "Each reading must be a JSON object.");
+                    reader.Skip();
                 }
-
-                var error = ReadReading(ref reader, count, features.Slice(count * SensorFeatures.Count, SensorFeatures.Count), out _);
-                if (error is not null)
+                else
                 {
-                    return error;
+                    ReadReading(ref reader, index, batch, ref errors);
                 }
 
-                count++;
+                if (errors is { IsFull: true })
+                {
+                    return errors;
+                }
+
+                index++;
             }
 
-            return count == 0 ? new FieldError("$", "The batch is empty; send at least one reading.") : ExpectEnd(ref reader);
+            return index == 0 ? RequestErrors.One("$", "The batch is empty; send at least one reading.") : errors ?? ExpectEnd(ref reader);
         }
         catch (JsonException ex)
         {
-            return new FieldError("$", $"Malformed JSON: {ex.Message}");
+            return Malformed(errors, ex);
         }
+    }
+
+    /// <summary>Malformed JSON ends the parse; what was already found wrong before it is kept.</summary>
+    private static RequestErrors Malformed(RequestErrors? errors, JsonException ex)
+    {
+        errors ??= new RequestErrors();
+        errors.Add("$", $"Malformed JSON: {ex.Message}");
+        return errors;
     }
 
     /// <summary>Reading past the value makes the reader reject anything that follows it.</summary>
-    private static FieldError? ExpectEnd(ref Utf8JsonReader reader) =>
-        reader.Read() ? new FieldError("$", "Unexpected content after the JSON value.") : null;
+    private static RequestErrors? ExpectEnd(ref Utf8JsonReader reader) =>
+        reader.Read() ? RequestErrors.One("$", "Unexpected content after the JSON value.") : null;
 
-    private static FieldError? ReadReading(ref Utf8JsonReader reader, int? index, Span<float> features, out ReadingLabels labels)
+    /// <summary>Reads one reading object; adds it to the batch when every field is good, else names each bad one.</summary>
+    private static void ReadReading(ref Utf8JsonReader reader, int? index, SensorBatch batch, ref RequestErrors? errors)
     {
-        labels = default;
+        var errorsBefore = errors?.Errors.Count ?? 0;
         float temperature = 0, pressure = 0, flow = 0;
-        var seen = 0;
+        DateTimeOffset? timestamp = null;
+        string? toolId = null, sensorId = null;
+        var seen = Field.None;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("temperature"u8))
-            {
-                if (ReadNumber(ref reader, index, "temperature", out temperature) is { } error)
-                {
-                    return error;
-                }
-
-                seen |= 1;
-            }
-            else if (reader.ValueTextEquals("pressure"u8))
-            {
-                if (ReadNumber(ref reader, index, "pressure", out pressure) is { } error)
-                {
-                    return error;
-                }
-
-                seen |= 2;
-            }
-            else if (reader.ValueTextEquals("flow_rate"u8))
-            {
-                if (ReadNumber(ref reader, index, "flow_rate", out flow) is { } error)
-                {
-                    return error;
-                }
-
-                seen |= 4;
-            }
-            else if (reader.ValueTextEquals("timestamp"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.Null)
-                {
-                    continue;
-                }
-
-                if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTimeOffset(out _))
-                {
-                    return Error(index, "timestamp", "must be an ISO 8601 date-time string, e.g. 2026-01-01T08:00:00Z.");
-                }
-
-                // Only a single reading echoes its timestamp; a batch just validates it.
-                labels = labels with { Timestamp = index is null ? reader.GetString() : null };
-            }
-            else if (reader.ValueTextEquals("tool_id"u8) || reader.ValueTextEquals("sensor_id"u8))
-            {
-                var name = reader.ValueTextEquals("tool_id"u8) ? "tool_id" : "sensor_id";
-                reader.Read();
-                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
-                {
-                    return Error(index, name, "must be a string.");
-                }
-
-                // Kept for single readings, so the prediction stream can be filtered by them.
-                if (index is null)
-                {
-                    labels = name == "tool_id" ? labels with { ToolId = reader.GetString() } : labels with { SensorId = reader.GetString() };
-                }
-            }
-            else
+            var field = reader.ValueTextEquals("temperature"u8) ? Field.Temperature
+                : reader.ValueTextEquals("pressure"u8) ? Field.Pressure
+                : reader.ValueTextEquals("flow_rate"u8) ? Field.FlowRate
+                : reader.ValueTextEquals("timestamp"u8) ? Field.Timestamp
+                : reader.ValueTextEquals("tool_id"u8) ? Field.ToolId
+                : reader.ValueTextEquals("sensor_id"u8) ? Field.SensorId
+                : Field.None;
+            reader.Read();
+            if (field == Field.None)
             {
                 // Unknown fields are ignored, as the seed's clients expect.
-                reader.Read();
                 reader.Skip();
+                continue;
+            }
+
+            var name = Name(field);
+            if ((seen & field) != 0)
+            {
+                // {"temperature":1,"temperature":400}: which one did the client mean?
+                Add(ref errors, index, name, "appears more than once.");
+                reader.Skip();
+                continue;
+            }
+
+            seen |= field;
+            switch (field)
+            {
+                case Field.Temperature:
+                    ReadNumber(ref reader, index, name, ref temperature, ref errors);
+                    break;
+                case Field.Pressure:
+                    ReadNumber(ref reader, index, name, ref pressure, ref errors);
+                    break;
+                case Field.FlowRate:
+                    ReadNumber(ref reader, index, name, ref flow, ref errors);
+                    break;
+                case Field.Timestamp when reader.TokenType == JsonTokenType.Null:
+                    break;
+                case Field.Timestamp:
+                    if (WireTime.TryRead(ref reader, out var time))
+                    {
+                        timestamp = time;
+                    }
+                    else
+                    {
+                        Add(ref errors, index, name, "must be an RFC 3339 date-time string, e.g. 2026-01-01T08:00:00Z.");
+                        reader.Skip();
+                    }
+
+                    break;
+                default:
+                    var id = ReadId(ref reader, index, name, ref errors);
+                    if (field == Field.ToolId)
+                    {
+                        toolId = id;
+                    }
+                    else
+                    {
+                        sensorId = id;
+                    }
+
+                    break;
             }
         }
 
-        if (seen != 7)
+        foreach (var required in (ReadOnlySpan<Field>)[Field.Temperature, Field.Pressure, Field.FlowRate])
         {
-            var missing = (seen & 1) == 0 ? "temperature" : (seen & 2) == 0 ? "pressure" : "flow_rate";
-            return Error(index, missing, "is required.");
+            if ((seen & required) == 0)
+            {
+                Add(ref errors, index, Name(required), "is required.");
+            }
         }
 
-        SensorFeatures.Write(temperature, pressure, flow, features);
-        return null;
+        if ((errors?.Errors.Count ?? 0) == errorsBefore)
+        {
+            batch.Add(new SensorReading(toolId, sensorId, timestamp ?? batch.Received, temperature, pressure, flow));
+        }
     }
 
-    private static FieldError? ReadNumber(ref Utf8JsonReader reader, int? index, string field, out float value)
+    private static void ReadNumber(ref Utf8JsonReader reader, int? index, string field, ref float value, ref RequestErrors? errors)
     {
-        value = 0;
-        reader.Read();
         if (reader.TokenType != JsonTokenType.Number)
         {
-            return Error(index, field, reader.TokenType == JsonTokenType.Null ? "must be a number, not null." : "must be a number.");
+            Add(ref errors, index, field, reader.TokenType == JsonTokenType.Null ? "must be a number, not null." : "must be a number.");
+            reader.Skip();
+            return;
         }
 
-        if (!reader.TryGetDouble(out var number) || !double.IsFinite(number) || Math.Abs(number) > float.MaxValue)
+        // float.MaxValue as usually printed (3.4028235e38) rounds just above it as a double: compare as float.
+        if (!reader.TryGetDouble(out var number) || !double.IsFinite(number) || !float.IsFinite((float)number))
         {
-            return Error(index, field, "must be a finite number within the 32-bit float range.");
+            Add(ref errors, index, field, "must be a finite number within the 32-bit float range.");
+            return;
         }
 
         value = (float)number;
-        return null;
     }
 
-    private static FieldError Error(int? index, string field, string message) =>
-        new(index is null ? field : $"[{index}].{field}", $"{field} {message}");
+    private static string? ReadId(ref Utf8JsonReader reader, int? index, string field, ref RequestErrors? errors)
+    {
+        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+        {
+            Add(ref errors, index, field, "must be a string.");
+            reader.Skip();
+            return null;
+        }
+
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // Invalid UTF-8, or an escaped lone surrogate (\ud800): not text any store or stream can carry.
+            Add(ref errors, index, field, "must be valid Unicode text.");
+            return null;
+        }
+    }
+
+    private static void Add(ref RequestErrors? errors, int? index, string field, string message) =>
+        RequestErrors.Add(ref errors, index is null ? field : $"[{index}].{field}", $"{field} {message}");
+
+    private static string Name(Field field) => field switch
+    {
+        Field.Temperature => "temperature",
+        Field.Pressure => "pressure",
+        Field.FlowRate => "flow_rate",
+        Field.Timestamp => "timestamp",
+        Field.ToolId => "tool_id",
+        _ => "sensor_id",
+    };
+
+    [Flags]
+    private enum Field
+    {
+        None = 0,
+        Temperature = 1,
+        Pressure = 2,
+        FlowRate = 4,
+        Timestamp = 8,
+        ToolId = 16,
+        SensorId = 32,
+    }
 }

@@ -1,20 +1,20 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Sensors;
-using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference;
+using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Predictions;
-using RealTimeInference.Server.Streaming;
 
 namespace RealTimeInference.Server.Simulation;
 
 /// <summary>
 /// Runs the fab simulator in the server: each tick, one reading per tool and sensor goes through
-/// the sensor model's batcher like any client's, and the predictions go to the stream hub.
+/// the sensor scoring service like any client's, and on to the stream and the other sinks.
 /// </summary>
 internal sealed partial class SimulatorService(
     IOptions<SimulatorOptions> options,
-    SensorScorer scorer,
-    PredictionHub hub,
+    IOptions<PredictionOptions> predictions,
+    SensorScoring scoring,
     TimeProvider time,
     ILogger<SimulatorService> logger) : BackgroundService
 {
@@ -27,6 +27,7 @@ internal sealed partial class SimulatorService(
         }
 
         var interval = TimeSpan.FromSeconds(1 / settings.RateHz);
+        var latencyClass = LatencyClasses.TryParse(predictions.Value.PredictClass, out var parsed) ? parsed : LatencyClass.ProcessControl;
         var simulator = new SensorSimulator(new SensorSimulatorOptions
         {
             Tools = settings.Tools,
@@ -38,8 +39,6 @@ internal sealed partial class SimulatorService(
             Start = time.GetUtcNow(),
         });
         var readings = new LabelledReading[simulator.ChannelCount];
-        var features = new float[readings.Length * SensorFeatures.Count];
-        var scores = new float[readings.Length];
         LogStarted(logger, settings.Tools, settings.SensorsPerTool, settings.RateHz);
 
         using var timer = new PeriodicTimer(interval, time);
@@ -48,31 +47,18 @@ internal sealed partial class SimulatorService(
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 simulator.NextTick(readings);
-                for (var i = 0; i < readings.Length; i++)
+                using var batch = new SensorBatch(readings.Length, time.GetUtcNow());
+                foreach (var reading in readings)
                 {
-                    SensorFeatures.Write(readings[i].Reading, features.AsSpan(i * SensorFeatures.Count, SensorFeatures.Count));
+                    batch.Add(reading.Reading);
                 }
 
-                var (model, result) = await scorer.ScoreAsync(features, scores, time.GetTimestamp(), stoppingToken).ConfigureAwait(false);
-                if (model is null || !result.IsOk)
+                // Streams carry no fallback marker, so they get no made-up safe default either.
+                var score = await scoring.ScoreAsync(
+                    batch, Deadline.For(latencyClass, time.GetTimestamp(), time), PredictionSource.Simulator, safeDefault: false, stoppingToken).ConfigureAwait(false);
+                if (!score.IsOk && score.Outcome != Outcome.Cancelled)
                 {
-                    if (result.Status != ScoreStatus.Cancelled)
-                    {
-                        LogTickSkipped(logger, result.Status, result.Error);
-                    }
-
-                    continue;
-                }
-
-                for (var i = 0; i < readings.Length; i++)
-                {
-                    var reading = readings[i].Reading;
-                    hub.Publish(
-                        PredictionSources.Simulator,
-                        model,
-                        features.AsSpan(i * SensorFeatures.Count, SensorFeatures.Count),
-                        scores.AsSpan(i, 1),
-                        new ReadingLabels(reading.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), reading.ToolId, reading.SensorId));
+                    LogTickSkipped(logger, score.Outcome.Label(), score.Result.Error);
                 }
             }
         }
@@ -82,9 +68,9 @@ internal sealed partial class SimulatorService(
         }
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Simulator running: {Tools} tools x {Sensors} sensors at {RateHz} Hz")]
+    [LoggerMessage(EventId = LogEvents.SimulatorStarted, Level = LogLevel.Information, Message = "Simulator running: {Tools} tools x {Sensors} sensors at {RateHz} Hz")]
     private static partial void LogStarted(ILogger logger, int tools, int sensors, double rateHz);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Simulator tick not scored: {Status} {Error}")]
-    private static partial void LogTickSkipped(ILogger logger, ScoreStatus status, string? error);
+    [LoggerMessage(EventId = LogEvents.SimulatorTickSkipped, Level = LogLevel.Warning, Message = "Simulator tick not scored: {Outcome} {Error}")]
+    private static partial void LogTickSkipped(ILogger logger, string outcome, string? error);
 }

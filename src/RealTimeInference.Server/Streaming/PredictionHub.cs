@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
@@ -9,24 +10,17 @@ using RealTimeInference.Server.Predictions;
 
 namespace RealTimeInference.Server.Streaming;
 
-/// <summary>Who sent the readings a prediction was made for.</summary>
-internal static class PredictionSources
-{
-    public const string Simulator = "simulator";
-    public const string Http = "http";
-    public const string WebSocket = "websocket";
-}
-
 /// <summary>
 /// Fans every prediction out to the SSE subscribers. Publishing never waits and costs the caller a
-/// copy of its rows: with nobody listening it returns after one volatile read; otherwise the rows go
-/// to a bounded outbox (past <see cref="StreamingOptions.OutboxCapacity"/> rows they are dropped and
-/// counted) and one background loop serializes each event once and hands it to every subscriber.
-/// Each subscriber has a bounded buffer that drops its oldest event when full (counted, and told to
-/// that subscriber). A bounded ring of recent events, keyed by a monotonically increasing id, lets
-/// a client resume with Last-Event-ID.
+/// copy of its readings and scores: with nobody listening it returns after one volatile read;
+/// otherwise they go to a bounded outbox (past <see cref="StreamingOptions.OutboxCapacity"/> rows
+/// they are dropped and counted) that one background loop (<see cref="StreamPump"/>) drains,
+/// encoding each event once, as the UTF-8 bytes of its whole SSE frame, for every subscriber.
+/// Each subscriber has a bounded buffer that drops its oldest event when full (counted, and told
+/// to that subscriber). A bounded ring of recent events, keyed by a monotonically increasing id,
+/// lets a client resume with Last-Event-ID.
 /// </summary>
-internal sealed class PredictionHub : IDisposable
+internal sealed class PredictionHub : IPredictionSink
 {
     private readonly Lock _gate = new();
     private readonly StreamingOptions _options;
@@ -34,6 +28,8 @@ internal sealed class PredictionHub : IDisposable
     private readonly TimeProvider _time;
     private readonly HubEvent?[] _ring;
     private readonly Channel<Outgoing> _outbox = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ArrayBufferWriter<byte> _json = new(1024);
+    private readonly Utf8JsonWriter _writer;
     private long _outboxRows;
     private Subscription[] _subscribers = [];
     private volatile int _subscriberCount;
@@ -46,7 +42,7 @@ internal sealed class PredictionHub : IDisposable
         _metrics = metrics;
         _time = time;
         _ring = new HubEvent?[_options.ReplayCapacity];
-        _ = Task.Run(PumpAsync);
+        _writer = new Utf8JsonWriter(_json);
     }
 
     /// <summary>Whether published events are kept: someone listens, or left recently enough to resume.</summary>
@@ -54,15 +50,18 @@ internal sealed class PredictionHub : IDisposable
 
     public int SubscriberCount => _subscriberCount;
 
-    /// <summary>Publishes one event per row of <paramref name="features"/> and its score.</summary>
-    public void Publish(string source, ServedModel model, ReadOnlySpan<float> features, ReadOnlySpan<float> scores, ReadingLabels labels = default)
+    /// <summary>The published predictions waiting to be encoded and delivered, for <see cref="StreamPump"/>.</summary>
+    internal ChannelReader<Outgoing> Outbox => _outbox.Reader;
+
+    /// <summary>Publishes one event per reading of <paramref name="batch"/> and its score.</summary>
+    public void Publish(PredictionSource source, ServedModel model, SensorBatch batch)
     {
         if (!IsActive)
         {
             return;
         }
 
-        var rows = scores.Length;
+        var rows = batch.Count;
         if (Interlocked.Add(ref _outboxRows, rows) > _options.OutboxCapacity)
         {
             Interlocked.Add(ref _outboxRows, -rows);
@@ -70,51 +69,27 @@ internal sealed class PredictionHub : IDisposable
             return;
         }
 
-        var width = SensorFeatures.Count;
-        var data = ArrayPool<float>.Shared.Rent(rows * (width + 1));
-        features[..(rows * width)].CopyTo(data);
-        scores.CopyTo(data.AsSpan(rows * width));
-        _outbox.Writer.TryWrite(new Outgoing(source, model, data, rows, labels, _time.GetUtcNow()));
+        var readings = ArrayPool<SensorReading>.Shared.Rent(rows);
+        var scores = ArrayPool<float>.Shared.Rent(rows);
+        batch.Readings.CopyTo(readings);
+        batch.Scores.Span.CopyTo(scores);
+        _outbox.Writer.TryWrite(new Outgoing(source, model, readings, scores, rows));
     }
 
-    public void Dispose() => _outbox.Writer.TryComplete();
-
-    private async Task PumpAsync()
+    /// <summary>Encodes each prediction once and hands it to every subscriber whose filter it passes. Called by the pump only.</summary>
+    internal void Deliver(Outgoing outgoing)
     {
-        var reader = _outbox.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        var items = new HubEvent[outgoing.Rows];
+        for (var i = 0; i < items.Length; i++)
         {
-            while (reader.TryRead(out var outgoing))
-            {
-                try
-                {
-                    Deliver(outgoing);
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(outgoing.Data);
-                    Interlocked.Add(ref _outboxRows, -outgoing.Rows);
-                }
-            }
-        }
-    }
-
-    private void Deliver(Outgoing outgoing)
-    {
-        var (source, model, data, rows, labels, at) = outgoing;
-        var features = data.AsSpan(0, rows * SensorFeatures.Count);
-        var scores = data.AsSpan(rows * SensorFeatures.Count, rows);
-        var items = new HubEvent[rows];
-        var now = labels.Timestamp ?? at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
-        for (var i = 0; i < rows; i++)
-        {
-            var row = features.Slice(i * SensorFeatures.Count, SensorFeatures.Count);
-            var anomaly = scores[i] >= model.Manifest.Threshold;
+            var reading = outgoing.Readings[i];
+            var score = outgoing.Scores[i];
+            var anomaly = score >= outgoing.Model.Manifest.Threshold;
             var payload = new PredictionEvent(
-                new StreamReading(now, row[0], row[1], row[2], labels.ToolId, labels.SensorId),
-                scores[i], anomaly, source, model.Name, model.Version);
-            // Serialized once, whatever the number of subscribers.
-            items[i] = new HubEvent(labels.ToolId, labels.SensorId, anomaly, JsonSerializer.Serialize(payload, StreamJsonContext.Default.PredictionEvent));
+                new StreamReading(reading.Timestamp, reading.Temperature, reading.Pressure, reading.FlowRate, reading.ToolId, reading.SensorId),
+                score, anomaly, outgoing.Source.Name(), outgoing.Model.Name, outgoing.Model.Version);
+            // The pump is the only writer of ids, so they are known before the lock is taken.
+            items[i] = new HubEvent(_lastId + i + 1, reading.ToolId, reading.SensorId, anomaly, Frame(_lastId + i + 1, payload));
         }
 
         lock (_gate)
@@ -122,7 +97,6 @@ internal sealed class PredictionHub : IDisposable
             var subscribers = _subscribers;
             foreach (var item in items)
             {
-                item.Id = ++_lastId;
                 _ring[item.Id % _ring.Length] = item;
                 foreach (var subscriber in subscribers)
                 {
@@ -133,7 +107,17 @@ internal sealed class PredictionHub : IDisposable
                     }
                 }
             }
+
+            _lastId += items.Length;
         }
+    }
+
+    /// <summary>Gives back what <see cref="Publish"/> rented for <paramref name="outgoing"/>.</summary>
+    internal void Release(Outgoing outgoing)
+    {
+        ArrayPool<SensorReading>.Shared.Return(outgoing.Readings, clearArray: true);
+        ArrayPool<float>.Shared.Return(outgoing.Scores);
+        Interlocked.Add(ref _outboxRows, -outgoing.Rows);
     }
 
     /// <summary>
@@ -197,25 +181,44 @@ internal sealed class PredictionHub : IDisposable
 
         _metrics.SubscribersChanged(-1);
     }
+
+    /// <summary>The event's whole SSE frame, <c>id: N\ndata: {json}\n\n</c>, in UTF-8: what every subscriber writes as it is.</summary>
+    private byte[] Frame(long id, PredictionEvent payload)
+    {
+        _json.ResetWrittenCount();
+        _writer.Reset(_json);
+        JsonSerializer.Serialize(_writer, payload, StreamJsonContext.Default.PredictionEvent);
+        Span<byte> digits = stackalloc byte[20];
+        id.TryFormat(digits, out var length, provider: CultureInfo.InvariantCulture);
+        var json = _json.WrittenSpan;
+        var frame = new byte[IdPrefix.Length + length + DataPrefix.Length + json.Length + 2];
+        var at = Append(frame, 0, IdPrefix);
+        at = Append(frame, at, digits[..length]);
+        at = Append(frame, at, DataPrefix);
+        at = Append(frame, at, json);
+        Append(frame, at, "\n\n"u8);
+        return frame;
+    }
+
+    private static int Append(byte[] frame, int at, ReadOnlySpan<byte> part)
+    {
+        part.CopyTo(frame.AsSpan(at));
+        return at + part.Length;
+    }
+
+    private static ReadOnlySpan<byte> IdPrefix => "id: "u8;
+
+    private static ReadOnlySpan<byte> DataPrefix => "\ndata: "u8;
+
+    /// <summary>An event's frame without an id (a <c>dropped</c> notice), in UTF-8.</summary>
+    internal static byte[] NamedFrame(string eventType, string json) => Encoding.UTF8.GetBytes($"event: {eventType}\ndata: {json}\n\n");
 }
 
-/// <summary>Rows on their way to the subscribers: features then scores in one rented array.</summary>
-internal readonly record struct Outgoing(string Source, ServedModel Model, float[] Data, int Rows, ReadingLabels Labels, DateTimeOffset At);
+/// <summary>Predictions on their way to the subscribers: readings and scores in rented arrays.</summary>
+internal readonly record struct Outgoing(PredictionSource Source, ServedModel Model, SensorReading[] Readings, float[] Scores, int Rows);
 
-/// <summary>An event as the hub keeps it: filter keys and its JSON, serialized once.</summary>
-internal sealed class HubEvent(string? toolId, string? sensorId, bool isAnomaly, string json)
-{
-    /// <summary>Assigned under the hub's lock, in publish order.</summary>
-    public long Id { get; set; }
-
-    public string? ToolId { get; } = toolId;
-
-    public string? SensorId { get; } = sensorId;
-
-    public bool IsAnomaly { get; } = isAnomaly;
-
-    public string Json { get; } = json;
-}
+/// <summary>An event as the hub keeps it: its id, filter keys and its SSE frame, encoded once.</summary>
+internal sealed record HubEvent(long Id, string? ToolId, string? SensorId, bool IsAnomaly, byte[] Frame);
 
 /// <summary>What a subscriber asked to see (<c>tool_id</c>, <c>sensor_id</c>, <c>anomalies_only</c>).</summary>
 internal readonly record struct StreamFilter(string? ToolId, string? SensorId, bool AnomaliesOnly)

@@ -1,89 +1,123 @@
-using System.Globalization;
-using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Reflection;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace RealTimeInference.Server.Streaming;
 
 /// <summary>
-/// One SSE subscriber's events: the replayed backlog, then live events; a <c>dropped</c> event
-/// before the next one whenever events were lost; a <c>heartbeat</c> event when the stream opens
-/// (so headers go out and a client knows it is subscribed) and then whenever it has been idle
-/// (the SSE writer of ASP.NET Core cannot emit comment lines; EventSource ignores unknown event types).
+/// One subscriber's <c>text/event-stream</c>, written as the SSE specification has it: a comment
+/// (<c>: heartbeat</c>) when the stream opens, so headers go out and the client knows it is
+/// subscribed, and whenever it has been idle for <see cref="StreamingOptions.HeartbeatInterval"/>;
+/// the replayed backlog, then live events, each with its <c>id</c>, written as the hub encoded them;
+/// a <c>dropped</c> event before the next one whenever events were lost. A subscriber woken by an
+/// event waits <see cref="StreamingOptions.CoalesceInterval"/> and sends what else arrived in the
+/// same socket write.
 /// </summary>
-internal sealed class PredictionStream(IOptions<StreamingOptions> options, TimeProvider time)
+internal sealed class PredictionStream(Subscription subscription, StreamingOptions options, TimeProvider time) : IResult, IEndpointMetadataProvider
 {
     public const string DroppedEventType = "dropped";
-    public const string HeartbeatEventType = "heartbeat";
+    public const string ContentType = "text/event-stream";
 
-    private readonly TimeSpan _heartbeat = options.Value.HeartbeatInterval;
-    private readonly TimeSpan _coalesce = options.Value.CoalesceInterval;
+    private static ReadOnlySpan<byte> Heartbeat => ": heartbeat\n\n"u8;
 
-    public async IAsyncEnumerable<SseItem<string>> ReadAsync(Subscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async Task ExecuteAsync(HttpContext context)
     {
         using var _ = subscription;
-        yield return Heartbeat;
+        context.Response.ContentType = ContentType;
+        context.Response.Headers.CacheControl = "no-cache";
+        // nginx and other proxies would otherwise hold events back to fill their buffers.
+        context.Response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        try
+        {
+            await WriteAsync(context.Response.BodyWriter, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The subscriber went away.
+        }
+    }
+
+    /// <summary>Writes the stream until the subscriber leaves (<paramref name="cancellationToken"/>) or the hub stops.</summary>
+    public async Task WriteAsync(PipeWriter body, CancellationToken cancellationToken)
+    {
+        // Each heartbeat's timer starts before the write it follows is flushed: one timer at a
+        // time, and a clock that moves once the client has read never outruns it.
+        var heartbeat = Task.Delay(options.HeartbeatInterval, time, cancellationToken);
+        body.Write(Heartbeat);
         if (subscription.Missed > 0)
         {
-            yield return Dropped(subscription.Missed, StreamMetrics.ReplayExpired);
+            WriteDropped(body, subscription.Missed, StreamMetrics.ReplayExpired);
         }
 
         foreach (var item in subscription.Backlog)
         {
-            yield return Item(item);
+            body.Write(item.Frame);
         }
 
         subscription.Backlog.Clear();
+        if ((await body.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+        {
+            return;
+        }
+
         var reader = subscription.Reader;
         Task<bool>? waiting = null;
-        Task? heartbeat = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             if (subscription.TakeDropped() is > 0 and var dropped)
             {
-                yield return Dropped(dropped, StreamMetrics.SlowSubscriber);
+                WriteDropped(body, dropped, StreamMetrics.SlowSubscriber);
             }
 
-            if (reader.TryRead(out var next))
+            var wrote = false;
+            while (reader.TryRead(out var next))
             {
-            yield return Item(next);
-                continue;
+                body.Write(next.Frame);
+                wrote = true;
+            }
+
+            if (wrote && (await body.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+            {
+                return;
             }
 
             waiting ??= reader.WaitToReadAsync(cancellationToken).AsTask();
-            // One timer at a time, not one per wait.
-            heartbeat ??= Task.Delay(_heartbeat, time, cancellationToken);
             await Task.WhenAny(waiting, heartbeat).ConfigureAwait(false);
             if (waiting.IsCompleted)
             {
                 if (!waiting.IsCompletedSuccessfully || !waiting.Result)
                 {
-                    yield break;
+                    return;
                 }
 
                 waiting = null;
-                if (_coalesce > TimeSpan.Zero)
+                if (options.CoalesceInterval > TimeSpan.Zero)
                 {
                     // Subscribers woken by the same event would all send at once; 0.5x to 1.5x the
                     // interval spreads their sends out. Cancellation ends the loop at its next check.
-                    var delay = _coalesce * (0.5 + Random.Shared.NextDouble());
+                    var delay = options.CoalesceInterval * (0.5 + Random.Shared.NextDouble());
                     await Task.Delay(delay, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
             }
             else if (heartbeat.IsCompletedSuccessfully)
             {
-                heartbeat = null;
-                yield return Heartbeat;
+                heartbeat = Task.Delay(options.HeartbeatInterval, time, cancellationToken);
+                body.Write(Heartbeat);
+                if ((await body.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+                {
+                    return;
+                }
             }
         }
     }
 
-    private static SseItem<string> Heartbeat => new("{}", HeartbeatEventType);
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), [ContentType]));
 
-    private static SseItem<string> Item(HubEvent item) =>
-        new(item.Json) { EventId = item.Id.ToString(CultureInfo.InvariantCulture) };
-
-    private static SseItem<string> Dropped(long count, string reason) =>
-        new(JsonSerializer.Serialize(new DroppedEvent(count, reason), StreamJsonContext.Default.DroppedEvent), DroppedEventType);
+    private static void WriteDropped(PipeWriter body, long count, string reason) =>
+        body.Write(PredictionHub.NamedFrame(DroppedEventType, JsonSerializer.Serialize(new DroppedEvent(count, reason), StreamJsonContext.Default.DroppedEvent)));
 }

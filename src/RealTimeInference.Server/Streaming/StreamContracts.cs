@@ -1,17 +1,18 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Streaming;
 
-/// <summary>The reading a prediction was made for, as streamed.</summary>
-/// <param name="Timestamp">The reading's timestamp, or the server's time when none was sent.</param>
+/// <summary>The reading a prediction was made for, as it was sent.</summary>
+/// <param name="Timestamp">The reading's timestamp, or when it arrived; RFC 3339 UTC.</param>
 /// <param name="Temperature">Chamber temperature, °C.</param>
 /// <param name="Pressure">Chamber pressure, mbar.</param>
 /// <param name="FlowRate">Gas flow rate, sccm.</param>
 /// <param name="ToolId">Equipment id, when known.</param>
 /// <param name="SensorId">Sensor id, when known.</param>
 internal sealed record StreamReading(
-    string Timestamp,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp,
     float Temperature,
     float Pressure,
     float FlowRate,
@@ -38,25 +39,10 @@ internal sealed record PredictionEvent(
 /// <param name="Reason"><c>slow_subscriber</c> (its buffer was full) or <c>replay_expired</c> (Last-Event-ID older than the replay buffer).</param>
 internal sealed record DroppedEvent(long Dropped, string Reason);
 
-/// <summary>A WebSocket answer to one reading (the seed's <c>{prediction, timestamp}</c>).</summary>
-internal sealed record SocketPrediction(float Prediction, bool IsAnomaly, string Timestamp);
-
-/// <summary>A WebSocket answer to a JSON array of readings.</summary>
-internal sealed record SocketBatchPrediction(ReadOnlyMemory<float> Predictions, int Count, IReadOnlyList<int> Anomalies, string Timestamp);
-
-/// <summary>A WebSocket message that could not be answered; the connection stays open.</summary>
-/// <param name="Error">What kind of problem: <c>invalid_message</c>, <c>overloaded</c>, <c>model_unavailable</c>, <c>model_failed</c>.</param>
-/// <param name="Field">The field at fault (a JSON path, or the binary header field), when one is.</param>
-/// <param name="Detail">What was wrong.</param>
-internal sealed record SocketError(string Error, string? Field, string Detail);
-
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(PredictionEvent))]
 [JsonSerializable(typeof(DroppedEvent))]
-[JsonSerializable(typeof(SocketPrediction))]
-[JsonSerializable(typeof(SocketBatchPrediction))]
-[JsonSerializable(typeof(SocketError))]
 internal sealed partial class StreamJsonContext : JsonSerializerContext;

@@ -17,7 +17,7 @@ public sealed class StreamingOptions
     /// <summary>How long the replay buffer keeps recording after the last subscriber leaves (a reconnect window).</summary>
     public TimeSpan ReplayRetention { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>An idle stream sends a <c>heartbeat</c> event this often, so proxies keep it open.</summary>
+    /// <summary>An idle stream sends a <c>: heartbeat</c> comment this often, so proxies keep it open.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
@@ -32,25 +32,4 @@ public sealed class StreamingOptions
 
     /// <summary>Retry-After, in seconds, sent with 503 when a stream limit is reached.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
-}
-
-/// <summary>WS /ws/predict limits.</summary>
-public sealed class WebSocketPredictOptions
-{
-    public const string Section = "WebSockets";
-
-    /// <summary>Largest message in bytes; a larger one closes the socket with 1009 (message too big).</summary>
-    public int MaxMessageBytes { get; set; } = 1024 * 1024;
-
-    /// <summary>Concurrent sockets; past it the upgrade is refused with 503 and Retry-After.</summary>
-    public int MaxConnections { get; set; } = 1000;
-
-    /// <summary>Messages of one connection being scored or waiting to be sent; receiving pauses at this many.</summary>
-    public int MaxInFlightPerConnection { get; set; } = 64;
-
-    /// <summary>Server ping interval.</summary>
-    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>A client that answers no ping for this long is dropped.</summary>
-    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

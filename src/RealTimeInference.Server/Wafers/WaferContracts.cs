@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Wafers;
 
@@ -65,20 +66,16 @@ internal sealed record WebcamFrame(string? Frame);
 internal sealed record WebcamVerdict(
     bool DefectDetected,
     float Confidence,
-    string Timestamp,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp,
     string DefectType,
     IReadOnlyDictionary<string, float> ClassProbabilities,
     double LatencyMs,
     string Model,
     int ModelVersion);
 
-/// <summary>A frame that could not be scored; the socket stays open for the next one.</summary>
-internal sealed record WebcamError(string Error, string Field, int Status, string Timestamp);
-
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(WaferPredictionResponse))]
 [JsonSerializable(typeof(WaferBatchResponse))]
 [JsonSerializable(typeof(WebcamFrame))]
 [JsonSerializable(typeof(WebcamVerdict))]
-[JsonSerializable(typeof(WebcamError))]
 internal sealed partial class WaferJsonContext : JsonSerializerContext;

@@ -1,16 +1,18 @@
 using System.Buffers;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using RealTimeInference.Inference.Monitoring;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Observability;
-using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
+using RealTimeInference.Server.Transport;
 using Serilog;
 
 namespace RealTimeInference.Server.Wafers;
 
+/// <summary><c>POST /predict-wafer</c>, <c>WS /ws/webcam</c> and the inspection page.</summary>
 internal static class WaferEndpoints
 {
     private const string Endpoint = "/predict-wafer";
@@ -27,14 +29,17 @@ internal static class WaferEndpoints
             .Validate(o => o.MaxFrameMessageBytes >= 1024, "Wafer:MaxFrameMessageBytes must be at least 1024.")
             .Validate(o => o.RetryAfterSeconds >= 1, "Wafer:RetryAfterSeconds must be at least 1.")
             .ValidateOnStart();
+        services.AddSocketDefaults();
         services.AddSingleton<WaferPredictor>();
         services.AddSingleton<WebcamSocket>();
         services.AddHostedService<WaferWarmup>();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WaferJsonContext.Default));
         return services;
     }
 
     public static IEndpointRouteBuilder MapWaferEndpoints(this IEndpointRouteBuilder app)
     {
+        var options = app.ServiceProvider.GetRequiredService<IOptions<WaferOptions>>().Value;
         var wafers = app.MapGroup("").WithTags("Wafer inspection")
             .WithClientRateLimit(app.ServiceProvider)
             .WithApiKey(app.ServiceProvider);
@@ -44,9 +49,10 @@ internal static class WaferEndpoints
             .WithDescription(
                 "A raw image/png or image/jpeg body, or multipart/form-data with one or many image parts. Every image goes through " +
                 "the wafer model's micro-batcher, so concurrent images share one ONNX run. Corrupt, truncated or empty images get 400 " +
-                "naming the part; a body over Wafer:MaxImageBytes (raw) or Wafer:MaxMultipartBytes, or an image header over " +
-                "Wafer:MaxImagePixels, gets 413 (the pixels are never decoded).")
+                "naming each part; a body over Wafer:MaxImageBytes (raw) or Wafer:MaxMultipartBytes, more than Wafer:MaxImagesPerRequest " +
+                "images, or an image header over Wafer:MaxImagePixels, gets 413 (the pixels are never decoded).")
             .Accepts<byte[]>("image/png", "image/jpeg", "multipart/form-data")
+            .WithBodyLimit(options.MaxMultipartBytes)
             .WithErrorResponses();
         wafers.Map("/ws/webcam", (HttpContext context, WebcamSocket socket) => socket.RunAsync(context))
             .WithName("WebcamSocket")
@@ -69,70 +75,77 @@ internal static class WaferEndpoints
     }
 
     private static async Task<Results<Ok<WaferPredictionResponse>, Ok<WaferBatchResponse>, ProblemHttpResult>> PredictAsync(
-        HttpContext context, WaferPredictor predictor, RequestMonitor monitor, ServerMetrics metrics, IDiagnosticContext requestLog, TimeProvider time)
+        HttpContext context, [AsParameters] WaferServices services)
     {
-        var started = time.GetTimestamp();
-        var options = predictor.Options;
-        var badDeadline = RequestDeadline.Read(context.Request, LatencyClass.DefectDetection, started, time, out var deadline);
-        var latencyClass = badDeadline is null ? deadline.Class : LatencyClass.DefectDetection;
-        ProblemHttpResult Fail(FieldError error)
+        var started = services.Time.GetTimestamp();
+        var options = services.Predictor.Options;
+        var badHeader = RequestDeadline.Read(context.Request, LatencyClass.DefectDetection, started, services.Time, out var deadline);
+        ProblemHttpResult Fail(WaferScoring scoring)
         {
-            var latency = time.GetElapsedTime(started);
-            var outcome = WaferProblems.Outcome(error);
-            monitor.Record(latency, success: error.Status is < 500 or 499);
-            metrics.RecordPrediction(Endpoint, latencyClass, outcome, latency);
-            return WaferProblems.Problem(context, error, options.RetryAfterSeconds);
+            services.Metrics.RecordRequest(Endpoint, deadline.Class, scoring.Outcome, services.Time.GetElapsedTime(started));
+            return scoring.Errors is { } errors
+                ? Problems.Invalid(errors, "Invalid wafer image")
+                : Problems.For(context, scoring.Outcome, scoring.Result.RetryAfter, options.RetryAfterSeconds, options.Model, scoring.Result.Error);
         }
 
-        if (badDeadline is { } invalid)
+        if (badHeader is not null)
         {
-            return Fail(invalid);
+            return Fail(WaferScoring.Refused(badHeader));
         }
 
         if (context.Request.HasFormContentType)
         {
             var (images, files, error) = await ReadPartsAsync(context, options);
-            if (error is { } bad)
+            if (error is not null)
             {
-                return Fail(bad);
+                return Fail(WaferScoring.Refused(error));
             }
 
-            var fields = files.Select((_, i) => $"files[{i}]").ToArray();
-            var scoring = await predictor.ScoreAsync(images, fields, deadline, context.RequestAborted);
-            if (WaferProblems.Of(scoring, options.Model) is { } failed)
+            var scoring = await services.Predictor.ScoreAsync(images, [.. files.Select((_, i) => $"files[{i}]")], deadline, context.RequestAborted);
+            if (!scoring.IsOk)
             {
-                return Fail(failed);
+                return Fail(scoring);
             }
 
-            var latency = Succeed(scoring);
+            var latency = services.Succeed(Endpoint, deadline.Class, started, scoring);
             var defects = scoring.Verdicts.Select((v, i) => (v, i)).Where(p => p.v.DefectDetected).Select(p => p.i).ToArray();
             return TypedResults.Ok(new WaferBatchResponse(
                 scoring.Verdicts, files, images.Length, defects, latency.TotalMilliseconds, scoring.Model!.Name, scoring.Model.Version, scoring.Timings));
         }
 
-        byte[]? rented = null;
-        var length = 0;
-        var tooLarge = await RequestBody.ParseAsync(context, options.MaxImageBytes, (in body) =>
+        if (context.Request.ContentLength > options.MaxImageBytes)
         {
-            length = (int)body.Length;
-            rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-            body.CopyTo(rented);
-            return null;
-        });
+            return Fail(WaferScoring.Refused(RequestErrors.TooLarge(RawField, $"The image exceeds the {options.MaxImageBytes}-byte limit of raw {Endpoint} bodies.")));
+        }
+
+        byte[]? image = null;
+        var length = 0;
         try
         {
-            if (tooLarge is { } bad)
+            var unreadable = await RequestBody.ParseAsync(context, (in body) =>
             {
-                return Fail(bad with { Field = RawField });
+                if (body.Length > options.MaxImageBytes)
+                {
+                    return RequestErrors.TooLarge(RawField, $"The image exceeds the {options.MaxImageBytes}-byte limit of raw {Endpoint} bodies.");
+                }
+
+                length = (int)body.Length;
+                image = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                body.CopyTo(image);
+                return null;
+            });
+            if (unreadable is not null)
+            {
+                return Fail(WaferScoring.Refused(unreadable));
             }
 
-            var scoring = await predictor.ScoreAsync([rented.AsMemory(0, length)], [RawField], deadline, context.RequestAborted);
-            if (WaferProblems.Of(scoring, options.Model) is { } failed)
+            var scoring = await services.Predictor.ScoreAsync([image.AsMemory(0, length)], [RawField], deadline, context.RequestAborted);
+            if (!scoring.IsOk)
             {
-                return Fail(failed);
+                return Fail(scoring);
             }
 
-            var latency = Succeed(scoring);
+            var latency = services.Succeed(Endpoint, deadline.Class, started, scoring);
             var verdict = scoring.Verdicts[0];
             return TypedResults.Ok(new WaferPredictionResponse(
                 verdict.DefectDetected, verdict.DefectType, verdict.Confidence, verdict.ClassProbabilities,
@@ -140,89 +153,92 @@ internal static class WaferEndpoints
         }
         finally
         {
-            if (rented is not null)
+            if (image is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                ArrayPool<byte>.Shared.Return(image);
             }
-        }
-
-        TimeSpan Succeed(WaferScoring scoring)
-        {
-            var latency = time.GetElapsedTime(started);
-            monitor.Record(latency, success: true);
-            metrics.RecordPrediction(Endpoint, latencyClass, "ok", latency);
-            // Onto the request's one summary log event: where its time went.
-            requestLog.Set("Model", scoring.Model!.Name);
-            requestLog.Set("Images", scoring.Verdicts.Count);
-            requestLog.Set("PreprocessMs", scoring.Preprocess.TotalMilliseconds);
-            requestLog.Set("QueueMs", scoring.Result.QueueTime.TotalMilliseconds);
-            requestLog.Set("ComputeMs", scoring.Result.ComputeTime.TotalMilliseconds);
-            requestLog.Set("BatchRequests", scoring.Result.BatchRequests);
-            return latency;
         }
     }
 
-    /// <summary>Every file part of a multipart body, under the multipart byte limit and the image count limit.</summary>
-    private static async Task<(ReadOnlyMemory<byte>[] Images, string[] Files, FieldError? Error)> ReadPartsAsync(HttpContext context, WaferOptions options)
+    /// <summary>
+    /// Every file part of a multipart body, read section by section, so each limit is recognised as
+    /// itself: the image count as it is counted, the body size from Kestrel's typed 413.
+    /// </summary>
+    private static async Task<(ReadOnlyMemory<byte>[] Images, string[] Files, RequestErrors? Error)> ReadPartsAsync(HttpContext context, WaferOptions options)
     {
-        var limit = options.MaxMultipartBytes;
-        var tooLarge = new FieldError("$", $"The request body exceeds the {limit}-byte limit of {Endpoint}.", StatusCodes.Status413PayloadTooLarge);
+        var limit = RequestBody.Limit(context);
         if (context.Request.ContentLength > limit)
         {
-            return ([], [], tooLarge);
+            return ([], [], RequestBody.TooLarge(context, limit));
         }
 
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        if (!MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var contentType)
+            || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary)
         {
-            feature.MaxRequestBodySize = limit;
+            return ([], [], RequestErrors.One("Content-Type", "A multipart/form-data body needs a boundary parameter."));
         }
 
-        IFormCollection form;
+        var images = new List<ReadOnlyMemory<byte>>();
+        var files = new List<string>();
+        var read = 0L;
+        var reader = new MultipartReader(boundary, context.Request.Body);
         try
         {
-            form = await context.Request.ReadFormAsync(
-                new FormOptions { MultipartBodyLengthLimit = limit, ValueCountLimit = options.MaxImagesPerRequest + 16 }, context.RequestAborted);
+            while (await reader.ReadNextSectionAsync(context.RequestAborted) is { } section)
+            {
+                if (section.GetContentDispositionHeader() is not { } disposition || !disposition.IsFileDisposition())
+                {
+                    continue;
+                }
+
+                if (images.Count == options.MaxImagesPerRequest)
+                {
+                    return ([], [], RequestErrors.TooLarge("files", $"More than {options.MaxImagesPerRequest} images; the limit is {options.MaxImagesPerRequest} a request."));
+                }
+
+                using var buffer = new MemoryStream();
+                await section.Body.CopyToAsync(buffer, context.RequestAborted);
+                read += buffer.Length;
+                if (read > limit)
+                {
+                    // Hosts that do not enforce the endpoint's limit themselves.
+                    return ([], [], RequestBody.TooLarge(context, limit));
+                }
+
+                images.Add(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+                files.Add(HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "");
+            }
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return ([], [], tooLarge);
+            return ([], [], RequestBody.TooLarge(context, limit));
         }
-        catch (InvalidDataException ex) when (ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException && !context.RequestAborted.IsCancellationRequested)
         {
-            return ([], [], tooLarge with { Message = $"{tooLarge.Message} ({ex.Message})" });
-        }
-        catch (InvalidDataException ex)
-        {
-            return ([], [], new FieldError("$", $"The multipart body is malformed: {ex.Message}"));
-        }
-        catch (IOException ex) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            // A multipart body that ends before its closing boundary.
-            return ([], [], new FieldError("$", $"The multipart body is malformed: {ex.Message}"));
+            // Bad boundaries, a body that ends before its closing boundary, a malformed chunked body.
+            return ([], [], RequestErrors.One("$", $"The multipart body is malformed: {ex.Message}"));
         }
 
-        if (form.Files.Count == 0)
-        {
-            return ([], [], new FieldError("files", "The multipart body has no file part; send one or more PNG/JPEG images."));
-        }
+        return images.Count == 0
+            ? ([], [], RequestErrors.One("files", "The multipart body has no file part; send one or more PNG/JPEG images."))
+            : ([.. images], [.. files], null);
+    }
+}
 
-        if (form.Files.Count > options.MaxImagesPerRequest)
-        {
-            return ([], [], new FieldError(
-                "files", $"{form.Files.Count} images exceed the limit of {options.MaxImagesPerRequest} a request.", StatusCodes.Status413PayloadTooLarge));
-        }
-
-        var images = new ReadOnlyMemory<byte>[form.Files.Count];
-        var files = new string[form.Files.Count];
-        for (var i = 0; i < images.Length; i++)
-        {
-            var file = form.Files[i];
-            using var stream = new MemoryStream((int)file.Length);
-            await file.CopyToAsync(stream, context.RequestAborted);
-            images[i] = stream.GetBuffer().AsMemory(0, (int)stream.Length);
-            files[i] = file.FileName;
-        }
-
-        return (images, files, null);
+/// <summary>What the wafer handler needs, and the bookkeeping of a scored request.</summary>
+internal readonly record struct WaferServices(WaferPredictor Predictor, ServerMetrics Metrics, IDiagnosticContext RequestLog, TimeProvider Time)
+{
+    public TimeSpan Succeed(string endpoint, LatencyClass latencyClass, long started, WaferScoring scoring)
+    {
+        var latency = Time.GetElapsedTime(started);
+        Metrics.RecordRequest(endpoint, latencyClass, scoring.Outcome, latency);
+        // Onto the request's one summary log event: where its time went.
+        RequestLog.Set("Model", scoring.Model!.Name);
+        RequestLog.Set("Images", scoring.Verdicts.Count);
+        RequestLog.Set("PreprocessMs", scoring.Preprocess.TotalMilliseconds);
+        RequestLog.Set("QueueMs", scoring.Result.QueueTime.TotalMilliseconds);
+        RequestLog.Set("ComputeMs", scoring.Result.ComputeTime.TotalMilliseconds);
+        RequestLog.Set("BatchRequests", scoring.Result.BatchRequests);
+        return latency;
     }
 }

@@ -3,21 +3,28 @@ using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Wafers;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Resilience;
 using RealTimeInference.Inference.Scheduling;
-using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Wafers;
 
-/// <summary>What became of a set of images: verdicts in order, or why there are none.</summary>
+/// <summary>What became of a set of images: verdicts in order, or why there are none (bad images, or the model's outcome).</summary>
 internal sealed record WaferScoring(
     ServedModel? Model,
     ScoreResult Result,
     IReadOnlyList<WaferVerdict> Verdicts,
     TimeSpan Preprocess,
-    FieldError? Error = null)
+    RequestErrors? Errors = null)
 {
-    public bool IsOk => Error is null && Result.IsOk;
+    public bool IsOk => Errors is null && Result.IsOk;
+
+    /// <summary>A request refused before any image was scored.</summary>
+    public static WaferScoring Refused(RequestErrors errors) => new(null, default, [], TimeSpan.Zero, errors);
+
+    /// <summary>The request's outcome: invalid or too large images, else the model's.</summary>
+    public Outcome Outcome => Errors?.Outcome ?? Result.Outcome;
 
     public WaferTimings Timings => new(
         Preprocess.TotalMilliseconds, Result.QueueTime.TotalMilliseconds, Result.ComputeTime.TotalMilliseconds, Result.BatchRows);
@@ -25,7 +32,8 @@ internal sealed record WaferScoring(
 
 /// <summary>
 /// Images -> the wafer model's tensors (its model.json preprocessing) -> its micro-batcher, so
-/// concurrent images from every client share one ONNX run -> a verdict per image.
+/// concurrent images from every client share one ONNX run -> a verdict per image. Knows nothing
+/// of any transport: HTTP and the webcam socket both call it.
 /// </summary>
 internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guard, IOptions<WaferOptions> options, TimeProvider time)
 {
@@ -58,13 +66,13 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
     {
         if (repository.IsDraining || !repository.TryGet(_options.Model, out var model))
         {
-            return new WaferScoring(null, new ScoreResult(ScoreStatus.Stopped), [], TimeSpan.Zero);
+            return new WaferScoring(null, new ScoreResult(Outcome.Unavailable), [], TimeSpan.Zero);
         }
 
         if (Preprocessor(model) is not { } preprocessor)
         {
             return new WaferScoring(model, new ScoreResult(
-                ScoreStatus.Failed,
+                Outcome.Failed,
                 Error: $"Model '{model.Name}' is not an image classifier: its model.json needs preprocessing and classes including '{NoneClass}'."), [], TimeSpan.Zero);
         }
 
@@ -74,17 +82,26 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
         try
         {
             var started = time.GetTimestamp();
-            for (var i = 0; i < images.Count; i++)
+            RequestErrors? errors = null;
+            for (var i = 0; i < images.Count && errors is not { IsFull: true }; i++)
             {
                 var image = preprocessor.Preprocess(images[i].Span, features.AsSpan(i * width, width), _options.MaxImagePixels);
-                if (!image.IsOk)
+                if (image.Status == ImageStatus.TooLarge)
                 {
-                    var status = image.Status == ImageStatus.TooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest;
-                    return new WaferScoring(model, default, [], time.GetElapsedTime(started), new FieldError(fields[i], image.Message!, status));
+                    (errors ??= new()).AddTooLarge(fields[i], image.Message!);
+                }
+                else if (!image.IsOk)
+                {
+                    RequestErrors.Add(ref errors, fields[i], image.Message!);
                 }
             }
 
             var preprocess = time.GetElapsedTime(started);
+            if (errors is not null)
+            {
+                return new WaferScoring(model, default, [], preprocess, errors);
+            }
+
             var rows = features.AsMemory(0, images.Count * width);
             var output = scores.AsMemory(0, images.Count * outputs);
             // The guard retries on a version swapped in meanwhile, and falls back if the model fails.

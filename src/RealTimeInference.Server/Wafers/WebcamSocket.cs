@@ -1,25 +1,24 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Observability;
-using RealTimeInference.Server.Predictions;
-using RealTimeInference.Server.Streaming;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Wafers;
 
 /// <summary>
 /// <c>WS /ws/webcam</c>, the seed's contract: each text message <c>{"frame": base64}</c> gets
 /// <c>{defect_detected, confidence, timestamp}</c> plus the class detail. A bad frame gets an
-/// error message and the socket stays open for the next one.
+/// error message (<see cref="SocketError"/>, as on <c>/ws/predict</c>) and the socket stays open
+/// for the next one.
 /// </summary>
 internal sealed partial class WebcamSocket(
     WaferPredictor predictor,
     WebSocketSlots slots,
-    RequestMonitor monitor,
     ServerMetrics metrics,
     TimeProvider time,
     ILogger<WebcamSocket> logger)
@@ -69,8 +68,8 @@ internal sealed partial class WebcamSocket(
                     ? await ScoreAsync(message.WrittenMemory, started, aborted)
                     : Error(
                         received == WebSocketMessageType.Text
-                            ? new FieldError("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}.", StatusCodes.Status413PayloadTooLarge)
-                            : new FieldError("$", "Send text messages of JSON {\"frame\": base64}."),
+                            ? RequestErrors.TooLarge("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}.")
+                            : RequestErrors.One("$", "Send text messages of JSON {\"frame\": base64}."),
                         started);
                 await socket.SendAsync(answer, WebSocketMessageType.Text, endOfMessage: true, aborted);
             }
@@ -137,12 +136,12 @@ internal sealed partial class WebcamSocket(
         }
         catch (JsonException ex)
         {
-            return Error(new FieldError("$", $"The message is not JSON {{\"frame\": base64}}: {ex.Message}"), started);
+            return Error(RequestErrors.One("$", $"The message is not JSON {{\"frame\": base64}}: {ex.Message}"), started);
         }
 
         if (frame?.Frame is not { Length: > 0 } text)
         {
-            return Error(new FieldError(FrameField, "frame is required: a base64 PNG or JPEG."), started);
+            return Error(RequestErrors.One(FrameField, "frame is required: a base64 PNG or JPEG."), started);
         }
 
         // Canvas clients send data URLs ("data:image/jpeg;base64,...").
@@ -154,23 +153,28 @@ internal sealed partial class WebcamSocket(
         {
             if (!Convert.TryFromBase64Chars(payload, image, out var length))
             {
-                return Error(new FieldError(FrameField, "frame is not valid base64."), started);
+                return Error(RequestErrors.One(FrameField, "frame is not valid base64."), started);
             }
 
             var scoring = await predictor.ScoreAsync(
                 [image.AsMemory(0, length)], [FrameField], Deadline.For(LatencyClass.DefectDetection, started, time), cancellationToken);
-            if (WaferProblems.Of(scoring, predictor.Options.Model) is { } error)
+            var latency = time.GetElapsedTime(started);
+            metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, scoring.Outcome, latency);
+            if (!scoring.IsOk)
             {
-                return Error(error, started);
+                return Serialize(scoring.Errors is { } errors
+                    ? SocketError.For(errors, time.GetUtcNow())
+                    : SocketError.For(
+                        scoring.Outcome,
+                        scoring.Outcome.Detail(predictor.Options.Model, scoring.Result.Error),
+                        time.GetUtcNow(),
+                        retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(scoring.Result.RetryAfter, predictor.Options.RetryAfterSeconds)));
             }
 
-            var latency = time.GetElapsedTime(started);
-            monitor.Record(latency, success: true);
-            metrics.RecordPrediction(Endpoint, LatencyClass.DefectDetection, "ok", latency);
             var verdict = scoring.Verdicts[0];
             return JsonSerializer.SerializeToUtf8Bytes(
                 new WebcamVerdict(
-                    verdict.DefectDetected, verdict.Confidence, Now(), verdict.DefectType, verdict.ClassProbabilities,
+                    verdict.DefectDetected, verdict.Confidence, time.GetUtcNow(), verdict.DefectType, verdict.ClassProbabilities,
                     latency.TotalMilliseconds, scoring.Model!.Name, scoring.Model.Version),
                 WaferJsonContext.Default.WebcamVerdict);
         }
@@ -180,20 +184,18 @@ internal sealed partial class WebcamSocket(
         }
     }
 
-    private byte[] Error(FieldError error, long started)
+    /// <summary>A frame refused before the model: counted, and answered with the fields at fault.</summary>
+    private byte[] Error(RequestErrors errors, long started)
     {
-        var latency = time.GetElapsedTime(started);
-        monitor.Record(latency, success: error.Status < 500);
-        metrics.RecordPrediction(Endpoint, LatencyClass.DefectDetection, WaferProblems.Outcome(error), latency);
-        return JsonSerializer.SerializeToUtf8Bytes(
-            new WebcamError(error.Message, error.Field, error.Status, Now()), WaferJsonContext.Default.WebcamError);
+        metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, errors.Outcome, time.GetElapsedTime(started));
+        return Serialize(SocketError.For(errors, time.GetUtcNow()));
     }
 
-    private string Now() => time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+    private static byte[] Serialize(SocketError error) => JsonSerializer.SerializeToUtf8Bytes(error, TransportJsonContext.Default.SocketError);
 
-    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "Webcam socket {Connection} opened")]
+    [LoggerMessage(EventId = LogEvents.WebcamOpened, Level = LogLevel.Information, Message = "Webcam socket {Connection} opened")]
     private static partial void LogOpened(ILogger logger, string connection);
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Webcam socket {Connection} closed after {Frames} frames")]
+    [LoggerMessage(EventId = LogEvents.WebcamClosed, Level = LogLevel.Information, Message = "Webcam socket {Connection} closed after {Frames} frames")]
     private static partial void LogClosed(ILogger logger, string connection, int frames);
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Monitoring;
 
 namespace RealTimeInference.Inference.Tests.Batching;
@@ -28,7 +29,7 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         // The fake clock never moves: an artificial wait would hang here.
         var result = await batcher.ScoreAsync(features, scores).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(ScoreStatus.Ok, result.Status);
+        Assert.Equal(Outcome.Ok, result.Outcome);
         Assert.Equal(1, result.BatchRequests);
         Assert.Equal(3f, scores[0]);
         Assert.Equal(TimeSpan.Zero, result.QueueTime);
@@ -50,7 +51,7 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         _scorer.Open();
         var results = await Task.WhenAll(tasks);
 
-        Assert.Equal(ScoreStatus.Ok, (await first).Status);
+        Assert.Equal(Outcome.Ok, (await first).Outcome);
         Assert.Equal([1, 5], _scorer.BatchRows);
         Assert.All(results, r => Assert.Equal(5, r.BatchRequests));
         Assert.All(results, r => Assert.Equal(TimeSpan.FromMilliseconds(7), r.QueueTime));
@@ -81,7 +82,7 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         var batcher = Create(maxBatchRows: 4);
         var result = await batcher.ScoreAsync(new float[20], new float[10]);
 
-        Assert.Equal(ScoreStatus.Ok, result.Status);
+        Assert.Equal(Outcome.Ok, result.Outcome);
         Assert.Equal([10], _scorer.BatchRows);
     }
 
@@ -96,12 +97,12 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         var admitted = batcher.ScoreAsync(new float[6], new float[3]).AsTask();
         var rejected = await batcher.ScoreAsync(new float[2], new float[1]);
 
-        Assert.Equal(ScoreStatus.Rejected, rejected.Status);
+        Assert.Equal(Outcome.QueueFull, rejected.Outcome);
         Assert.Equal(3, batcher.QueuedRows);
         _scorer.Open();
-        Assert.Equal(ScoreStatus.Ok, (await admitted).Status);
-        Assert.Equal(ScoreStatus.Ok, (await running).Status);
-        Assert.Equal(1, _meters.Total("requests_total", ("model", "m"), ("outcome", "rejected")));
+        Assert.Equal(Outcome.Ok, (await admitted).Outcome);
+        Assert.Equal(Outcome.Ok, (await running).Outcome);
+        Assert.Equal(1, _meters.Total("requests_total", ("model", "m"), ("outcome", "queue_full")));
         Assert.Equal(2, _meters.Total("requests_total", ("model", "m"), ("outcome", "ok")));
         Assert.Equal(0, batcher.QueuedRows);
     }
@@ -120,8 +121,8 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         await cts.CancelAsync();
         _scorer.Open();
 
-        Assert.Equal(ScoreStatus.Cancelled, (await cancelled).Status);
-        Assert.Equal(ScoreStatus.Ok, (await kept).Status);
+        Assert.Equal(Outcome.Cancelled, (await cancelled).Outcome);
+        Assert.Equal(Outcome.Ok, (await kept).Outcome);
         Assert.Equal([1, 1], _scorer.BatchRows);
         await running;
     }
@@ -136,9 +137,9 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         _scorer.FailWith = null;
         var next = await batcher.ScoreAsync(new float[] { 2, 3 }, new float[1]);
 
-        Assert.Equal(ScoreStatus.Failed, failed.Status);
+        Assert.Equal(Outcome.Failed, failed.Outcome);
         Assert.Equal("boom", failed.Error);
-        Assert.Equal(ScoreStatus.Ok, next.Status);
+        Assert.Equal(Outcome.Ok, next.Outcome);
     }
 
     [Fact]
@@ -177,9 +178,9 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         _scorer.Open();
         await disposing;
 
-        Assert.Equal(ScoreStatus.Stopped, refused.Status);
-        Assert.Equal(ScoreStatus.Ok, (await running).Status);
-        Assert.Equal(ScoreStatus.Ok, (await queued).Status);
+        Assert.Equal(Outcome.Unavailable, refused.Outcome);
+        Assert.Equal(Outcome.Ok, (await running).Outcome);
+        Assert.Equal(Outcome.Ok, (await queued).Outcome);
     }
 
     [Fact]

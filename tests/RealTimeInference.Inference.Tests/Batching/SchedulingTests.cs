@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Scheduling;
 
@@ -32,8 +33,8 @@ public sealed class SchedulingTests : IAsyncDisposable
         return running;
     }
 
-    private long Dropped(LatencyClass latencyClass, DropReason reason) =>
-        _meters.Total("dropped_total", ("model", "m"), ("class", latencyClass.Name()), ("reason", InferenceMetrics.ReasonLabel(reason)));
+    private long Dropped(LatencyClass latencyClass, Outcome reason) =>
+        _meters.Total("dropped_total", ("model", "m"), ("class", latencyClass.Name()), ("reason", reason.Label()));
 
     [Fact]
     public async Task Batches_FormEarliestDeadlineFirstAcrossClasses()
@@ -65,11 +66,10 @@ public sealed class SchedulingTests : IAsyncDisposable
         _time.Advance(TimeSpan.FromMilliseconds(20));
         _scorer.Open();
 
-        Assert.Equal(ScoreStatus.Expired, (await late).Status);
-        Assert.Equal(DropReason.DeadlineExpired, (await late).Reason);
-        Assert.Equal(ScoreStatus.Ok, (await onTime).Status);
+        Assert.Equal(Outcome.DeadlineExpired, (await late).Outcome);
+        Assert.Equal(Outcome.Ok, (await onTime).Outcome);
         Assert.DoesNotContain(7f, _scorer.Scored);
-        Assert.Equal(1, Dropped(LatencyClass.Emergency, DropReason.DeadlineExpired));
+        Assert.Equal(1, Dropped(LatencyClass.Emergency, Outcome.DeadlineExpired));
         await running;
     }
 
@@ -80,7 +80,7 @@ public sealed class SchedulingTests : IAsyncDisposable
 
         var result = await batcher.ScoreAsync(new[] { 1f }, new float[1], new Deadline(LatencyClass.Emergency, _time.GetTimestamp()));
 
-        Assert.Equal(ScoreStatus.Expired, result.Status);
+        Assert.Equal(Outcome.DeadlineExpired, result.Outcome);
         Assert.Empty(_scorer.Scored);
     }
 
@@ -108,7 +108,7 @@ public sealed class SchedulingTests : IAsyncDisposable
 
         var rejected = results.Where(t => t.IsCompleted).Select(t => t.Result).ToArray();
         Assert.Equal(3, rejected.Length);
-        Assert.All(rejected, r => Assert.Equal(DropReason.DeadlineUnmeetable, r.Reason));
+        Assert.All(rejected, r => Assert.Equal(Outcome.DeadlineUnmeetable, r.Outcome));
         // Retry-After: the 12 queued rows at 9 ms each.
         Assert.All(rejected, r => Assert.Equal(0.108, r.RetryAfter.TotalSeconds, 3));
 
@@ -118,7 +118,7 @@ public sealed class SchedulingTests : IAsyncDisposable
         _scorer.DuringRun = null;
         _scorer.Open();
         await Task.WhenAll(results.Append(patient).Append(running));
-        Assert.Equal(ScoreStatus.Ok, (await patient).Status);
+        Assert.Equal(Outcome.Ok, (await patient).Outcome);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public sealed class SchedulingTests : IAsyncDisposable
 
         Assert.All(queued, t => Assert.False(t.IsCompleted));
         _scorer.Open();
-        Assert.All(await Task.WhenAll(queued), r => Assert.Equal(ScoreStatus.Ok, r.Status));
+        Assert.All(await Task.WhenAll(queued), r => Assert.Equal(Outcome.Ok, r.Outcome));
         await running;
     }
 
@@ -149,22 +149,21 @@ public sealed class SchedulingTests : IAsyncDisposable
         var yieldB = Score(batcher, 11, Due(LatencyClass.YieldForecasting));
 
         var emergency = Score(batcher, 1, Due(LatencyClass.Emergency));
-        Assert.Equal(new ScoreResult(ScoreStatus.Shed, Reason: DropReason.ShedOldest), await yieldA with { RetryAfter = default });
+        Assert.Equal(new ScoreResult(Outcome.ShedOldest), await yieldA with { RetryAfter = default });
         var control = Score(batcher, 2, Due(LatencyClass.ProcessControl));
-        Assert.Equal(ScoreStatus.Shed, (await yieldB).Status);
+        Assert.Equal(Outcome.ShedOldest, (await yieldB).Outcome);
 
         // Only emergency and process-control work is queued now: a yield request may shed neither.
         var refused = await Score(batcher, 12, Due(LatencyClass.YieldForecasting));
-        Assert.Equal(ScoreStatus.Rejected, refused.Status);
-        Assert.Equal(DropReason.QueueFull, refused.Reason);
+        Assert.Equal(Outcome.QueueFull, refused.Outcome);
 
         _scorer.Open();
-        Assert.Equal(ScoreStatus.Ok, (await emergency).Status);
-        Assert.Equal(ScoreStatus.Ok, (await control).Status);
+        Assert.Equal(Outcome.Ok, (await emergency).Outcome);
+        Assert.Equal(Outcome.Ok, (await control).Outcome);
         await running;
         Assert.Equal([-1, 1, 2], _scorer.Scored);
-        Assert.Equal(2, Dropped(LatencyClass.YieldForecasting, DropReason.ShedOldest));
-        Assert.Equal(1, Dropped(LatencyClass.YieldForecasting, DropReason.QueueFull));
+        Assert.Equal(2, Dropped(LatencyClass.YieldForecasting, Outcome.ShedOldest));
+        Assert.Equal(1, Dropped(LatencyClass.YieldForecasting, Outcome.QueueFull));
     }
 
     [Fact]
@@ -177,11 +176,10 @@ public sealed class SchedulingTests : IAsyncDisposable
 
         var emergency = Score(batcher, 1, Due(LatencyClass.Emergency));
 
-        Assert.Equal(ScoreStatus.Shed, (await newer).Status);
-        Assert.Equal(DropReason.ShedNewest, (await newer).Reason);
+        Assert.Equal(Outcome.ShedNewest, (await newer).Outcome);
         _scorer.Open();
-        Assert.Equal(ScoreStatus.Ok, (await older).Status);
-        Assert.Equal(ScoreStatus.Ok, (await emergency).Status);
+        Assert.Equal(Outcome.Ok, (await older).Outcome);
+        Assert.Equal(Outcome.Ok, (await emergency).Outcome);
         await running;
     }
 
@@ -196,11 +194,11 @@ public sealed class SchedulingTests : IAsyncDisposable
         // Two queue below the watermark; of the nine above it, every third is kept.
         var sampled = tasks.Where(t => t.IsCompleted).ToArray();
         Assert.Equal(6, sampled.Length);
-        Assert.All(sampled, t => Assert.Equal(DropReason.Sampled, t.Result.Reason));
+        Assert.All(sampled, t => Assert.Equal(Outcome.Sampled, t.Result.Outcome));
         Assert.Equal(5, batcher.QueuedRows);
         _scorer.Open();
         await Task.WhenAll(tasks.Append(running));
-        Assert.Equal(6, Dropped(LatencyClass.ProcessControl, DropReason.Sampled));
+        Assert.Equal(6, Dropped(LatencyClass.ProcessControl, Outcome.Sampled));
     }
 
     [Theory]
@@ -222,12 +220,12 @@ public sealed class SchedulingTests : IAsyncDisposable
         var results = await Task.WhenAll(sent);
 
         var accepted = results.Count(r => r.IsOk);
-        var dropped = results.Count(r => r.Status is ScoreStatus.Rejected or ScoreStatus.Shed);
+        var dropped = results.Count(r => r.Outcome.Describe().IsDrop);
         Assert.Equal(sent.Length, accepted + dropped);
         Assert.Equal(accepted, _scorer.Scored.Count);
         Assert.Equal(accepted, _meters.Total("requests_total", ("model", "m"), ("outcome", "ok")));
         var counted = LatencyClasses.All
-            .SelectMany(c => Enum.GetValues<DropReason>().Skip(1).Select(r => Dropped(c, r)))
+            .SelectMany(c => OutcomeVocabulary.All.Where(o => o.Describe().IsDrop).Select(r => Dropped(c, r)))
             .Sum();
         Assert.Equal(dropped, counted);
     }

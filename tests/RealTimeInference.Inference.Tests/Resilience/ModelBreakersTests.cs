@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
 using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Resilience;
 using RealTimeInference.Inference.Tests.Batching;
@@ -38,18 +39,18 @@ public sealed class ModelBreakersTests : IAsyncDisposable
     public async Task FailedRuns_OpenTheBreaker_WhichRefusesRunsWithoutTheModel_ThenClosesAfterATrial()
     {
         _scorer.FailWith = new InvalidOperationException("boom");
-        Assert.Equal(ScoreStatus.Failed, (await ScoreAsync()).Status);
-        Assert.Equal(ScoreStatus.Failed, (await ScoreAsync()).Status);
+        Assert.Equal(Outcome.Failed, (await ScoreAsync()).Outcome);
+        Assert.Equal(Outcome.Failed, (await ScoreAsync()).Outcome);
         Assert.Equal(CircuitState.Open, _breakers.StateOf("m"));
 
         _scorer.FailWith = null;
         var runs = _scorer.BatchRows.Count;
         var refused = await ScoreAsync();
-        Assert.Equal(ScoreStatus.Failed, refused.Status);
+        Assert.Equal(Outcome.Failed, refused.Outcome);
         Assert.Equal(runs, _scorer.BatchRows.Count);
 
         _time.Advance(TimeSpan.FromSeconds(5));
-        Assert.Equal(ScoreStatus.Ok, (await ScoreAsync()).Status);
+        Assert.Equal(Outcome.Ok, (await ScoreAsync()).Outcome);
         Assert.Equal(CircuitState.Closed, _breakers.StateOf("m"));
     }
 
@@ -58,8 +59,8 @@ public sealed class ModelBreakersTests : IAsyncDisposable
     {
         _scorer.DuringRun = () => _time.Advance(TimeSpan.FromMilliseconds(150));
 
-        Assert.Equal(ScoreStatus.Ok, (await ScoreAsync()).Status);
-        Assert.Equal(ScoreStatus.Ok, (await ScoreAsync()).Status);
+        Assert.Equal(Outcome.Ok, (await ScoreAsync()).Outcome);
+        Assert.Equal(Outcome.Ok, (await ScoreAsync()).Outcome);
 
         Assert.Equal(CircuitState.Open, _breakers.StateOf("m"));
     }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Server.Tests.Sockets;
 
 namespace RealTimeInference.Server.Tests.Predictions;
 
@@ -77,5 +78,28 @@ public sealed class OverloadTests(TinyQueueServerFixture server) : IClassFixture
         Assert.Equal(1, ok);
         Assert.Equal(responses.Length, ok + refused);
         Assert.Equal(200, await PrometheusText.ReadAsync(_client, "rti_inference_dropped_total", QueueFullLabels) - before);
+    }
+
+    [Fact]
+    public async Task Socket_WhenModelQueueIsFull_AnswersOverloadedWithTheReason_AndKeepsServing()
+    {
+        using var socket = await server.Server.CreateWebSocketClient().ConnectAsync(new Uri(server.Server.BaseAddress, "ws/predict"), CancellationToken.None);
+        var held = await FillQueueAsync();
+
+        await socket.SendTextAsync("""{"temperature":350,"pressure":1013,"flow_rate":100}""");
+        var refused = await socket.ReceiveJsonAsync();
+        await server.AdvanceUntilAsync(held, TimeSpan.FromMilliseconds(100));
+
+        // Overload reads as overload, with the same reason and Retry-After an HTTP client gets.
+        Assert.Equal("overloaded", refused.GetProperty("error").GetString());
+        Assert.Equal("queue_full", refused.GetProperty("reason").GetString());
+        Assert.Equal(503, refused.GetProperty("status").GetInt32());
+        Assert.Equal(3, refused.GetProperty("retry_after_seconds").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await held).StatusCode);
+        // The queue has room again, and the same socket is answered.
+        await socket.SendTextAsync("""{"temperature":350,"pressure":1013,"flow_rate":100}""");
+        var next = socket.ReceiveJsonAsync();
+        await server.AdvanceUntilAsync(next, TimeSpan.FromMilliseconds(100));
+        Assert.True((await next).TryGetProperty("prediction", out _));
     }
 }

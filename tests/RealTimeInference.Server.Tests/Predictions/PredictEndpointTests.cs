@@ -40,7 +40,8 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
         var prediction = body.GetProperty("prediction").GetDouble();
         Assert.InRange(prediction, 0, 0.5);
         Assert.False(body.GetProperty("is_anomaly").GetBoolean());
-        Assert.Equal("2026-11-26T10:00:00.123456", body.GetProperty("timestamp").GetString());
+        // The seed's timestamp has no offset: it is taken as UTC and echoed in RFC 3339 UTC.
+        Assert.Equal("2026-11-26T10:00:00.123456Z", body.GetProperty("timestamp").GetString());
         Assert.True(body.GetProperty("latency_ms").GetDouble() > 0);
         Assert.Equal(1, body.GetProperty("model_version").GetInt32());
         Assert.False(body.GetProperty("fallback").GetBoolean());
@@ -54,8 +55,10 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(body.GetProperty("is_anomaly").GetBoolean());
         Assert.InRange(body.GetProperty("prediction").GetDouble(), 0.9, 1);
-        // No timestamp sent: the server's own time comes back.
-        Assert.True(DateTimeOffset.TryParse(body.GetProperty("timestamp").GetString(), out _));
+        // No timestamp sent: the server's own time comes back, in UTC.
+        Assert.True(DateTimeOffset.TryParse(body.GetProperty("timestamp").GetString(), out var time));
+        Assert.Equal(TimeSpan.Zero, time.Offset);
+        Assert.EndsWith("Z", body.GetProperty("timestamp").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -83,7 +86,7 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
     [InlineData("""{"temperature":Infinity,"pressure":1013,"flow_rate":100}""", "$", "Malformed JSON")]
     [InlineData("""{"temperature":1e400,"pressure":1013,"flow_rate":100}""", "temperature", "finite")]
     [InlineData("""{"temperature":350,"pressure":1e39,"flow_rate":100}""", "pressure", "finite")]
-    [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"timestamp":"yesterday"}""", "timestamp", "ISO 8601")]
+    [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"timestamp":"yesterday"}""", "timestamp", "RFC 3339")]
     [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"tool_id":7}""", "tool_id", "must be a string")]
     [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"x":{"a":{"b":{"c":{"d":1}}}}}""", "$", "Malformed JSON")]
     [InlineData("""[{"temperature":350,"pressure":1013,"flow_rate":100}]""", "$", "/predict-batch")]

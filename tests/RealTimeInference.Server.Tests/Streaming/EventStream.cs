@@ -3,7 +3,10 @@ using System.Text.Json;
 
 namespace RealTimeInference.Server.Tests.Streaming;
 
-/// <summary>A test's SSE subscription to /stream-predictions, open once the server has sent its first heartbeat.</summary>
+/// <summary>
+/// A test's SSE subscription to /stream-predictions. The server sends its headers with the opening
+/// heartbeat comment, after it registered the subscription: once open, what is published arrives.
+/// </summary>
 internal sealed class EventStream : IAsyncDisposable
 {
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromSeconds(60));
@@ -23,29 +26,14 @@ internal sealed class EventStream : IAsyncDisposable
         stream._response.EnsureSuccessStatusCode();
         var body = await stream._response.Content.ReadAsStreamAsync(stream._timeout.Token);
         stream._events = SseParser.Create(body).EnumerateAsync(stream._timeout.Token).GetAsyncEnumerator(stream._timeout.Token);
-        // The first event says the subscription is registered: what is published from now on arrives.
-        Assert.Equal("heartbeat", (await stream.NextAsync()).EventType);
         return stream;
     }
 
-    /// <summary>The next event of any type.</summary>
-    public async Task<SseItem<string>> NextAsync()
+    /// <summary>The next event of any type (comments, such as heartbeats, are not events).</summary>
+    public async Task<SseItem<string>> NextEventAsync()
     {
         Assert.True(await _events!.MoveNextAsync(), "The stream ended.");
         return _events.Current;
-    }
-
-    /// <summary>The next event that is not a heartbeat.</summary>
-    public async Task<SseItem<string>> NextEventAsync()
-    {
-        while (true)
-        {
-            var item = await NextAsync();
-            if (item.EventType != "heartbeat")
-            {
-                return item;
-            }
-        }
     }
 
     /// <summary>The next prediction event, as its id and JSON.</summary>

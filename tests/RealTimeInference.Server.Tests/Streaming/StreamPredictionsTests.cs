@@ -3,8 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Streaming;
 
 namespace RealTimeInference.Server.Tests.Streaming;
@@ -108,7 +110,7 @@ public sealed class StreamPredictionsTests(StreamServerFixture server) : IClassF
         var model = SensorModel();
         for (var i = 0; i < 100; i++)
         {
-            hub.Publish("test", model, [350, 1013, 100], [0.01f]);
+            Publish(hub, model, 350, 0.01f);
             await stream.NextPredictionAsync();
         }
 
@@ -136,7 +138,7 @@ public sealed class StreamPredictionsTests(StreamServerFixture server) : IClassF
         var lastId = 0L;
         for (var i = 0; i < Events; i++)
         {
-            hub.Publish("test", model, [i, 1013, 100], [0.5f]);
+            Publish(hub, model, i, 0.5f);
             var (id, data) = await fast.NextPredictionAsync();
             Assert.True(id > lastId);
             lastId = id;
@@ -195,6 +197,14 @@ public sealed class StreamPredictionsTests(StreamServerFixture server) : IClassF
         Assert.Equal(0, hub.SubscriberCount);
         await quiet.CreateClient().PredictAsync(350);
         Assert.False(hub.IsActive);
+    }
+
+    private static void Publish(PredictionHub hub, ServedModel model, float temperature, float score)
+    {
+        using var batch = new SensorBatch(1, DateTimeOffset.UtcNow);
+        batch.Add(new SensorReading(null, null, batch.Received, temperature, 1013, 100));
+        batch.Scores.Span[0] = score;
+        hub.Publish(PredictionSource.Http, model, batch);
     }
 
     private ServedModel SensorModel()

@@ -81,7 +81,8 @@ public sealed class WebcamSocketTests(WaferLimitsFixture server) : IClassFixture
 
         Assert.True(status == error.GetProperty("status").GetInt32(), name);
         Assert.Equal(field, error.GetProperty("field").GetString());
-        Assert.False(string.IsNullOrEmpty(error.GetProperty("error").GetString()));
+        Assert.Equal(status == 413 ? "message_too_large" : "invalid_message", error.GetProperty("error").GetString());
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("detail").GetString()));
         Assert.Equal("donut", next.GetProperty("defect_type").GetString());
         Assert.Equal(WebSocketState.Open, socket.State);
     }

@@ -1,32 +1,29 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
-using RealTimeInference.Fab.Sensors;
-using RealTimeInference.Inference.Batching;
-using RealTimeInference.Inference.Models;
-using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Transport;
 
-namespace RealTimeInference.Server.Streaming;
+namespace RealTimeInference.Server.Sockets;
 
 /// <summary>
 /// One <c>/ws/predict</c> connection. The receive loop parses each message and hands it to the
 /// model's batcher at once; a bounded channel carries the pending answers, in order, to the send
-/// loop. When <see cref="WebSocketPredictOptions.MaxInFlightPerConnection"/> answers are pending the
+/// loop. When <see cref="SocketOptions.MaxInFlightPerConnection"/> answers are pending the
 /// receive loop stops reading, so a fast client is held back by TCP instead of buffered.
 /// </summary>
 internal sealed class PredictSocketSession(
     WebSocket socket,
-    SensorScorer scorer,
-    PredictionHub hub,
-    RequestMonitor monitor,
+    SensorScoring scoring,
     ServerMetrics metrics,
-    WebSocketPredictOptions options,
-    int maxReadings,
+    SocketOptions options,
+    PredictionOptions predictions,
+    LatencyClass latencyClass,
     TimeProvider time)
 {
     public const string Endpoint = "/ws/predict";
@@ -116,39 +113,41 @@ internal sealed class PredictSocketSession(
         }
     }
 
-    /// <summary>Parses before the next receive reuses the buffer: the rows are copied out, the bytes are not kept.</summary>
+    /// <summary>Parses before the next receive reuses the buffer: the readings are copied out, the bytes are not kept.</summary>
     private Pending StartJson(ReadOnlySequence<byte> body)
     {
         var started = time.GetTimestamp();
         var trimmed = body.FirstSpan.TrimStart(" \t\r\n"u8);
-        if (trimmed.Length > 0 && trimmed[0] == (byte)'[')
-        {
-            // No message can hold more readings than it has bytes for, which bounds the rental.
-            var features = new PooledFloats((Math.Min(maxReadings, (int)(body.Length / SensorReadingJson.MinReadingBytes) + 1)) * SensorFeatures.Count);
-            var error = SensorReadingJson.ParseMany(body, features.Memory.Span, maxReadings, out var count);
-            return error is { } bad
-                ? Pending.Failed(bad, features)
-                : Score(PendingKind.Array, features, count, default, started);
-        }
-
-        var one = new PooledFloats(SensorFeatures.Count);
-        var oneError = SensorReadingJson.ParseOne(body, one.Memory.Span, out var labels);
-        return oneError is { } invalid ? Pending.Failed(invalid, one) : Score(PendingKind.Single, one, 1, labels, started);
+        var array = trimmed.Length > 0 && trimmed[0] == (byte)'[';
+        // No message can hold more readings than it has bytes for, which bounds the rental.
+        var batch = new SensorBatch(array ? SensorReadingJson.CapacityFor(body.Length, predictions.MaxBatchReadings) : 1, time.GetUtcNow());
+        var errors = array ? SensorReadingJson.ParseMany(body, batch, predictions.MaxBatchReadings) : SensorReadingJson.ParseOne(body, batch);
+        return Start(array ? PendingKind.Array : PendingKind.Single, batch, errors, started);
     }
 
     private Pending StartBinary(ReadOnlySpan<byte> message)
     {
         var started = time.GetTimestamp();
-        PooledFloats? features = null;
-        var error = BinaryFrame.Read(message, SensorFeatures.Count, length => (features = new PooledFloats(length)).Memory, out _, out var rows);
-        return error is { } bad ? Pending.Failed(bad, features) : Score(PendingKind.Binary, features!, rows, default, started);
+        if (BinaryFrame.ReadHeader(message, predictions.MaxBatchReadings, out var rows) is { } badHeader)
+        {
+            return Start(PendingKind.Binary, null, badHeader, started);
+        }
+
+        var batch = new SensorBatch(rows, time.GetUtcNow());
+        return Start(PendingKind.Binary, batch, BinaryFrame.ReadRows(message, batch), started);
     }
 
-    private Pending Score(PendingKind kind, PooledFloats features, int rows, ReadingLabels labels, long started)
+    private Pending Start(PendingKind kind, SensorBatch? batch, RequestErrors? errors, long started)
     {
-        var scores = new PooledFloats(rows);
-        var scoring = scorer.ScoreAsync(features.Slice(0, rows * SensorFeatures.Count), scores.Memory, started, CancellationToken.None);
-        return new Pending(kind, features, scores, rows, labels, scoring, null, started);
+        if (errors is not null)
+        {
+            return new Pending(kind, batch, default, errors, started);
+        }
+
+        var deadline = Deadline.For(latencyClass, started, time);
+        // Streams carry no fallback marker, so they get no made-up safe default either.
+        var run = scoring.ScoreAsync(batch!, deadline, PredictionSource.WebSocket, safeDefault: false, CancellationToken.None);
+        return new Pending(kind, batch, run, null, started);
     }
 
     private async Task SendLoopAsync(ChannelReader<Pending> pending, CancellationTokenSource stop)
@@ -194,25 +193,28 @@ internal sealed class PredictSocketSession(
 
     private async ValueTask AnswerAsync(Pending item, CancellationToken cancellationToken)
     {
-        if (item.Error is { } error)
+        if (item.Errors is { } errors)
         {
-            await SendJsonAsync(new SocketError("invalid_message", error.Field, error.Message), StreamJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+            metrics.RecordRequest(Endpoint, latencyClass, errors.Outcome, time.GetElapsedTime(item.Started));
+            await SendJsonAsync(SocketError.For(errors, time.GetUtcNow()), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var (model, result) = await item.ResultAsync().ConfigureAwait(false);
-        var latency = time.GetElapsedTime(item.Started);
-        monitor.Record(latency, result.IsOk);
-        metrics.RecordPrediction(Endpoint, scorer.LatencyClass, result.IsOk ? "ok" : SensorPredictor.Outcome(result.Status), latency);
-        if (!result.IsOk || model is null)
+        var score = await item.ScoreAsync().ConfigureAwait(false);
+        metrics.RecordRequest(Endpoint, latencyClass, score.Outcome, time.GetElapsedTime(item.Started));
+        if (!score.IsOk)
         {
-            await SendJsonAsync(Failure(result), StreamJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+            var error = SocketError.For(
+                score.Outcome,
+                score.Outcome.Detail(scoring.ModelName, score.Result.Error),
+                time.GetUtcNow(),
+                retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(score.Result.RetryAfter, predictions.RetryAfterSeconds));
+            await SendJsonAsync(error, TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var features = item.Features!.Memory.Span[..(item.Rows * SensorFeatures.Count)];
-        var scores = item.Scores!.Memory.Span[..item.Rows];
-        hub.Publish(PredictionSources.WebSocket, model, features, scores, item.Labels);
+        var batch = item.Batch!;
+        var scores = batch.Scores.Span;
         switch (item.Kind)
         {
             case PendingKind.Binary:
@@ -222,25 +224,24 @@ internal sealed class PredictSocketSession(
                 await socket.SendAsync(_reply.WrittenMemory, WebSocketMessageType.Binary, true, cancellationToken).ConfigureAwait(false);
                 break;
             case PendingKind.Single:
-                var score = scores[0];
                 await SendJsonAsync(
-                    new SocketPrediction(score, score >= model.Manifest.Threshold, item.Labels.Timestamp ?? Now()),
-                    StreamJsonContext.Default.SocketPrediction,
+                    new SocketPrediction(scores[0], score.IsAnomaly(scores[0]), batch.Readings[0].Timestamp),
+                    SocketJsonContext.Default.SocketPrediction,
                     cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 var anomalies = new List<int>();
                 for (var i = 0; i < scores.Length; i++)
                 {
-                    if (scores[i] >= model.Manifest.Threshold)
+                    if (score.IsAnomaly(scores[i]))
                     {
                         anomalies.Add(i);
                     }
                 }
 
                 await SendJsonAsync(
-                    new SocketBatchPrediction(item.Scores.Memory[..item.Rows], item.Rows, anomalies, Now()),
-                    StreamJsonContext.Default.SocketBatchPrediction,
+                    new SocketBatchPrediction(batch.Scores, batch.Count, anomalies, batch.Received),
+                    SocketJsonContext.Default.SocketBatchPrediction,
                     cancellationToken).ConfigureAwait(false);
                 break;
         }
@@ -263,58 +264,32 @@ internal sealed class PredictSocketSession(
         return socket.SendAsync(_reply.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken);
     }
 
-    private string Now() => time.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
-
-    private static SocketError Failure(ScoreResult result) => result.Status switch
-    {
-        ScoreStatus.Rejected => new SocketError("overloaded", null, "The model's queue is full; send again later."),
-        ScoreStatus.Stopped => new SocketError("model_unavailable", null, "The sensor model is not serving (not loaded, or the server is shutting down)."),
-        _ => new SocketError("model_failed", null, result.Error ?? "The model run failed."),
-    };
-
     private enum PendingKind
     {
         Single,
         Array,
         Binary,
-        Invalid,
         TooBig,
     }
 
-    /// <summary>A message on its way: its rented rows and scores, and the model run that fills them.</summary>
-    private sealed class Pending(
-        PendingKind kind,
-        PooledFloats? features,
-        PooledFloats? scores,
-        int rows,
-        ReadingLabels labels,
-        ValueTask<(ServedModel? Model, ScoreResult Result)> scoring,
-        FieldError? error,
-        long started) : IAsyncDisposable
+    /// <summary>A message on its way: its readings, and the model run that scores them, or what was wrong with it.</summary>
+    private sealed class Pending(PendingKind kind, SensorBatch? batch, ValueTask<SensorScore> scoring, RequestErrors? errors, long started)
+        : IAsyncDisposable
     {
-        public static readonly Pending TooBig = new(PendingKind.TooBig, null, null, 0, default, default, null, 0);
+        private bool _awaited = errors is not null || batch is null;
+
+        public static Pending TooBig { get; } = new(PendingKind.TooBig, null, default, null, 0);
 
         public PendingKind Kind { get; } = kind;
 
-        public PooledFloats? Features { get; } = features;
+        public SensorBatch? Batch { get; } = batch;
 
-        public PooledFloats? Scores { get; } = scores;
-
-        public int Rows { get; } = rows;
-
-        public ReadingLabels Labels { get; } = labels;
-
-        private bool _awaited;
-
-        public FieldError? Error { get; } = error;
+        public RequestErrors? Errors { get; } = errors;
 
         public long Started { get; } = started;
 
-        public static Pending Failed(FieldError error, PooledFloats? features) =>
-            new(PendingKind.Invalid, features, null, 0, default, default, error, 0);
-
         /// <summary>The model run's outcome; a ValueTask is awaited once, here or on dispose.</summary>
-        public ValueTask<(ServedModel? Model, ScoreResult Result)> ResultAsync()
+        public ValueTask<SensorScore> ScoreAsync()
         {
             _awaited = true;
             return scoring;
@@ -322,15 +297,14 @@ internal sealed class PredictSocketSession(
 
         public async ValueTask DisposeAsync()
         {
-            if (!_awaited && Kind is PendingKind.Single or PendingKind.Array or PendingKind.Binary)
+            if (!_awaited)
             {
                 // The batcher may still be writing the scores of a run whose answer was never sent.
                 _awaited = true;
                 await scoring.ConfigureAwait(false);
             }
 
-            Features?.Dispose();
-            Scores?.Dispose();
+            Batch?.Dispose();
         }
     }
 }

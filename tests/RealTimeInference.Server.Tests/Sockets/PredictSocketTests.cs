@@ -5,7 +5,9 @@ using System.Text;
 using System.Text.Json;
 using RealTimeInference.Fab.Sensors;
 
-namespace RealTimeInference.Server.Tests.Streaming;
+using RealTimeInference.Server.Tests.Streaming;
+
+namespace RealTimeInference.Server.Tests.Sockets;
 
 public sealed class PredictSocketTests(StreamServerFixture server) : IClassFixture<StreamServerFixture>
 {
@@ -96,7 +98,9 @@ public sealed class PredictSocketTests(StreamServerFixture server) : IClassFixtu
         for (var i = 0; i < Messages; i++)
         {
             var answer = await socket.ReceiveJsonAsync();
-            Assert.Equal($"2026-01-01T00:00:{i / 60:D2}.{i % 60:D3}Z", answer.GetProperty("timestamp").GetString());
+            // Echoed in the one wire format: RFC 3339 UTC, fractional seconds only when there are any.
+            var sent = new DateTimeOffset(2026, 1, 1, 0, 0, i / 60, i % 60, TimeSpan.Zero);
+            Assert.Equal(sent.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture), answer.GetProperty("timestamp").GetString());
             Assert.Equal(i % 2 == 1, answer.GetProperty("is_anomaly").GetBoolean());
         }
 
@@ -172,35 +176,5 @@ public sealed class PredictSocketTests(StreamServerFixture server) : IClassFixtu
         var (_, data) = await stream.NextPredictionAsync();
         Assert.Equal("websocket", data.GetProperty("source").GetString());
         Assert.Equal(answer.GetProperty("prediction").GetSingle(), data.GetProperty("prediction").GetSingle());
-    }
-}
-
-internal static class SocketMessages
-{
-    public static Task SendTextAsync(this WebSocket socket, string text) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
-
-    public static async Task<(WebSocketMessageType Type, byte[] Message)> ReceiveMessageAsync(this WebSocket socket)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        using var message = new MemoryStream();
-        var buffer = new byte[8192];
-        WebSocketReceiveResult result;
-        do
-        {
-            result = await socket.ReceiveAsync(buffer, timeout.Token);
-            Assert.NotEqual(WebSocketMessageType.Close, result.MessageType);
-            message.Write(buffer, 0, result.Count);
-        }
-        while (!result.EndOfMessage);
-
-        return (result.MessageType, message.ToArray());
-    }
-
-    public static async Task<JsonElement> ReceiveJsonAsync(this WebSocket socket)
-    {
-        var (type, message) = await socket.ReceiveMessageAsync();
-        Assert.Equal(WebSocketMessageType.Text, type);
-        return JsonDocument.Parse(message).RootElement.Clone();
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using RealTimeInference.Inference.Scheduling;
 
-namespace RealTimeInference.Server.Predictions;
+namespace RealTimeInference.Server.Transport;
 
 /// <summary>
 /// A request's latency class (<c>X-Latency-Class</c>) and explicit deadline (<c>X-Deadline-Ms</c>,
@@ -15,35 +15,38 @@ internal static class RequestDeadline
     /// <summary>The longest explicit deadline accepted: 10 minutes.</summary>
     public const double MaxDeadlineMs = 600_000;
 
-    public static FieldError? Read(HttpRequest request, LatencyClass endpointDefault, long arrived, TimeProvider time, out Deadline deadline)
+    /// <summary>Reads both headers; each one at fault is named. <paramref name="deadline"/> is the endpoint's default on error.</summary>
+    public static RequestErrors? Read(HttpRequest request, LatencyClass endpointDefault, long arrived, TimeProvider time, out Deadline deadline)
     {
-        deadline = default;
+        RequestErrors? errors = null;
         var latencyClass = endpointDefault;
         var named = request.Headers[ClassHeader];
         if (named.Count > 0 && (named.Count > 1 || !LatencyClasses.TryParse(named[0], out latencyClass)))
         {
-            return new FieldError(
-                ClassHeader, $"{ClassHeader} must be one of {string.Join(", ", LatencyClasses.All.Select(c => c.Name()))}.");
+            RequestErrors.Add(
+                ref errors, ClassHeader, $"{ClassHeader} must be one of {string.Join(", ", LatencyClasses.All.Select(c => c.Name()))}.");
+            latencyClass = endpointDefault;
         }
 
+        deadline = Deadline.For(latencyClass, arrived, time);
         var explicitMs = request.Headers[DeadlineHeader];
         if (explicitMs.Count == 0)
         {
-            deadline = Deadline.For(latencyClass, arrived, time);
-            return null;
+            return errors;
         }
 
         if (explicitMs.Count > 1
             || !double.TryParse(explicitMs[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var ms)
             || !(ms is > 0 and <= MaxDeadlineMs))
         {
-            return new FieldError(DeadlineHeader, $"{DeadlineHeader} must be a number of milliseconds within (0, {MaxDeadlineMs:0}].");
+            RequestErrors.Add(ref errors, DeadlineHeader, $"{DeadlineHeader} must be a number of milliseconds within (0, {MaxDeadlineMs:0}].");
+            return errors;
         }
 
         var budget = TimeSpan.FromMilliseconds(ms);
         deadline = named.Count > 0
-            ? Deadline.For(latencyClass, arrived, time) with { Due = Deadline.Within(budget, arrived, time).Due }
+            ? deadline with { Due = Deadline.Within(budget, arrived, time).Due }
             : Deadline.Within(budget, arrived, time);
-        return null;
+        return errors;
     }
 }

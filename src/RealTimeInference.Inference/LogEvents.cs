@@ -1,0 +1,38 @@
+namespace RealTimeInference.Inference;
+
+/// <summary>
+/// Every log event id of the engine and the server, one range per feature (as YARP's EventIds),
+/// so an id names one event wherever it is seen.
+/// </summary>
+public static class LogEvents
+{
+    // 1000-1099 models: loading, reloading, watching.
+    public const int ModelLoaded = 1000;
+    public const int ModelLoadFailed = 1001;
+    public const int NoModelsFolder = 1002;
+    public const int ModelReloaded = 1003;
+    public const int ModelReloadFailed = 1004;
+    public const int CudaUnavailable = 1005;
+    public const int ModelsWatched = 1010;
+    public const int ModelFilesChanged = 1011;
+
+    // 1100-1199 batching.
+    public const int BatchFailed = 1100;
+    public const int DispatchFault = 1101;
+
+    // 1200-1299 resilience.
+    public const int BreakerOpened = 1200;
+    public const int BreakerHalfOpened = 1201;
+    public const int BreakerClosed = 1202;
+
+    // 3000-3099 streaming.
+    public const int StreamPumpFault = 3000;
+
+    // 4000-4099 wafers.
+    public const int WebcamOpened = 4000;
+    public const int WebcamClosed = 4001;
+
+    // 4100-4199 the in-server simulator.
+    public const int SimulatorStarted = 4100;
+    public const int SimulatorTickSkipped = 4101;
+}

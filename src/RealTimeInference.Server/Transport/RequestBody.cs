@@ -1,0 +1,89 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
+
+namespace RealTimeInference.Server.Transport;
+
+/// <summary>
+/// Reads a whole body under the endpoint's size limit, declared once as endpoint metadata
+/// (<see cref="WithBodyLimit{TBuilder}"/>): routing hands it to Kestrel, which refuses larger
+/// bodies itself; the same limit is checked here for hosts that do not enforce it. (A wrong
+/// Content-Type never gets here: the endpoints' Accepts metadata makes routing answer 415.)
+/// </summary>
+internal static class RequestBody
+{
+    public delegate RequestErrors? Parser(in ReadOnlySequence<byte> body);
+
+    /// <summary>Sets the endpoint's body limit: larger bodies get 413.</summary>
+    public static TBuilder WithBodyLimit<TBuilder>(this TBuilder builder, long maxBytes)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RequestSizeLimitAttribute(maxBytes));
+
+    /// <summary>The problems every scoring endpoint may answer, for the OpenAPI document.</summary>
+    public static RouteHandlerBuilder WithErrorResponses(this RouteHandlerBuilder endpoint) => endpoint
+        .ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status401Unauthorized)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+        .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+        .ProducesProblem(StatusCodes.Status429TooManyRequests)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>The body limit of the endpoint handling <paramref name="context"/>.</summary>
+    public static long Limit(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize
+        ?? throw new InvalidOperationException($"Endpoint {context.GetEndpoint()?.DisplayName} declares no body limit.");
+
+    /// <summary>Reads the body under the endpoint's limit and parses it; an oversized or unreadable body is an error.</summary>
+    public static async ValueTask<RequestErrors?> ParseAsync(HttpContext context, Parser parse)
+    {
+        var maxBytes = Limit(context);
+        if (context.Request.ContentLength > maxBytes)
+        {
+            return TooLarge(context, maxBytes);
+        }
+
+        var reader = context.Request.BodyReader;
+        ReadOnlySequence<byte> body;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(context.RequestAborted);
+                if (result.Buffer.Length > maxBytes)
+                {
+                    reader.AdvanceTo(result.Buffer.End);
+                    return TooLarge(context, maxBytes);
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    body = result.Buffer;
+                    break;
+                }
+
+                reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(context, maxBytes);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // A malformed chunked body, or one shorter than its Content-Length: the client's fault.
+            return RequestErrors.One("$", $"The request body could not be read: {ex.Message}");
+        }
+
+        try
+        {
+            return parse(body);
+        }
+        finally
+        {
+            reader.AdvanceTo(body.End);
+        }
+    }
+
+    public static RequestErrors TooLarge(HttpContext context, long maxBytes) =>
+        RequestErrors.TooLarge("$", $"The request body exceeds the {maxBytes}-byte limit of {context.Request.Path}.");
+}
