@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -7,6 +6,7 @@ using Prometheus;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Server.Security;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Observability;
 
@@ -21,18 +21,20 @@ internal sealed record LatencySummary(double P50Ms, double P95Ms, double P99Ms, 
 /// <param name="Latency">Latency percentiles of prediction requests.</param>
 /// <param name="ThroughputRps">Prediction requests per second.</param>
 /// <param name="ErrorRate">Share of prediction requests the server failed (5xx).</param>
-/// <param name="Timestamp">When this snapshot was taken (UTC, ISO 8601).</param>
+/// <param name="Timestamp">When this snapshot was taken; RFC 3339 UTC.</param>
 /// <param name="WindowSeconds">Length of the sliding window.</param>
 /// <param name="Requests">Prediction requests in the window.</param>
 internal sealed record MetricsSummary(
     LatencySummary Latency,
     double ThroughputRps,
     double ErrorRate,
-    string Timestamp,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp,
     double WindowSeconds,
     long Requests);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(MetricsSummary))]
 internal sealed partial class MetricsJsonContext : JsonSerializerContext;
 
@@ -61,7 +63,7 @@ internal static class MetricsEndpoints
                 new LatencySummary(s.P50Ms, s.P95Ms, s.P99Ms, s.AvgMs, s.MaxMs),
                 s.ThroughputRps,
                 s.ErrorRate,
-                time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
+                time.GetUtcNow(),
                 monitor.Window.TotalSeconds,
                 s.Requests));
         }

@@ -53,7 +53,9 @@ internal sealed record BatchPredictionResponse(
     int ModelVersion,
     bool Fallback);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(SensorReadingRequest))]
 [JsonSerializable(typeof(PredictionResponse))]
 [JsonSerializable(typeof(BatchPredictionResponse))]

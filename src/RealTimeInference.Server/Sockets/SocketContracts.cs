@@ -24,7 +24,9 @@ internal sealed record SocketBatchPrediction(
     IReadOnlyList<int> Anomalies,
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(SocketPrediction))]
 [JsonSerializable(typeof(SocketBatchPrediction))]
 internal sealed partial class SocketJsonContext : JsonSerializerContext;

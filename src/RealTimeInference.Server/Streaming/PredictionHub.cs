@@ -94,6 +94,8 @@ internal sealed class PredictionHub : IPredictionSink
 
         lock (_gate)
         {
+            // Ids are spent first: should a delivery fail half-way, no id is ever sent twice.
+            _lastId += items.Length;
             var subscribers = _subscribers;
             foreach (var item in items)
             {
@@ -107,8 +109,6 @@ internal sealed class PredictionHub : IPredictionSink
                     }
                 }
             }
-
-            _lastId += items.Length;
         }
     }
 

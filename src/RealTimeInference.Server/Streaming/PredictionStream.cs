@@ -21,6 +21,9 @@ internal sealed class PredictionStream(Subscription subscription, StreamingOptio
     public const string DroppedEventType = "dropped";
     public const string ContentType = "text/event-stream";
 
+    /// <summary>Most bytes of events written before a flush.</summary>
+    private const int FlushAtBytes = 16 * 1024;
+
     private static ReadOnlySpan<byte> Heartbeat => ": heartbeat\n\n"u8;
 
     public async Task ExecuteAsync(HttpContext context)
@@ -73,16 +76,26 @@ internal sealed class PredictionStream(Subscription subscription, StreamingOptio
                 WriteDropped(body, dropped, StreamMetrics.SlowSubscriber);
             }
 
-            var wrote = false;
-            while (reader.TryRead(out var next))
+            // What is queued goes out in one write, a bounded one: the flush waits for the client,
+            // so a subscriber that reads slowly holds no more than its buffer and one write.
+            var written = 0;
+            while (written < FlushAtBytes && reader.TryRead(out var next))
             {
                 body.Write(next.Frame);
-                wrote = true;
+                written += next.Frame.Length;
             }
 
-            if (wrote && (await body.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+            if (written > 0)
             {
-                return;
+                if ((await body.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted)
+                {
+                    return;
+                }
+
+                if (reader.TryPeek(out _))
+                {
+                    continue;
+                }
             }
 
             waiting ??= reader.WaitToReadAsync(cancellationToken).AsTask();

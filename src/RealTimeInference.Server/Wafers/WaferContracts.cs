@@ -73,7 +73,9 @@ internal sealed record WebcamVerdict(
     string Model,
     int ModelVersion);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(WaferPredictionResponse))]
 [JsonSerializable(typeof(WaferBatchResponse))]
 [JsonSerializable(typeof(WebcamFrame))]

@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Inference.Tests.Batching;
 
@@ -181,6 +183,48 @@ public sealed class MicroBatcherTests : IAsyncDisposable
         Assert.Equal(Outcome.Unavailable, refused.Outcome);
         Assert.Equal(Outcome.Ok, (await running).Outcome);
         Assert.Equal(Outcome.Ok, (await queued).Outcome);
+    }
+
+    [Fact]
+    public async Task DispatchLoop_WhenAPartOutsideTheModelRunThrows_AnswersTheWorkInHandAndServesTheNext()
+    {
+        var batcher = Create();
+        // A metrics listener that throws once: the loop counts work that expired in the queue, outside any model run.
+        var thrown = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "dropped_total" && instrument.Meter.Scope == _meters)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) =>
+        {
+            if (Interlocked.Increment(ref thrown) == 1)
+            {
+                throw new InvalidOperationException("listener fault");
+            }
+        });
+        listener.Start();
+        _scorer.Close();
+        var running = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        await _scorer.WaitForRunAsync();
+        var late = batcher.ScoreAsync(new float[2], new float[1], Deadline.For(LatencyClass.Emergency, _time.GetTimestamp(), _time)).AsTask();
+
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        _scorer.Open();
+        var expired = await late.WaitAsync(TimeSpan.FromSeconds(10));
+        var next = await batcher.ScoreAsync(new float[] { 2, 3 }, new float[1]).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(Outcome.Ok, (await running).Outcome);
+        Assert.Equal(1, thrown);
+        Assert.Equal(Outcome.Failed, expired.Outcome);
+        Assert.Contains("listener fault", expired.Error, StringComparison.Ordinal);
+        Assert.Equal(Outcome.Ok, next.Outcome);
+        Assert.Equal(5f, Assert.Single(_scorer.Scored.Skip(1)));
     }
 
     [Fact]

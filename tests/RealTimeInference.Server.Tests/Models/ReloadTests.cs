@@ -80,6 +80,9 @@ public sealed class ReloadTests(ModelCopyServerFixture server) : IClassFixture<M
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, corruptStatus);
         Assert.Contains("Version 2 keeps serving", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        // It names the model's file, never where the server keeps it.
+        Assert.DoesNotContain(server.ModelsPath!, problem.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Path.GetTempPath(), problem.GetRawText(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, still.StatusCode);
         using (var json = JsonDocument.Parse(await still.Content.ReadAsStringAsync()))
         {
@@ -90,11 +93,35 @@ public sealed class ReloadTests(ModelCopyServerFixture server) : IClassFixture<M
     }
 
     [Fact]
-    public async Task Reload_UnknownModel_Returns404()
+    public async Task Reload_UnknownModel_Returns404WithoutTouchingFilesOrMetrics()
     {
-        var response = await _client.PostAsync("/models/no-such-model/reload", null);
+        using var reloads = new MetricCollector<long>(
+            server.Services.GetRequiredService<IMeterFactory>(), InferenceMetrics.MeterName, "model_reloads_total");
+        // A folder the server could load, but no model it serves: a reload of it is refused.
+        Directory.CreateDirectory(Path.Combine(server.ModelsPath!, "planted", "1"));
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var responses = await Task.WhenAll(new[] { "no-such-model", "planted" }.Select(name => _client.PostAsync($"/models/{name}/reload", null)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
+        Assert.All(responses, r => Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType));
+        Assert.Empty(reloads.GetMeasurementSnapshot());
+    }
+
+    [Theory]
+    [InlineData("Sensor-Anomaly")]
+    [InlineData("a%2Fb")]
+    [InlineData("%2E%2E%2F%2E%2E%2Fetc")]
+    [InlineData("a%20b")]
+    public async Task Model_NameNoFolderMayHave_Is400NamingIt(string name)
+    {
+        var get = await _client.GetAsync($"/models/{name}");
+        var reload = await _client.PostAsync($"/models/{name}/reload", null);
+
+        foreach (var response in new[] { get, reload })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty("name", out _));
+        }
     }
 }

@@ -60,5 +60,6 @@ public sealed class MetricsEndpointTests(ServerFixture server) : IClassFixture<S
         Assert.Equal(0, root.GetProperty("error_rate").GetDouble());
         Assert.True(root.GetProperty("requests").GetInt64() >= 5);
         Assert.True(DateTimeOffset.TryParse(root.GetProperty("timestamp").GetString(), out _));
+        Assert.EndsWith("Z", root.GetProperty("timestamp").GetString(), StringComparison.Ordinal);
     }
 }

@@ -97,6 +97,24 @@ public sealed class PredictBatchEndpointTests(ServerFixture server) : IClassFixt
     }
 
     [Fact]
+    public async Task PredictBatch_ManyBadReadings_NamesTheFirstHundredFieldsAtFault()
+    {
+        var readings = string.Join(",", Enumerable.Range(0, 150).Select(i => i % 2 == 0
+            ? """{"temperature":350,"pressure":1013,"flow_rate":100}"""
+            : """{"temperature":"hot","pressure":1013}"""));
+
+        var response = await _client.PostAsync("/predict-batch", new StringContent("[" + readings + "]", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var fields = problem.RootElement.GetProperty("errors").EnumerateObject().Select(e => e.Name).ToArray();
+        Assert.Equal(100, fields.Length);
+        // Two per bad reading: its temperature and its missing flow rate.
+        Assert.Equal(["[1].temperature", "[1].flow_rate", "[3].temperature"], fields[..3]);
+        Assert.Equal("[99].flow_rate", fields[^1]);
+    }
+
+    [Fact]
     public async Task PredictBatch_MoreThanMaxReadings_Returns413()
     {
         var (response, problem) = await PostAsync(Readings(10_001, _ => "{\"temperature\":1,\"pressure\":1,\"flow_rate\":1}"));

@@ -88,6 +88,8 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
     [InlineData("""{"temperature":350,"pressure":1e39,"flow_rate":100}""", "pressure", "finite")]
     [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"timestamp":"yesterday"}""", "timestamp", "RFC 3339")]
     [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"tool_id":7}""", "tool_id", "must be a string")]
+    [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"tool_id":"\ud800"}""", "tool_id", "valid Unicode")]
+    [InlineData("""{"temperature":1,"pressure":1013,"flow_rate":100,"temperature":400}""", "temperature", "more than once")]
     [InlineData("""{"temperature":350,"pressure":1013,"flow_rate":100,"x":{"a":{"b":{"c":{"d":1}}}}}""", "$", "Malformed JSON")]
     [InlineData("""[{"temperature":350,"pressure":1013,"flow_rate":100}]""", "$", "/predict-batch")]
     [InlineData("""42""", "$", "JSON object")]
@@ -102,6 +104,27 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
         var errors = problem.GetProperty("errors").GetProperty(field);
         Assert.Contains(message, errors[0].GetString(), StringComparison.Ordinal);
         await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Predict_SeveralBadFields_NamesEveryOneInOneAnswer()
+    {
+        var (response, problem) = await PostAsync("/predict", Json("""{"temperature":"hot","pressure":1013,"timestamp":"soon"}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = problem.GetProperty("errors");
+        Assert.Equal(["temperature", "timestamp", "flow_rate"], errors.EnumerateObject().Select(e => e.Name).ToArray());
+        Assert.Contains("must be a number", errors.GetProperty("temperature")[0].GetString(), StringComparison.Ordinal);
+        Assert.Contains("required", errors.GetProperty("flow_rate")[0].GetString(), StringComparison.Ordinal);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Predict_FloatMaxAsUsuallyPrinted_IsAccepted()
+    {
+        var (response, _) = await PostAsync("/predict", Json("""{"temperature":3.4028235e38,"pressure":1013,"flow_rate":100}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]
@@ -165,5 +188,9 @@ public sealed class PredictEndpointTests(ServerFixture server) : IClassFixture<S
         var response = await _client.GetAsync("/no-such-thing");
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(404, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(problem.RootElement.GetProperty("title").GetString()));
     }
 }

@@ -45,6 +45,45 @@ public sealed class StreamPredictionsTests(StreamServerFixture server) : IClassF
     }
 
     [Fact]
+    public async Task Stream_OnTheWire_OpensWithAHeartbeatComment_AndEveryDataLineIsAPredictionWithAnId()
+    {
+        using var response = await _client.GetAsync("/stream-predictions", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(": heartbeat", await reader.ReadLineAsync());
+        Assert.Equal("", await reader.ReadLineAsync());
+        await _client.PredictAsync(348, "tool-wire");
+        var id = await reader.ReadLineAsync();
+        var data = await reader.ReadLineAsync();
+        Assert.Matches("^id: [0-9]+$", id);
+        Assert.StartsWith("data: {\"reading\":", data, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(data!["data: ".Length..]);
+        Assert.Equal("tool-wire", json.RootElement.GetProperty("reading").GetProperty("tool_id").GetString());
+        Assert.Equal("", await reader.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task Stream_BatchReadings_CarryEachReadingAsSent()
+    {
+        await using var stream = await EventStream.OpenAsync(_client, "/stream-predictions?tool_id=tool-batch");
+        const string Batch = """
+            [{"temperature":341,"pressure":1013,"flow_rate":100,"tool_id":"tool-batch","sensor_id":"s-1","timestamp":"2026-03-01T08:00:00+02:00"},
+             {"temperature":342,"pressure":1013,"flow_rate":100,"tool_id":"tool-batch","sensor_id":"s-2","timestamp":"2026-03-01T06:00:01"}]
+            """;
+        using var response = await _client.PostAsync("/predict-batch", new StringContent(Batch, System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+
+        var first = (await stream.NextPredictionAsync()).Data.GetProperty("reading");
+        var second = (await stream.NextPredictionAsync()).Data.GetProperty("reading");
+        Assert.Equal("s-1", first.GetProperty("sensor_id").GetString());
+        Assert.Equal("s-2", second.GetProperty("sensor_id").GetString());
+        // Each reading's own time, in the one wire format: RFC 3339 UTC.
+        Assert.Equal("2026-03-01T06:00:00Z", first.GetProperty("timestamp").GetString());
+        Assert.Equal("2026-03-01T06:00:01Z", second.GetProperty("timestamp").GetString());
+    }
+
+    [Fact]
     public async Task Stream_FilteredByToolSensorOrAnomalies_SendsOnlyMatchingEvents()
     {
         await using var byTool = await EventStream.OpenAsync(_client, "/stream-predictions?tool_id=tool-b");
