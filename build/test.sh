@@ -27,6 +27,13 @@ if [[ ! -x /usr/bin/chromium ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# promtool (Debian's prometheus package) lints the /metrics exposition in the observability tests.
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "Installing prometheus (for promtool) for the metrics tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
-using Prometheus;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Server.Security;
@@ -42,7 +41,7 @@ internal static class MetricsEndpoints
 {
     public static IEndpointRouteBuilder MapMetricsEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/metrics", GetMetricsAsync)
+        app.MapGet("/metrics", GetMetrics)
             .WithTags("Observability")
             .WithName("Metrics")
             .WithSummary("Prometheus metrics, or the latency/throughput summary as JSON")
@@ -53,8 +52,8 @@ internal static class MetricsEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<MetricsSummary>, EmptyHttpResult>> GetMetricsAsync(
-        HttpContext context, RequestMonitor monitor, TimeProvider time)
+    private static Results<Ok<MetricsSummary>, ContentHttpResult> GetMetrics(
+        HttpContext context, RequestMonitor monitor, MetricsExporter exporter, TimeProvider time)
     {
         if (PrefersJson(context.Request))
         {
@@ -68,9 +67,7 @@ internal static class MetricsEndpoints
                 s.Requests));
         }
 
-        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
-        return TypedResults.Empty;
+        return TypedResults.Text(exporter.Collect(), "text/plain; version=0.0.4; charset=utf-8");
     }
 
     /// <summary>JSON only when it is asked for and ranked above plain text; Prometheus gets text.</summary>
