@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace RealTimeInference.Server.RateLimiting;
@@ -18,15 +19,23 @@ public sealed class ClientRateLimitOptions
     public int TokensPerPeriod { get; set; } = 1_000;
 
     public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The share of its client's bucket each <c>X-Client-Id</c> may use: below 1, the ids a gateway
+    /// sends subdivide its budget (each gets this share), never add to it. 1: the id is not used.
+    /// </summary>
+    public double ClientIdShare { get; set; } = 1;
 }
 
 /// <summary>
-/// A token bucket per client — by <c>X-Client-Id</c>, else <c>X-Api-Key</c>, else remote address —
-/// so one client's flood is answered 429 with Retry-After while the others go on unaffected.
+/// A token bucket per client — the API key that authenticated the request, else the remote address,
+/// never a header the client may choose freely — so one client's flood is answered 429 with
+/// Retry-After while the others go on unaffected. <c>X-Client-Id</c> may only subdivide a client's
+/// bucket (<see cref="ClientRateLimitOptions.ClientIdShare"/>).
 /// </summary>
 internal static class ClientRateLimiting
 {
-    public const string Policy = "per-client";
+    public const string ClientIdHeader = "X-Client-Id";
 
     public static IServiceCollection AddClientRateLimiting(this IServiceCollection services)
     {
@@ -34,51 +43,78 @@ internal static class ClientRateLimiting
             .BindConfiguration(ClientRateLimitOptions.Section)
             .Validate(o => o.TokenLimit >= 1 && o.TokensPerPeriod >= 1, "RateLimiting:TokenLimit and TokensPerPeriod must be at least 1.")
             .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "RateLimiting:ReplenishmentPeriod must be positive.")
+            .Validate(o => o.ClientIdShare is > 0 and <= 1, "RateLimiting:ClientIdShare must be within (0, 1].")
             .ValidateOnStart();
-        services.AddRateLimiter(limiter =>
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<ClientRateLimitOptions>>((limiter, configured) =>
         {
-            limiter.AddPolicy(Policy, context =>
-            {
-                var options = context.RequestServices.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value;
-                return RateLimitPartition.GetTokenBucketLimiter(ClientKey(context), _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = options.TokenLimit,
-                    TokensPerPeriod = options.TokensPerPeriod,
-                    ReplenishmentPeriod = options.ReplenishmentPeriod,
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
-            });
-            limiter.OnRejected = async (rejected, cancellationToken) =>
-            {
-                var response = rejected.HttpContext.Response;
-                response.StatusCode = StatusCodes.Status429TooManyRequests;
-                if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
-                {
-                    response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                }
-
-                await rejected.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = rejected.HttpContext,
-                    ProblemDetails =
-                    {
-                        Status = StatusCodes.Status429TooManyRequests,
-                        Title = "Rate limited",
-                        Detail = "This client sent more requests than its rate allows; retry after the interval in Retry-After.",
-                    },
-                });
-            };
+            var options = configured.Value;
+            // The id's own bucket first: a request it refuses takes nothing from the client's.
+            limiter.GlobalLimiter = options.ClientIdShare < 1
+                ? PartitionedRateLimiter.CreateChained(ClientIds(options), Clients(options))
+                : Clients(options);
+            limiter.OnRejected = OnRejectedAsync;
         });
+        services.AddRateLimiter(_ => { });
         return services;
     }
 
-    /// <summary>Applies the per-client policy to a group when it is enabled; when it is not, the group pays nothing for it.</summary>
+    /// <summary>Limits the group's endpoints when rate limiting is enabled; when it is not, they pay nothing for it.</summary>
     public static RouteGroupBuilder WithClientRateLimit(this RouteGroupBuilder group, IServiceProvider services) =>
-        services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled ? group.RequireRateLimiting(Policy) : group;
+        services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled ? group.WithMetadata(Limited.Instance) : group;
 
-    private static string ClientKey(HttpContext context) =>
-        context.Request.Headers["X-Client-Id"] is { Count: > 0 } id ? "id:" + id
-        : context.Request.Headers["X-Api-Key"] is { Count: > 0 } key ? "key:" + key
-        : "ip:" + context.Connection.RemoteIpAddress;
+    private static PartitionedRateLimiter<HttpContext> Clients(ClientRateLimitOptions options) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context => IsLimited(context)
+            ? RateLimitPartition.GetTokenBucketLimiter(Client(context), _ => Bucket(options.TokenLimit, options.TokensPerPeriod, options.ReplenishmentPeriod))
+            : RateLimitPartition.GetNoLimiter(""));
+
+    private static PartitionedRateLimiter<HttpContext> ClientIds(ClientRateLimitOptions options) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context => IsLimited(context) && context.Request.Headers[ClientIdHeader] is { Count: > 0 } id
+            ? RateLimitPartition.GetTokenBucketLimiter(
+                Client(context) + "/" + id,
+                _ => Bucket(Share(options.TokenLimit, options.ClientIdShare), Share(options.TokensPerPeriod, options.ClientIdShare), options.ReplenishmentPeriod))
+            : RateLimitPartition.GetNoLimiter(""));
+
+    private static bool IsLimited(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<Limited>() is not null;
+
+    /// <summary>Who the client is: the key it authenticated with, else where it connects from.</summary>
+    private static string Client(HttpContext context) =>
+        context.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : "ip:" + context.Connection.RemoteIpAddress;
+
+    private static int Share(int tokens, double share) => Math.Max(1, (int)(tokens * share));
+
+    private static TokenBucketRateLimiterOptions Bucket(int limit, int perPeriod, TimeSpan period) => new()
+    {
+        TokenLimit = limit,
+        TokensPerPeriod = perPeriod,
+        ReplenishmentPeriod = period,
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    {
+        var response = rejected.HttpContext.Response;
+        response.StatusCode = StatusCodes.Status429TooManyRequests;
+        if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        await rejected.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = rejected.HttpContext,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Rate limited",
+                Detail = "This client sent more requests than its rate allows; retry after the interval in Retry-After.",
+            },
+        });
+    }
+
+    /// <summary>Endpoint metadata: the endpoint counts against its client's bucket.</summary>
+    private sealed class Limited
+    {
+        public static readonly Limited Instance = new();
+    }
 }

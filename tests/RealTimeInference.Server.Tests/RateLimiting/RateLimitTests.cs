@@ -4,7 +4,7 @@ using System.Text;
 namespace RealTimeInference.Server.Tests.RateLimiting;
 
 /// <summary>Three requests per client, refilled once an hour: nothing refills during a test.</summary>
-public sealed class RateLimitedServerFixture : ServerFixture
+public class RateLimitedServerFixture : ServerFixture
 {
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
     [
@@ -13,32 +13,80 @@ public sealed class RateLimitedServerFixture : ServerFixture
         new("RateLimiting:TokensPerPeriod", "3"),
         new("RateLimiting:ReplenishmentPeriod", "01:00:00"),
     ];
-}
 
-public sealed class RateLimitTests(RateLimitedServerFixture server) : IClassFixture<RateLimitedServerFixture>
-{
-    private readonly HttpClient _client = server.CreateClient();
-
-    private Task<HttpResponseMessage> PredictAsClientAsync(string client)
+    public Task<HttpResponseMessage> PredictAsync(string? key = null, string? clientId = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/predict")
         {
             Content = new StringContent("""{"temperature":350,"pressure":1013,"flow_rate":100}""", Encoding.UTF8, "application/json"),
         };
-        request.Headers.Add("X-Client-Id", client);
-        return _client.SendAsync(request);
+        if (key is not null)
+        {
+            request.Headers.Add("X-Api-Key", key);
+        }
+
+        if (clientId is not null)
+        {
+            request.Headers.Add("X-Client-Id", clientId);
+        }
+
+        return CreateClient().SendAsync(request);
+    }
+}
+
+/// <summary>The same limits, with API keys: each key is a client; an X-Client-Id may use a third of its key's bucket.</summary>
+public sealed class KeyedRateLimitedServerFixture : RateLimitedServerFixture
+{
+    public static readonly string[] Keys = ["press-07-key-000000001", "etcher-02-key-00000002", "gateway-key-00000000003", "gateway-key-00000000004"];
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        .. base.Settings,
+        new("RateLimiting:ClientIdShare", "0.34"),
+        .. Keys.Select((key, i) => new KeyValuePair<string, string?>($"Security:ApiKeys:{i}", key)),
+    ];
+}
+
+public sealed class RateLimitTests(RateLimitedServerFixture server) : IClassFixture<RateLimitedServerFixture>
+{
+    [Fact]
+    public async Task Predict_ANewClientIdPerRequest_DoesNotEscapeTheAddressesLimit()
+    {
+        var responses = new List<HttpResponseMessage>();
+        for (var i = 0; i < 6; i++)
+        {
+            responses.Add(await server.PredictAsync(clientId: $"made-up-{i}"));
+        }
+
+        Assert.Equal(3, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(3, responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
     }
 
     [Fact]
-    public async Task Predict_ClientOverItsRate_Gets429WithRetryAfterWhileOthersAreServed()
+    public async Task Health_IsNeverRateLimited()
+    {
+        var client = server.CreateClient();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        }
+    }
+}
+
+public sealed class KeyedRateLimitTests(KeyedRateLimitedServerFixture server) : IClassFixture<KeyedRateLimitedServerFixture>
+{
+    private static readonly string[] Keys = KeyedRateLimitedServerFixture.Keys;
+
+    [Fact]
+    public async Task Predict_KeyOverItsRate_Gets429WithRetryAfterWhileOtherKeysAreServed()
     {
         var flood = new List<HttpResponseMessage>();
         for (var i = 0; i < 6; i++)
         {
-            flood.Add(await PredictAsClientAsync("press-07"));
+            flood.Add(await server.PredictAsync(Keys[0]));
         }
 
-        var other = await PredictAsClientAsync("etcher-02");
+        var other = await server.PredictAsync(Keys[1]);
 
         Assert.Equal(3, flood.Count(r => r.StatusCode == HttpStatusCode.OK));
         var limited = flood.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToArray();
@@ -52,11 +100,30 @@ public sealed class RateLimitTests(RateLimitedServerFixture server) : IClassFixt
     }
 
     [Fact]
-    public async Task Health_IsNeverRateLimited()
+    public async Task Predict_ClientIds_SubdivideTheirKeysBucket_NeverAddToIt()
     {
-        for (var i = 0; i < 10; i++)
+        var key = Keys[2];
+
+        // A third of three tokens each: one request per id, three for the key in all.
+        var first = await server.PredictAsync(key, "tool-a");
+        var again = await server.PredictAsync(key, "tool-a");
+        var others = await Task.WhenAll(server.PredictAsync(key, "tool-b"), server.PredictAsync(key, "tool-c"));
+        var fourth = await server.PredictAsync(key, "tool-d");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, again.StatusCode);
+        Assert.All(others, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(HttpStatusCode.TooManyRequests, fourth.StatusCode);
+    }
+
+    [Fact]
+    public async Task Predict_WithoutAKey_Is401_AndSpendsNoKeysBudget()
+    {
+        for (var i = 0; i < 5; i++)
         {
-            Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health/live")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await server.PredictAsync(clientId: Keys[3])).StatusCode);
         }
+
+        Assert.Equal(HttpStatusCode.OK, (await server.PredictAsync(Keys[3])).StatusCode);
     }
 }
