@@ -147,19 +147,16 @@ public sealed class MicroBatcherTests : IAsyncDisposable
     [Fact]
     public async Task Score_WithMaxQueueDelay_HoldsTheBatchOpenUntilTheDelay()
     {
-        var batcher = Create(maxQueueDelay: TimeSpan.FromMilliseconds(5));
-        var first = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
-        var second = batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        var time = new TimerSignallingTimeProvider();
+        _batcher = new MicroBatcher(
+            "m", _scorer, 64, 1024, TimeSpan.FromMilliseconds(5), time, new InferenceMetrics(_meters), NullLogger.Instance);
+        var first = _batcher.ScoreAsync(new float[2], new float[1]).AsTask();
+        var second = _batcher.ScoreAsync(new float[2], new float[1]).AsTask();
 
+        // The loop holds the batch on a timer; once it is armed, moving the clock past it releases the batch.
+        await time.WaitForTimerAsync();
         Assert.False(first.IsCompleted);
-        // The loop may arm its timer just after an advance; keep the fake clock moving until it fires.
-        var giveUp = DateTime.UtcNow.AddSeconds(10);
-        while (!first.IsCompleted && DateTime.UtcNow < giveUp)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(5));
-            await Task.Yield();
-        }
-
+        time.Advance(TimeSpan.FromMilliseconds(5));
         var results = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.All(results, r => Assert.Equal(2, r.BatchRequests));

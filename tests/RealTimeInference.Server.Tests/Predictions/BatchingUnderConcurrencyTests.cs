@@ -4,10 +4,26 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RealTimeInference.Inference.Monitoring;
+using RealTimeInference.Server.Tests.Models;
 
 namespace RealTimeInference.Server.Tests.Predictions;
 
-public sealed class BatchingUnderConcurrencyTests(ServerFixture server) : IClassFixture<ServerFixture>
+/// <summary>
+/// The bundled models, with the sensor model holding each batch open 20 ms (model.json
+/// max_queue_delay_ms), so concurrent requests surely meet in one run however fast the machine is.
+/// </summary>
+public sealed class SensorBatchingFixture : ModelCopyServerFixture
+{
+    public SensorBatchingFixture()
+    {
+        var manifest = Model("model.json");
+        var text = File.ReadAllText(manifest);
+        Assert.Contains("\"max_queue_delay_ms\": 0", text, StringComparison.Ordinal);
+        File.WriteAllText(manifest, text.Replace("\"max_queue_delay_ms\": 0", "\"max_queue_delay_ms\": 20", StringComparison.Ordinal));
+    }
+}
+
+public sealed class BatchingUnderConcurrencyTests(SensorBatchingFixture server) : IClassFixture<SensorBatchingFixture>
 {
     private readonly HttpClient _client = server.CreateClient();
 

@@ -1,15 +1,23 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
+using RealTimeInference.Inference.Monitoring;
 
 namespace RealTimeInference.Server.Tests.Predictions;
 
 /// <summary>
 /// A server over a copy of the bundled sensor model whose model.json is edited (queue, batch,
-/// admission), with a fake clock: queued work waits until the test moves time, so overload
-/// happens on purpose, deterministically.
+/// admission), whose model runs the test can hold at a gate, so overload happens on purpose and in
+/// a known order. Its clock is fake and never moves: no deadline passes while a test holds the model.
 /// </summary>
-public abstract class TunedModelServerFixture : ServerFixture
+public abstract class TunedModelServerFixture : HookedScorerServerFixture
 {
+    private readonly ManualResetEventSlim _gate = new(initialState: true);
+    private readonly SemaphoreSlim _started = new(0);
+    private MetricCollector<long>? _queued;
+
     protected TunedModelServerFixture(params (string Bundled, string Tuned)[] edits)
     {
         ModelsPath = Path.Combine(Path.GetTempPath(), "rti-tuned-" + Guid.NewGuid().ToString("N"));
@@ -29,26 +37,68 @@ public abstract class TunedModelServerFixture : ServerFixture
 
     public FakeTimeProvider Time { get; } = new();
 
-    protected override void ConfigureTestServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(Time);
+    /// <summary>The temperature of every row the model scored, in the order it scored them.</summary>
+    public ConcurrentQueue<float> Scored { get; } = new();
+
+    /// <summary>Model runs from now on wait at the gate until <see cref="Release"/>; <see cref="WaitForRunAsync"/> waits for the next one.</summary>
+    public void Hold()
+    {
+        _gate.Reset();
+        while (_started.Wait(0))
+        {
+            // Runs started before: not the one a test waits for.
+        }
+    }
+
+    public void Release() => _gate.Set();
+
+    /// <summary>Waits until a model run has started (and waits at the gate, if held).</summary>
+    public async Task WaitForRunAsync() => Assert.True(await _started.WaitAsync(TimeSpan.FromSeconds(10)), "No model run started.");
 
     /// <summary>
-    /// Moves the fake clock a step at a time until <paramref name="task"/> completes, giving the
-    /// server up to a second of real time to act on each step before the next one.
+    /// Waits until the model's queue holds <paramref name="rows"/> rows, awaiting each change of the
+    /// queued-rows gauge (the sum of its changes since the fixture's first test began).
     /// </summary>
-    public async Task AdvanceUntilAsync(Task task, TimeSpan step)
+    public async Task WaitForQueuedAsync(long rows)
     {
-        for (var i = 0; i < 10 && !task.IsCompleted; i++)
+        var queued = _queued ??= new MetricCollector<long>(Services.GetRequiredService<IMeterFactory>(), InferenceMetrics.MeterName, "queued_rows");
+        while (true)
         {
-            Time.Advance(step);
-            await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(1)));
+            var changes = queued.GetMeasurementSnapshot();
+            if (changes.Sum(m => m.Value) == rows)
+            {
+                return;
+            }
+
+            await queued.WaitForMeasurementsAsync(changes.Count + 1, TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>Starts measuring the queue: call before the test's first request.</summary>
+    public Task StartAsync() => WaitForQueuedAsync(0);
+
+    protected override void ConfigureTestServices(IServiceCollection services)
+    {
+        base.ConfigureTestServices(services);
+        services.AddSingleton<TimeProvider>(Time);
+    }
+
+    protected override void BeforeRun(string model, ReadOnlySpan<float> features, int rows)
+    {
+        for (var row = 0; row < rows; row++)
+        {
+            Scored.Enqueue(features[row * (features.Length / rows)]);
         }
 
-        await task.WaitAsync(TimeSpan.FromSeconds(10));
+        _started.Release();
+        Assert.True(_gate.Wait(TimeSpan.FromSeconds(10)), "The model was held for more than 10 s.");
     }
 
     protected override void Dispose(bool disposing)
     {
+        _gate.Set();
         base.Dispose(disposing);
+        _queued?.Dispose();
         // The factory disposes through both Dispose and DisposeAsync.
         if (ModelsPath is not null && Directory.Exists(ModelsPath))
         {
@@ -57,19 +107,17 @@ public abstract class TunedModelServerFixture : ServerFixture
     }
 }
 
-/// <summary>One queued row fills the queue; batches are held open 100 ms; a full queue refuses (buffer).</summary>
+/// <summary>One queued row fills the queue; a full queue refuses (buffer).</summary>
 public sealed class TinyQueueServerFixture() : TunedModelServerFixture(
     ("\"queue_capacity\": 8192", "\"queue_capacity\": 1"),
     ("\"max_batch_size\": 256", "\"max_batch_size\": 2"),
-    ("\"max_queue_delay_ms\": 0", "\"max_queue_delay_ms\": 100"),
     ("\"admission\": \"shed-oldest\"", "\"admission\": \"buffer\""))
 {
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
         [new("Prediction:RetryAfterSeconds", "3")];
 }
 
-/// <summary>Four queued rows fill the queue; batches of two are held open 50 ms; a full queue sheds the oldest least-urgent work.</summary>
+/// <summary>Four queued rows fill the queue; batches of two; a full queue sheds the oldest least-urgent work.</summary>
 public sealed class SheddingServerFixture() : TunedModelServerFixture(
     ("\"queue_capacity\": 8192", "\"queue_capacity\": 4"),
-    ("\"max_batch_size\": 256", "\"max_batch_size\": 2"),
-    ("\"max_queue_delay_ms\": 0", "\"max_queue_delay_ms\": 50"));
+    ("\"max_batch_size\": 256", "\"max_batch_size\": 2"));

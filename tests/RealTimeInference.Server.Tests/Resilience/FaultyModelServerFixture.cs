@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using RealTimeInference.Inference.Batching;
-using RealTimeInference.Inference.Models;
-using RealTimeInference.Inference.Onnx;
 
 namespace RealTimeInference.Server.Tests.Resilience;
 
@@ -11,7 +8,7 @@ namespace RealTimeInference.Server.Tests.Resilience;
 /// The bundled models behind scorers whose runs the test can make fail, with a fake clock for
 /// the circuit breakers: open after 4 runs when half of them fail, for 5 s.
 /// </summary>
-public sealed class FaultyModelServerFixture : ServerFixture
+public sealed class FaultyModelServerFixture : HookedScorerServerFixture
 {
     private readonly ConcurrentDictionary<string, bool> _failing = new();
     private readonly ConcurrentDictionary<string, int> _runs = new();
@@ -32,34 +29,16 @@ public sealed class FaultyModelServerFixture : ServerFixture
 
     protected override void ConfigureTestServices(IServiceCollection services)
     {
+        base.ConfigureTestServices(services);
         services.AddSingleton<TimeProvider>(Time);
-        services.AddSingleton<OnnxScorerFactory>();
-        services.AddSingleton<IScorerFactory>(sp => new FaultyScorerFactory(sp.GetRequiredService<OnnxScorerFactory>(), this));
     }
 
-    private sealed class FaultyScorerFactory(OnnxScorerFactory onnx, FaultyModelServerFixture fixture) : IScorerFactory
+    protected override void BeforeRun(string model, ReadOnlySpan<float> features, int rows)
     {
-        public IBatchScorer Create(string modelPath, ModelManifest manifest) =>
-            new FaultyScorer(onnx.Create(modelPath, manifest), manifest.Name, fixture);
-    }
-
-    private sealed class FaultyScorer(IBatchScorer inner, string model, FaultyModelServerFixture fixture) : IBatchScorer
-    {
-        public int FeatureCount => inner.FeatureCount;
-
-        public int OutputCount => inner.OutputCount;
-
-        public void Score(Memory<float> features, int rows, Span<float> scores)
+        _runs.AddOrUpdate(model, 1, (_, runs) => runs + 1);
+        if (_failing.GetValueOrDefault(model))
         {
-            fixture._runs.AddOrUpdate(model, 1, (_, runs) => runs + 1);
-            if (fixture._failing.GetValueOrDefault(model))
-            {
-                throw new InvalidOperationException($"Injected fault in {model}.");
-            }
-
-            inner.Score(features, rows, scores);
+            throw new InvalidOperationException($"Injected fault in {model}.");
         }
-
-        public void Dispose() => inner.Dispose();
     }
 }
