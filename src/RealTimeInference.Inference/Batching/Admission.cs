@@ -15,9 +15,10 @@ internal sealed class Admission(AdmissionSettings settings, int capacityRows, Ru
 
     /// <summary>
     /// <see cref="Outcome.Ok"/> when <paramref name="work"/> may queue, after the victims were moved
-    /// from <paramref name="queues"/> into <paramref name="shed"/>; otherwise why it may not.
+    /// from <paramref name="queues"/> into <paramref name="shed"/> (created when there are any);
+    /// otherwise why it may not.
     /// </summary>
-    public Outcome Admit(ClassQueues queues, BatchWork work, long now, List<BatchWork> shed)
+    public Outcome Admit(ClassQueues queues, BatchWork work, long now, ref List<BatchWork>? shed)
     {
         if (work.Deadline.Due <= now)
         {
@@ -55,7 +56,7 @@ internal sealed class Admission(AdmissionSettings settings, int capacityRows, Ru
             return Outcome.QueueFull;
         }
 
-        queues.Shed(excess, oldestFirst: Settings.Policy == AdmissionPolicy.ShedOldest, shed);
+        queues.Shed(excess, oldestFirst: Settings.Policy == AdmissionPolicy.ShedOldest, shed ??= []);
         return Outcome.Ok;
     }
 

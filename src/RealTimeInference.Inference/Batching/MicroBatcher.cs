@@ -33,6 +33,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private readonly List<BatchWork> _batch = [];
     private readonly List<(BatchWork Work, ScoreResult Result)> _dropped = [];
     private readonly Task _loop;
+    private readonly CancellationTokenSource _hold = new();
     private TaskCompletionSource? _wake;
     private long _queuedRows;
     private bool _stopping;
@@ -95,12 +96,12 @@ public sealed partial class MicroBatcher : IAsyncDisposable
 
         var now = _time.GetTimestamp();
         var work = new BatchWork(features, scores, rows, now, deadline, cancellationToken);
-        var shed = new List<BatchWork>(0);
+        List<BatchWork>? shed = null;
         Outcome admitted;
         TaskCompletionSource? wake = null;
         lock (_lock)
         {
-            admitted = _stopping ? Outcome.Unavailable : _admission.Admit(_queues, work, now, shed);
+            admitted = _stopping ? Outcome.Unavailable : _admission.Admit(_queues, work, now, ref shed);
             if (admitted == Outcome.Ok)
             {
                 _queues.Enqueue(work);
@@ -111,7 +112,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         }
 
         wake?.TrySetResult();
-        if (shed.Count > 0)
+        if (shed is not null)
         {
             _metrics.QueueChanged(_model, -shed.Sum(s => (long)s.Rows));
             foreach (var victim in shed)
@@ -142,7 +143,22 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         }
 
         wake?.TrySetResult();
+        ReleaseHeldBatches();
         await _loop.ConfigureAwait(false);
+        _hold.Dispose();
+    }
+
+    /// <summary>Runs a batch held open for more work (<c>maxQueueDelay</c>) now, and holds none from now on: the server is draining.</summary>
+    public void ReleaseHeldBatches()
+    {
+        try
+        {
+            _hold.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already stopped.
+        }
     }
 
     /// <summary>An answer for work not computed, with the wait the queue's depth and the model's recent speed predict.</summary>
@@ -205,13 +221,13 @@ public sealed partial class MicroBatcher : IAsyncDisposable
             return true;
         }
 
-        if (_maxQueueDelay > TimeSpan.Zero && QueuedRows < _maxBatchRows && OldestEnqueue() is { } oldest)
+        if (_maxQueueDelay > TimeSpan.Zero && !_hold.IsCancellationRequested && QueuedRows < _maxBatchRows && OldestEnqueue() is { } oldest)
         {
             // The delay counts from the oldest request's arrival, not from when the loop noticed it.
             var remaining = _maxQueueDelay - _time.GetElapsedTime(oldest);
             if (remaining > TimeSpan.Zero)
             {
-                await Task.Delay(remaining, _time).ConfigureAwait(false);
+                await Task.Delay(remaining, _time, _hold.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
 

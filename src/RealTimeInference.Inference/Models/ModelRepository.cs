@@ -116,8 +116,15 @@ public sealed partial class ModelRepository(
         }
     }
 
-    /// <summary>Readiness fails and new work is refused from now on; queued work still runs.</summary>
-    public void BeginDrain() => _draining = true;
+    /// <summary>Readiness fails and new work is refused from now on; queued work still runs, held batches at once.</summary>
+    public void BeginDrain()
+    {
+        _draining = true;
+        foreach (var model in _models.Values)
+        {
+            model.Batcher.ReleaseHeldBatches();
+        }
+    }
 
     /// <summary>
     /// Stops taking work, answers everything already queued, then frees the sessions. Both the

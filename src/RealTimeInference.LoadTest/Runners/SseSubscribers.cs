@@ -35,7 +35,7 @@ internal sealed class SseSubscribers : IAsyncDisposable
             thread.Start();
         }
 
-        // Each subscriber is registered once the server's opening heartbeat arrives.
+        // Each subscriber is registered once the server's headers arrive (sent with its opening heartbeat).
         await Task.WhenAll(opened).WaitAsync(cancellationToken).ConfigureAwait(false);
         return subscribers;
     }
@@ -75,6 +75,7 @@ internal sealed class SseSubscribers : IAsyncDisposable
             using var request = new HttpRequestMessage(HttpMethod.Get, uri);
             using var response = _client.Send(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token);
             response.EnsureSuccessStatusCode();
+            ready.TrySetResult();
             var body = response.Content.ReadAsStream(_stop.Token);
             lock (_bodies)
             {
@@ -87,7 +88,6 @@ internal sealed class SseSubscribers : IAsyncDisposable
                     && Utf8Parser.TryParse(data[(at + 10)..], out long count, out _) ? count : 0);
             foreach (var item in parser.Enumerate())
             {
-                ready.TrySetResult();
                 if (item.EventType == "message")
                 {
                     Interlocked.Increment(ref _events);

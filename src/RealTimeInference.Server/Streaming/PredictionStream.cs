@@ -92,8 +92,9 @@ internal sealed class PredictionStream(Subscription subscription, StreamingOptio
                     return;
                 }
 
-                if (reader.TryPeek(out _))
+                if (written >= FlushAtBytes)
                 {
+                    // A backlog: the rest goes out at once, not one coalescing interval per write.
                     continue;
                 }
             }

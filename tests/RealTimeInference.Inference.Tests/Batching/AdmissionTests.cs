@@ -11,7 +11,7 @@ public sealed class AdmissionTests
     private const long Frequency = 1;
 
     private readonly ClassQueues _queues = new();
-    private readonly List<BatchWork> _shed = [];
+    private List<BatchWork>? _shed;
 
     private static BatchWork Work(LatencyClass latencyClass, long due, int rows = 1) =>
         new(new float[rows], new float[rows], rows, 0, new Deadline(latencyClass, due), CancellationToken.None);
@@ -32,11 +32,11 @@ public sealed class AdmissionTests
 
     [Fact]
     public void Admit_PastDeadline_IsExpired() =>
-        Assert.Equal(Outcome.DeadlineExpired, Create().Admit(_queues, Work(LatencyClass.Emergency, due: 5), now: 5, _shed));
+        Assert.Equal(Outcome.DeadlineExpired, Create().Admit(_queues, Work(LatencyClass.Emergency, due: 5), now: 5, ref _shed));
 
     [Fact]
     public void Admit_EmptyQueue_AdmitsEvenWorkLargerThanTheCapacity() =>
-        Assert.Equal(Outcome.Ok, Create(capacity: 1).Admit(_queues, Work(LatencyClass.ProcessControl, due: 10, rows: 50), now: 0, _shed));
+        Assert.Equal(Outcome.Ok, Create(capacity: 1).Admit(_queues, Work(LatencyClass.ProcessControl, due: 10, rows: 50), now: 0, ref _shed));
 
     [Fact]
     public void Admit_WhenTheWorkAheadOutlastsTheDeadline_IsUnmeetable_OnlyOnceTheSpeedIsKnown()
@@ -45,11 +45,11 @@ public sealed class AdmissionTests
         var late = Work(LatencyClass.ProcessControl, due: 4);
 
         // 5 rows ahead at 1 s a row end at 5 > 4; before the speed is learned nothing is predicted.
-        Assert.Equal(Outcome.Ok, Create(capacity: 100).Admit(_queues, late, now: 0, _shed));
-        Assert.Equal(Outcome.DeadlineUnmeetable, Create(capacity: 100, cost: Learned(1)).Admit(_queues, late, now: 0, _shed));
+        Assert.Equal(Outcome.Ok, Create(capacity: 100).Admit(_queues, late, now: 0, ref _shed));
+        Assert.Equal(Outcome.DeadlineUnmeetable, Create(capacity: 100, cost: Learned(1)).Admit(_queues, late, now: 0, ref _shed));
         // Less urgent work queued behind does not count against it.
         _queues.Enqueue(Work(LatencyClass.YieldForecasting, due: 100, rows: 50));
-        Assert.Equal(Outcome.Ok, Create(capacity: 100, cost: Learned(1)).Admit(_queues, Work(LatencyClass.ProcessControl, due: 6), now: 0, _shed));
+        Assert.Equal(Outcome.Ok, Create(capacity: 100, cost: Learned(1)).Admit(_queues, Work(LatencyClass.ProcessControl, due: 6), now: 0, ref _shed));
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class AdmissionTests
         var admission = Create(AdmissionPolicy.Sample, capacity: 100, watermark: 1, keepEvery: 3);
         _queues.Enqueue(Work(LatencyClass.ProcessControl, due: 100));
 
-        var outcomes = Enumerable.Range(0, 6).Select(_ => admission.Admit(_queues, Work(LatencyClass.ProcessControl, due: 100), now: 0, _shed)).ToArray();
+        var outcomes = Enumerable.Range(0, 6).Select(_ => admission.Admit(_queues, Work(LatencyClass.ProcessControl, due: 100), now: 0, ref _shed)).ToArray();
 
         Assert.Equal([Outcome.Sampled, Outcome.Sampled, Outcome.Ok, Outcome.Sampled, Outcome.Sampled, Outcome.Ok], outcomes);
     }
@@ -68,8 +68,8 @@ public sealed class AdmissionTests
     {
         _queues.Enqueue(Work(LatencyClass.YieldForecasting, due: 100, rows: 10));
 
-        Assert.Equal(Outcome.QueueFull, Create(capacity: 10).Admit(_queues, Work(LatencyClass.Emergency, due: 100), now: 0, _shed));
-        Assert.Empty(_shed);
+        Assert.Equal(Outcome.QueueFull, Create(capacity: 10).Admit(_queues, Work(LatencyClass.Emergency, due: 100), now: 0, ref _shed));
+        Assert.Null(_shed);
     }
 
     [Fact]
@@ -81,11 +81,11 @@ public sealed class AdmissionTests
         var admission = Create(AdmissionPolicy.ShedOldest, capacity: 10);
 
         // A process-control newcomer may push out yield forecasting, not the emergency.
-        Assert.Equal(Outcome.Ok, admission.Admit(_queues, Work(LatencyClass.ProcessControl, due: 100, rows: 2), now: 0, _shed));
+        Assert.Equal(Outcome.Ok, admission.Admit(_queues, Work(LatencyClass.ProcessControl, due: 100, rows: 2), now: 0, ref _shed));
         Assert.Equal([yieldWork], _shed);
         Assert.Equal(Outcome.ShedOldest, admission.ShedOutcome);
-        _shed.Clear();
-        Assert.Equal(Outcome.QueueFull, admission.Admit(_queues, Work(LatencyClass.ProcessControl, due: 100, rows: 6), now: 0, _shed));
-        Assert.Empty(_shed);
+        _shed = null;
+        Assert.Equal(Outcome.QueueFull, admission.Admit(_queues, Work(LatencyClass.ProcessControl, due: 100, rows: 6), now: 0, ref _shed));
+        Assert.Null(_shed);
     }
 }
