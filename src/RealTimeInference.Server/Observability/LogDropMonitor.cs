@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using RealTimeInference.Server.Transport;
 using Serilog.Sinks.Async;
 
 namespace RealTimeInference.Server.Observability;
@@ -6,6 +8,10 @@ namespace RealTimeInference.Server.Observability;
 internal sealed class LogDropMonitor : IAsyncLogEventSinkMonitor
 {
     private IAsyncLogEventSinkInspector? _inspector;
+
+    public LogDropMonitor(IMeterFactory meterFactory) =>
+        meterFactory.Create(RequestMetrics.MeterName).CreateObservableCounter(
+            "log_events_dropped_total", () => Dropped, description: "Log events dropped because the log buffer was full.");
 
     public long Dropped => _inspector?.DroppedMessagesCount ?? 0;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Observability;
 
@@ -82,7 +83,7 @@ internal sealed class MetricsExporter : IHostedService, IDisposable
 
     private bool IsExported(Instrument instrument) =>
         ReferenceEquals(instrument.Meter.Scope, _meters)
-            ? instrument.Meter.Name.StartsWith(ServerMetrics.MeterName, StringComparison.Ordinal) || FrameworkMeters.Contains(instrument.Meter.Name)
+            ? instrument.Meter.Name.StartsWith(RequestMetrics.MeterName, StringComparison.Ordinal) || FrameworkMeters.Contains(instrument.Meter.Name)
             // The runtime's meter belongs to the process, not to a host.
             : instrument.Meter.Name == "System.Runtime";
 
@@ -200,7 +201,7 @@ internal sealed class MetricsExporter : IHostedService, IDisposable
         /// <summary><c>rti.inference</c> + <c>requests_total</c> -> <c>rti_inference_requests_total</c>; framework names as OpenTelemetry's Prometheus exporter writes them.</summary>
         private static string PrometheusName(Instrument instrument, string type)
         {
-            var meter = instrument.Meter.Name.StartsWith(ServerMetrics.MeterName, StringComparison.Ordinal) ? instrument.Meter.Name + "." : "";
+            var meter = instrument.Meter.Name.StartsWith(RequestMetrics.MeterName, StringComparison.Ordinal) ? instrument.Meter.Name + "." : "";
             var name = Sanitize(meter + instrument.Name);
             var unit = instrument.Unit switch
             {

@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Scheduling;
-using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
@@ -143,7 +142,7 @@ internal readonly record struct PredictionRequest(HttpContext Context, string En
 /// <summary>What the predict handlers need; also the little they share: metrics, the request log, problems.</summary>
 internal readonly record struct PredictionServices(
     SensorScoring Scoring,
-    ServerMetrics Metrics,
+    RequestMetrics Metrics,
     IOptions<PredictionOptions> Options,
     IDiagnosticContext RequestLog,
     TimeProvider Time)

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Scheduling;
-using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
@@ -27,7 +26,7 @@ internal static class PredictSocketEndpoints
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> AcceptAsync(
         HttpContext context,
         SensorScoring scoring,
-        ServerMetrics metrics,
+        RequestMetrics metrics,
         WebSocketSlots slots,
         IOptions<SocketOptions> options,
         IOptions<PredictionOptions> predictions,

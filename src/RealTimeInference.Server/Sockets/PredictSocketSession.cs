@@ -5,7 +5,6 @@ using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
-using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Transport;
 
@@ -20,7 +19,7 @@ namespace RealTimeInference.Server.Sockets;
 internal sealed class PredictSocketSession(
     WebSocket socket,
     SensorScoring scoring,
-    ServerMetrics metrics,
+    RequestMetrics metrics,
     SocketOptions options,
     PredictionOptions predictions,
     LatencyClass latencyClass,

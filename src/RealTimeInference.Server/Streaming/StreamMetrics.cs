@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Streaming;
 
@@ -17,7 +17,7 @@ internal sealed class StreamMetrics
 
     public StreamMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(ServerMetrics.MeterName);
+        var meter = meterFactory.Create(RequestMetrics.MeterName);
         _dropped = meter.CreateCounter<long>(
             "stream_events_dropped_total",
             description: "Prediction events an SSE subscriber did not get, by reason (slow_subscriber, replay_expired, hub_overflow, pump_fault).");

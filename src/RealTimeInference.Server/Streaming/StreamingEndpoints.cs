@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
@@ -49,7 +48,7 @@ internal static class StreamingEndpoints
     private static Results<PredictionStream, ProblemHttpResult> StreamPredictions(
         HttpContext context,
         PredictionHub hub,
-        ServerMetrics metrics,
+        RequestMetrics metrics,
         IOptions<StreamingOptions> options,
         TimeProvider time,
         [FromQuery(Name = "tool_id")] string? toolId,

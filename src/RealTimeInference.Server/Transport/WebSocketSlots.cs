@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using RealTimeInference.Server.Observability;
 
 namespace RealTimeInference.Server.Transport;
 
@@ -12,15 +11,15 @@ namespace RealTimeInference.Server.Transport;
 internal sealed class WebSocketSlots
 {
     private readonly SocketOptions _options;
-    private readonly ServerMetrics _metrics;
+    private readonly RequestMetrics _metrics;
     private readonly UpDownCounter<int> _sockets;
     private int _open;
 
-    public WebSocketSlots(IOptions<SocketOptions> options, ServerMetrics metrics, IMeterFactory meterFactory)
+    public WebSocketSlots(IOptions<SocketOptions> options, RequestMetrics metrics, IMeterFactory meterFactory)
     {
         _options = options.Value;
         _metrics = metrics;
-        _sockets = meterFactory.Create(ServerMetrics.MeterName)
+        _sockets = meterFactory.Create(RequestMetrics.MeterName)
             .CreateUpDownCounter<int>("websocket_connections", description: "Open WebSockets, /ws/predict and /ws/webcam together.");
     }
 

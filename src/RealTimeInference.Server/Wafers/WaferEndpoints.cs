@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RealTimeInference.Inference.Scheduling;
-using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
@@ -226,7 +225,7 @@ internal static class WaferEndpoints
 }
 
 /// <summary>What the wafer handler needs, and the bookkeeping of a scored request.</summary>
-internal readonly record struct WaferServices(WaferPredictor Predictor, ServerMetrics Metrics, IDiagnosticContext RequestLog, TimeProvider Time)
+internal readonly record struct WaferServices(WaferPredictor Predictor, RequestMetrics Metrics, IDiagnosticContext RequestLog, TimeProvider Time)
 {
     public TimeSpan Succeed(string endpoint, LatencyClass latencyClass, long started, WaferScoring scoring)
     {

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using RealTimeInference.Inference;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
-using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Wafers;
@@ -19,7 +18,7 @@ namespace RealTimeInference.Server.Wafers;
 internal sealed partial class WebcamSocket(
     WaferPredictor predictor,
     WebSocketSlots slots,
-    ServerMetrics metrics,
+    RequestMetrics metrics,
     TimeProvider time,
     ILogger<WebcamSocket> logger)
 {

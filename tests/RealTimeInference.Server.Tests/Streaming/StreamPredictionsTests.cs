@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Models;
-using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Transport;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Streaming;
 
@@ -170,7 +170,7 @@ public sealed class StreamPredictionsTests(StreamServerFixture server) : IClassF
         await using var slow = await EventStream.OpenAsync(_client);
         await using var fast = await EventStream.OpenAsync(_client);
         using var drops = new MetricCollector<long>(
-            server.Services.GetRequiredService<IMeterFactory>(), ServerMetrics.MeterName, "stream_events_dropped_total");
+            server.Services.GetRequiredService<IMeterFactory>(), RequestMetrics.MeterName, "stream_events_dropped_total");
 
         // Far more than the slow reader's transport and its 16-event buffer hold while it reads nothing.
         const int Events = 5000;

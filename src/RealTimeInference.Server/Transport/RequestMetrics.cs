@@ -4,13 +4,13 @@ using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 
-namespace RealTimeInference.Server.Observability;
+namespace RealTimeInference.Server.Transport;
 
 /// <summary>
 /// Request-level instruments of every transport (bounded labels: endpoint, latency class, outcome),
 /// and the sliding window behind the <c>/metrics</c> JSON summary.
 /// </summary>
-internal sealed class ServerMetrics
+internal sealed class RequestMetrics
 {
     // Exported as rti_<instrument>.
     public const string MeterName = "rti";
@@ -19,7 +19,7 @@ internal sealed class ServerMetrics
     private readonly Counter<long> _rejected;
     private readonly RequestMonitor _monitor;
 
-    public ServerMetrics(IMeterFactory meterFactory, LogDropMonitor logDrops, RequestMonitor monitor)
+    public RequestMetrics(IMeterFactory meterFactory, RequestMonitor monitor)
     {
         _monitor = monitor;
         var meter = meterFactory.Create(MeterName);
@@ -31,10 +31,6 @@ internal sealed class ServerMetrics
         _rejected = meter.CreateCounter<long>(
             "connections_rejected_total",
             description: "WebSockets and SSE subscriptions refused because their limit was reached, by kind (websocket, subscriber).");
-        meter.CreateObservableCounter(
-            "log_events_dropped_total",
-            () => logDrops.Dropped,
-            description: "Log events dropped because the log buffer was full.");
     }
 
     /// <summary>
