@@ -48,6 +48,12 @@ internal static class ClientRateLimiting
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<ClientRateLimitOptions>>((limiter, configured) =>
         {
             var options = configured.Value;
+            if (!options.Enabled)
+            {
+                // Off: no request pays for a partition look-up.
+                return;
+            }
+
             // The id's own bucket first: a request it refuses takes nothing from the client's.
             limiter.GlobalLimiter = options.ClientIdShare < 1
                 ? PartitionedRateLimiter.CreateChained(ClientIds(options), Clients(options))

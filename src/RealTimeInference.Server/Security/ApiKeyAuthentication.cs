@@ -91,6 +91,10 @@ internal static class ApiKeys
 {
     public const string Policy = "api-key";
 
+    /// <summary>
+    /// The options, the ApiKey scheme and the policy that asks for it. The scheme is not the default:
+    /// only the endpoints that require the policy authenticate, so without keys no request pays for it.
+    /// </summary>
     public static IServiceCollection AddApiKeys(this IServiceCollection services)
     {
         services.AddOptions<SecurityOptions>()
@@ -98,8 +102,9 @@ internal static class ApiKeys
             .Validate(o => o.ApiKeys.All(k => k.Length >= 16), "Security:ApiKeys must each be at least 16 characters.")
             .ValidateOnStart();
         services.AddSingleton<ApiKeyDigests>();
-        services.AddAuthentication(ApiKeyHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
-        services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(ApiKeyHandler.SchemeName).RequireAuthenticatedUser());
+        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(ApiKeyHandler.SchemeName).RequireAuthenticatedUser());
         return services;
     }
 
