@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Compares this checkout with another build on the same machine, interleaved so both see the same
+# noise: per round, run.sh's /predict closed-loop case and streams.sh's sse-subscribers case, first
+# on the other checkout, then on this one. Each case reports its own same-run target/baseline ratio.
+#   bench/compare.sh OTHER_CHECKOUT [ROUNDS]     e.g.  git worktree add /tmp/before 7079e66
+#                                                      bench/compare.sh /tmp/before 3
+# Both checkouts are built (Release) first. Results: bench-results/compare-<stamp>/ (gitignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+other="$(cd "$1" && pwd)"
+rounds="${2:-2}"
+url="${BENCH_URL:-http://127.0.0.1:8000}"
+out="$PWD/bench-results/compare-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+
+for tree in "$other" "$PWD"; do
+    dotnet build -c Release "$tree/src/RealTimeInference.Server" --nologo -v quiet
+    dotnet build -c Release "$tree/src/RealTimeInference.LoadTest" --nologo -v quiet
+done
+
+run() { # tree name server-args loadtest-args...
+    local tree=$1 name=$2 server_args=$3
+    shift 3
+    (cd "$tree" && dotnet src/RealTimeInference.LoadTest/bin/Release/net10.0/RealTimeInference.LoadTest.dll --url "$url" \
+        --launch "dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls $url $server_args" \
+        --server-log "$out/$name.server.log" --duration 10s --warmup 2s --repeats 3 --json "$out/$name.json" "$@") \
+        >"$out/$name.txt" 2>&1
+    echo "== $name"
+    grep -E "med base|med tgt|ratio t/b" "$out/$name.txt"
+}
+
+for round in $(seq "$rounds"); do
+    for side in other this; do
+        tree=$([ "$side" = other ] && echo "$other" || echo "$PWD")
+        run "$tree" "r$round-$side-predict" "" --scenario predict --mode closed --connections 32
+    done
+    for side in other this; do
+        tree=$([ "$side" = other ] && echo "$other" || echo "$PWD")
+        run "$tree" "r$round-$side-sse" "--Serilog:MinimumLevel:Default=Warning" \
+            --scenario sse-subscribers --mode open --rate 1000 --subscribers 100 --connections 32
+    done
+done
+echo "Results in $out"
