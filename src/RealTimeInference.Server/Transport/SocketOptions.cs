@@ -24,7 +24,7 @@ public sealed class SocketOptions
     public int RetryAfterSeconds { get; set; } = 1;
 }
 
-internal static class Sockets
+internal static class SocketDefaults
 {
     /// <summary>The socket options and the shared connection cap; each socket feature calls it.</summary>
     public static IServiceCollection AddSocketDefaults(this IServiceCollection services)

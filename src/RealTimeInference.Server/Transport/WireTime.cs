@@ -12,8 +12,6 @@ internal static class WireTime
 {
     public const string Format = "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'";
 
-    public static string ToWire(this DateTimeOffset time) => time.UtcDateTime.ToString(Format, CultureInfo.InvariantCulture);
-
     /// <summary>
     /// Reads an ISO 8601 / RFC 3339 date-time; one without an offset (the tutorial's
     /// <c>2026-11-26T10:00:00</c>) is taken as UTC, never as the server's local time.
@@ -43,9 +41,9 @@ internal sealed class WireTimeConverter : JsonConverter<DateTimeOffset>
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {
-        Span<char> text = stackalloc char[40];
-        writer.WriteStringValue(value.UtcDateTime.TryFormat(text, out var written, WireTime.Format, CultureInfo.InvariantCulture)
-            ? text[..written]
-            : value.ToWire());
+        // 28 characters at most: 2026-11-26T10:00:00.1234567Z.
+        Span<char> text = stackalloc char[32];
+        value.UtcDateTime.TryFormat(text, out var written, WireTime.Format, CultureInfo.InvariantCulture);
+        writer.WriteStringValue(text[..written]);
     }
 }
