@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -20,6 +21,9 @@ internal sealed class RealServer : IDisposable
 
     public Uri Url { get; }
 
+    /// <summary>What the server wrote to stdout and stderr (its JSON log lines), so far.</summary>
+    public ConcurrentQueue<string> Output { get; } = new();
+
     public static async Task<RealServer> StartAsync(params string[] settings)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort()}");
@@ -35,11 +39,11 @@ internal sealed class RealServer : IDisposable
         }
 
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new RealServer(process, url);
+        process.OutputDataReceived += (_, line) => server.Record(line.Data);
+        process.ErrorDataReceived += (_, line) => server.Record(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new RealServer(process, url);
         using var client = new HttpClient { BaseAddress = url };
         var ready = Stopwatch.StartNew();
         while (!await IsReadyAsync(client))
@@ -47,13 +51,21 @@ internal sealed class RealServer : IDisposable
             if (ready.Elapsed > TimeSpan.FromSeconds(30) || process.HasExited)
             {
                 server.Dispose();
-                Assert.Fail("The server never became ready.");
+                Assert.Fail("The server never became ready:\n" + string.Join("\n", server.Output.TakeLast(20)));
             }
 
             await Task.Delay(50);
         }
 
         return server;
+    }
+
+    private void Record(string? line)
+    {
+        if (line is not null)
+        {
+            Output.Enqueue(line);
+        }
     }
 
     public void Dispose()

@@ -31,6 +31,8 @@ public enum Outcome
     Invalid,
     /// <summary>The request was over a size limit; never reached a model.</summary>
     TooLarge,
+    /// <summary>The request's body arrived slower than the server's minimum rate; never reached a model.</summary>
+    TimedOut,
 }
 
 /// <summary>How one outcome reads on every transport and in the metrics.</summary>
@@ -39,8 +41,7 @@ public enum Outcome
 /// <param name="Title">The RFC 9457 problem title.</param>
 /// <param name="SocketError">The <c>error</c> code of a WebSocket error message.</param>
 /// <param name="IsDrop">Not computed because of overload or a deadline: answered 503 with a Retry-After from the queue's depth.</param>
-/// <param name="IsFault">The server's fault: counted in the error rate.</param>
-public sealed record OutcomeInfo(string Label, int HttpStatus, string Title, string SocketError, bool IsDrop, bool IsFault);
+public sealed record OutcomeInfo(string Label, int HttpStatus, string Title, string SocketError, bool IsDrop);
 
 /// <summary>The one mapping from an <see cref="Outcome"/> to its answer on every transport.</summary>
 public static class OutcomeVocabulary
@@ -51,18 +52,19 @@ public static class OutcomeVocabulary
 
     private static readonly OutcomeInfo[] Table =
     [
-        new("ok", 200, "OK", "", IsDrop: false, IsFault: false),
-        new("queue_full", 503, "Overloaded", Overloaded, IsDrop: true, IsFault: false),
-        new("sampled", 503, "Overloaded", Overloaded, IsDrop: true, IsFault: false),
-        new("shed_oldest", 503, "Overloaded", Overloaded, IsDrop: true, IsFault: false),
-        new("shed_newest", 503, "Overloaded", Overloaded, IsDrop: true, IsFault: false),
-        new("deadline_unmeetable", 503, "Deadline cannot be met", Overloaded, IsDrop: true, IsFault: false),
-        new("deadline_expired", 503, "Deadline cannot be met", Overloaded, IsDrop: true, IsFault: false),
-        new("cancelled", ClientClosedRequest, "Client closed request", "cancelled", IsDrop: false, IsFault: false),
-        new("failed", 500, "Model run failed", "model_failed", IsDrop: false, IsFault: true),
-        new("unavailable", 503, "Model unavailable", "model_unavailable", IsDrop: false, IsFault: false),
-        new("invalid", 400, "Invalid request", "invalid_message", IsDrop: false, IsFault: false),
-        new("too_large", 413, "Request too large", "message_too_large", IsDrop: false, IsFault: false),
+        new("ok", 200, "OK", "", IsDrop: false),
+        new("queue_full", 503, "Overloaded", Overloaded, IsDrop: true),
+        new("sampled", 503, "Overloaded", Overloaded, IsDrop: true),
+        new("shed_oldest", 503, "Overloaded", Overloaded, IsDrop: true),
+        new("shed_newest", 503, "Overloaded", Overloaded, IsDrop: true),
+        new("deadline_unmeetable", 503, "Deadline cannot be met", Overloaded, IsDrop: true),
+        new("deadline_expired", 503, "Deadline cannot be met", Overloaded, IsDrop: true),
+        new("cancelled", ClientClosedRequest, "Client closed request", "cancelled", IsDrop: false),
+        new("failed", 500, "Model run failed", "model_failed", IsDrop: false),
+        new("unavailable", 503, "Model unavailable", "model_unavailable", IsDrop: false),
+        new("invalid", 400, "Invalid request", "invalid_message", IsDrop: false),
+        new("too_large", 413, "Request too large", "message_too_large", IsDrop: false),
+        new("timed_out", 408, "Request timeout", "timed_out", IsDrop: false),
     ];
 
     /// <summary>Every outcome, in declaration order.</summary>
@@ -96,6 +98,7 @@ public static class OutcomeVocabulary
         Outcome.Failed => error ?? "The model run failed.",
         Outcome.Unavailable => $"Model '{model}' is not serving (not loaded, or the server is shutting down).",
         Outcome.Invalid => error ?? "The request is invalid.",
-        _ => error ?? "The request is too large.",
+        Outcome.TooLarge => error ?? "The request is too large.",
+        _ => error ?? "The request body arrived too slowly.",
     };
 }

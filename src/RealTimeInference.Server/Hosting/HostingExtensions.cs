@@ -68,6 +68,7 @@ internal static class HostingExtensions
             exception is not null || (context.Response.StatusCode >= 500 && context.Response.StatusCode != StatusCodes.Status503ServiceUnavailable)
                 ? LogEventLevel.Error
                 : LogEventLevel.Information);
+        app.UseRequestFraming();
         // Who the client is, then what it may do, then how fast: the rate limiter partitions by the authenticated key.
         app.UseAuthentication();
         app.UseAuthorization();

@@ -35,8 +35,9 @@ internal static class ServerLimits
             .BindConfiguration(ServerLimitsOptions.Section)
             .Validate(o => o.MaxRequestBodyBytes >= 1024, "Server:Limits:MaxRequestBodyBytes must be at least 1024.")
             .Validate(
-                o => o.RequestHeadersTimeout > TimeSpan.Zero && o.KeepAliveTimeout > TimeSpan.Zero && o.MinRequestBodyGracePeriod >= TimeSpan.FromSeconds(1),
-                "Server:Limits: RequestHeadersTimeout and KeepAliveTimeout must be positive, MinRequestBodyGracePeriod at least 1 s.")
+                // Kestrel checks the rate once a second, so it takes only grace periods longer than that.
+                o => o.RequestHeadersTimeout > TimeSpan.Zero && o.KeepAliveTimeout > TimeSpan.Zero && o.MinRequestBodyGracePeriod > TimeSpan.FromSeconds(1),
+                "Server:Limits: RequestHeadersTimeout and KeepAliveTimeout must be positive, MinRequestBodyGracePeriod more than 1 s.")
             .Validate(o => o.MinRequestBodyBytesPerSecond > 0, "Server:Limits:MinRequestBodyBytesPerSecond must be positive.")
             .Validate(o => o.MaxRequestHeadersTotalBytes >= 1024, "Server:Limits:MaxRequestHeadersTotalBytes must be at least 1024.")
             .Validate(o => o.MaxConcurrentConnections is null or >= 1, "Server:Limits:MaxConcurrentConnections must be at least 1 when set.")

@@ -36,7 +36,7 @@ internal static class Problems
         TypedResults.Problem(
             errors.Detail,
             statusCode: errors.Outcome.Describe().HttpStatus,
-            title: errors.Outcome == Outcome.TooLarge ? errors.Outcome.Describe().Title
+            title: errors.Outcome != Outcome.Invalid ? errors.Outcome.Describe().Title
                 : errors.Errors.All(e => e.Field.StartsWith("X-", StringComparison.Ordinal)) ? "Invalid request header"
                 : title,
             extensions: new Dictionary<string, object?> { ["errors"] = errors.ByField() });

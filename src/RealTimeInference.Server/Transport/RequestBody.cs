@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
+using RealTimeInference.Inference.Outcomes;
 
 namespace RealTimeInference.Server.Transport;
 
@@ -64,13 +65,24 @@ internal static class RequestBody
                 reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
             }
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-body: not the server's fault, and nobody to answer.
+            return RequestErrors.One("$", Outcome.Cancelled.Detail(), Outcome.Cancelled);
+        }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return TooLarge(context, maxBytes);
         }
-        catch (BadHttpRequestException ex)
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status408RequestTimeout)
         {
-            // A malformed chunked body, or one shorter than its Content-Length: the client's fault.
+            // Slower than Server:Limits:MinRequestBodyBytesPerSecond.
+            return RequestErrors.One("$", $"The request body arrived too slowly: {ex.Message}", Outcome.TimedOut);
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException || (ex is IOException && !context.RequestAborted.IsCancellationRequested))
+        {
+            // A malformed chunked body (Kestrel throws IOException for a chunk size past 2^31),
+            // or one shorter than its Content-Length: the client's fault.
             return RequestErrors.One("$", $"The request body could not be read: {ex.Message}");
         }
 

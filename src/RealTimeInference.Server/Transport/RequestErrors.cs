@@ -8,7 +8,7 @@ internal readonly record struct FieldError(string Field, string Message);
 /// <summary>
 /// Every field at fault in one request, up to <see cref="MaxErrors"/>, so a client fixes them all
 /// at once (as FastAPI/Pydantic clients are used to); <see cref="Outcome"/> says whether the
-/// request was invalid (400) or over a limit (413).
+/// request was invalid (400), over a limit (413) or too slow (408).
 /// </summary>
 internal sealed class RequestErrors
 {

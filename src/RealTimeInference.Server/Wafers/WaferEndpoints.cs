@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
@@ -211,6 +212,11 @@ internal static class WaferEndpoints
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return ([], [], RequestBody.TooLarge(context, limit));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-body: nobody to answer.
+            return ([], [], RequestErrors.One("$", Outcome.Cancelled.Detail(), Outcome.Cancelled));
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException && !context.RequestAborted.IsCancellationRequested)
         {

@@ -38,7 +38,15 @@ public class ModelCopyServerFixture : ServerFixture
 /// <summary>The reload steps change the shared model folder, so they run in order inside one test.</summary>
 public sealed class ReloadTests(ModelCopyServerFixture server) : IClassFixture<ModelCopyServerFixture>
 {
-    private readonly HttpClient _client = server.CreateClient();
+    private readonly HttpClient _client = CreateClient(server);
+
+    /// <summary>Hundreds of requests in flight on a busy test machine: a 30 s deadline, so none expires while a reload swaps models.</summary>
+    private static HttpClient CreateClient(ModelCopyServerFixture server)
+    {
+        var client = server.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Latency-Class", "yield-forecasting");
+        return client;
+    }
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> ReloadAsync()
     {
