@@ -33,6 +33,8 @@ public enum Outcome
     TooLarge,
     /// <summary>The request's body arrived slower than the server's minimum rate; never reached a model.</summary>
     TimedOut,
+    /// <summary>The client is over its rate; never reached a model.</summary>
+    RateLimited,
 }
 
 /// <summary>How one outcome reads on every transport and in the metrics.</summary>
@@ -65,6 +67,7 @@ public static class OutcomeVocabulary
         new("invalid", 400, "Invalid request", "invalid_message", IsDrop: false),
         new("too_large", 413, "Request too large", "message_too_large", IsDrop: false),
         new("timed_out", 408, "Request timeout", "timed_out", IsDrop: false),
+        new("rate_limited", 429, "Rate limited", "rate_limited", IsDrop: false),
     ];
 
     /// <summary>Every outcome, in declaration order.</summary>
@@ -75,8 +78,8 @@ public static class OutcomeVocabulary
     /// <summary>The metric label and wire <c>reason</c>.</summary>
     public static string Label(this Outcome outcome) => Table[(int)outcome].Label;
 
-    /// <summary>Whether the answer is 503 with <c>Retry-After</c>: dropped work, or no model serving.</summary>
-    public static bool IsRetryable(this Outcome outcome) => outcome.Describe().IsDrop || outcome == Outcome.Unavailable;
+    /// <summary>Whether the answer carries <c>Retry-After</c>: dropped work or no model serving (503), or a client over its rate (429).</summary>
+    public static bool IsRetryable(this Outcome outcome) => outcome.Describe().IsDrop || outcome is Outcome.Unavailable or Outcome.RateLimited;
 
     /// <summary>
     /// Retry-After in whole seconds: the wait the queue's depth and the model's recent speed predict,
@@ -99,6 +102,7 @@ public static class OutcomeVocabulary
         Outcome.Unavailable => $"Model '{model}' is not serving (not loaded, or the server is shutting down).",
         Outcome.Invalid => error ?? "The request is invalid.",
         Outcome.TooLarge => error ?? "The request is too large.",
-        _ => error ?? "The request body arrived too slowly.",
+        Outcome.TimedOut => error ?? "The request body arrived too slowly.",
+        _ => "This client sent more requests than its rate allows; retry after the interval in Retry-After.",
     };
 }

@@ -1,7 +1,9 @@
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
@@ -47,8 +49,9 @@ internal static partial class ModelEndpoints
         models.MapPost("/{name}/reload", ReloadAsync)
             .WithName("ReloadModel")
             .WithSummary("Load a served model's folder again (its highest version) and swap it in while requests flow")
-            .WithDescription("A model that fails to load or to match its model.json leaves the old version serving (422). Queued requests finish on the old version.")
+            .WithDescription("A model that fails to load or to match its model.json leaves the old version serving (422). Queued requests finish on the old version. Needs an API key when keys are configured; without keys, only requests from the server's own machine may reload (403).")
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         return app;
@@ -57,8 +60,18 @@ internal static partial class ModelEndpoints
     private static Results<Ok<ModelInfo>, ProblemHttpResult> GetModel(string name, ModelRepository repository) =>
         Find(name, repository, out var model) is { } problem ? problem : TypedResults.Ok(Describe(model!, repository));
 
-    private static async Task<Results<Ok<ModelInfo>, ProblemHttpResult>> ReloadAsync(string name, ModelRepository repository)
+    private static async Task<Results<Ok<ModelInfo>, ProblemHttpResult>> ReloadAsync(
+        string name, HttpContext context, ModelRepository repository, IOptions<SecurityOptions> security)
     {
+        // With keys, reload needs one (the group's policy); without any, only this machine may reload.
+        if (security.Value.ApiKeys.Count == 0 && context.Connection.RemoteIpAddress is { } remote && !IPAddress.IsLoopback(remote))
+        {
+            return TypedResults.Problem(
+                "Without Security:ApiKeys, models reload only from the server's own machine; configure keys to reload from elsewhere.",
+                statusCode: StatusCodes.Status403Forbidden,
+                title: "Reload not allowed");
+        }
+
         // Only a served model reloads: a made-up name never reaches the file system or a metric label.
         if (Find(name, repository, out _) is { } problem)
         {

@@ -1,7 +1,8 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.RateLimiting;
 
@@ -31,42 +32,43 @@ public sealed class ClientRateLimitOptions
 /// A token bucket per client — the API key that authenticated the request, else the remote address,
 /// never a header the client may choose freely — so one client's flood is answered 429 with
 /// Retry-After while the others go on unaffected. <c>X-Client-Id</c> may only subdivide a client's
-/// bucket (<see cref="ClientRateLimitOptions.ClientIdShare"/>).
+/// bucket (<see cref="ClientRateLimitOptions.ClientIdShare"/>). HTTP requests spend a token in the
+/// rate-limiting middleware; the sockets spend one per message (<see cref="TryAcquire"/>).
 /// </summary>
-internal static class ClientRateLimiting
+internal sealed class ClientLimiter : IDisposable
 {
     public const string ClientIdHeader = "X-Client-Id";
 
-    public static IServiceCollection AddClientRateLimiting(this IServiceCollection services)
+    public ClientLimiter(IOptions<ClientRateLimitOptions> options)
     {
-        services.AddOptions<ClientRateLimitOptions>()
-            .BindConfiguration(ClientRateLimitOptions.Section)
-            .Validate(o => o.TokenLimit >= 1 && o.TokensPerPeriod >= 1, "RateLimiting:TokenLimit and TokensPerPeriod must be at least 1.")
-            .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "RateLimiting:ReplenishmentPeriod must be positive.")
-            .Validate(o => o.ClientIdShare is > 0 and <= 1, "RateLimiting:ClientIdShare must be within (0, 1].")
-            .ValidateOnStart();
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<ClientRateLimitOptions>>((limiter, configured) =>
-        {
-            var options = configured.Value;
-            if (!options.Enabled)
-            {
-                // Off: no request pays for a partition look-up.
-                return;
-            }
-
-            // The id's own bucket first: a request it refuses takes nothing from the client's.
-            limiter.GlobalLimiter = options.ClientIdShare < 1
-                ? PartitionedRateLimiter.CreateChained(ClientIds(options), Clients(options))
-                : Clients(options);
-            limiter.OnRejected = OnRejectedAsync;
-        });
-        services.AddRateLimiter(_ => { });
-        return services;
+        var settings = options.Value;
+        // Off: no request pays for a partition look-up. The id's own bucket first: a request it refuses takes nothing from the client's.
+        Limiter = !settings.Enabled ? null
+            : settings.ClientIdShare < 1 ? PartitionedRateLimiter.CreateChained(ClientIds(settings), Clients(settings))
+            : Clients(settings);
     }
 
-    /// <summary>Limits the group's endpoints when rate limiting is enabled; when it is not, they pay nothing for it.</summary>
-    public static RouteGroupBuilder WithClientRateLimit(this RouteGroupBuilder group, IServiceProvider services) =>
-        services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled ? group.WithMetadata(Limited.Instance) : group;
+    public PartitionedRateLimiter<HttpContext>? Limiter { get; }
+
+    /// <summary>Spends one token of the client behind <paramref name="context"/> (a socket's upgrade request) on one more message.</summary>
+    public bool TryAcquire(HttpContext context, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (Limiter is null)
+        {
+            return true;
+        }
+
+        using var lease = Limiter.AttemptAcquire(context);
+        if (!lease.IsAcquired && lease.TryGetMetadata(MetadataName.RetryAfter, out var after))
+        {
+            retryAfter = after;
+        }
+
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => Limiter?.Dispose();
 
     private static PartitionedRateLimiter<HttpContext> Clients(ClientRateLimitOptions options) =>
         PartitionedRateLimiter.Create<HttpContext, string>(context => IsLimited(context)
@@ -80,7 +82,7 @@ internal static class ClientRateLimiting
                 _ => Bucket(Share(options.TokenLimit, options.ClientIdShare), Share(options.TokensPerPeriod, options.ClientIdShare), options.ReplenishmentPeriod))
             : RateLimitPartition.GetNoLimiter(""));
 
-    private static bool IsLimited(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<Limited>() is not null;
+    private static bool IsLimited(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ClientRateLimiting.Limited>() is not null;
 
     /// <summary>Who the client is: the key it authenticated with, else where it connects from.</summary>
     private static string Client(HttpContext context) =>
@@ -96,30 +98,38 @@ internal static class ClientRateLimiting
         QueueLimit = 0,
         AutoReplenishment = true,
     };
+}
 
-    private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+internal static class ClientRateLimiting
+{
+    public static IServiceCollection AddClientRateLimiting(this IServiceCollection services)
     {
-        var response = rejected.HttpContext.Response;
-        response.StatusCode = StatusCodes.Status429TooManyRequests;
-        if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+        services.AddOptions<ClientRateLimitOptions>()
+            .BindConfiguration(ClientRateLimitOptions.Section)
+            .Validate(o => o.TokenLimit >= 1 && o.TokensPerPeriod >= 1, "RateLimiting:TokenLimit and TokensPerPeriod must be at least 1.")
+            .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "RateLimiting:ReplenishmentPeriod must be positive.")
+            .Validate(o => o.ClientIdShare is > 0 and <= 1, "RateLimiting:ClientIdShare must be within (0, 1].")
+            .ValidateOnStart();
+        services.AddSingleton<ClientLimiter>();
+        services.AddOptions<RateLimiterOptions>().Configure<ClientLimiter>((limiter, clients) =>
         {
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-
-        await rejected.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = rejected.HttpContext,
-            ProblemDetails =
+            limiter.GlobalLimiter = clients.Limiter;
+            limiter.OnRejected = (rejected, _) =>
             {
-                Status = StatusCodes.Status429TooManyRequests,
-                Title = "Rate limited",
-                Detail = "This client sent more requests than its rate allows; retry after the interval in Retry-After.",
-            },
+                var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.Zero;
+                return new ValueTask(Problems.For(rejected.HttpContext, Outcome.RateLimited, retryAfter, leastRetryAfterSeconds: 1).ExecuteAsync(rejected.HttpContext));
+            };
         });
+        services.AddRateLimiter(_ => { });
+        return services;
     }
 
+    /// <summary>Limits the group's endpoints (and its sockets' messages) when rate limiting is enabled; when it is not, they pay nothing for it.</summary>
+    public static RouteGroupBuilder WithClientRateLimit(this RouteGroupBuilder group, IServiceProvider services) =>
+        services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled ? group.WithMetadata(Limited.Instance) : group;
+
     /// <summary>Endpoint metadata: the endpoint counts against its client's bucket.</summary>
-    private sealed class Limited
+    internal sealed class Limited
     {
         public static readonly Limited Instance = new();
     }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
 
@@ -14,7 +15,7 @@ internal static class PredictSocketEndpoints
 
     public static IEndpointRouteBuilder MapPredictSocketEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("").WithTags("Streams").WithApiKey(app.ServiceProvider)
+        app.MapGroup("").WithTags("Streams").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider)
             .Map(PredictSocketSession.Endpoint, AcceptAsync)
             .WithName("PredictWebSocket")
             .WithSummary("WebSocket: JSON readings, JSON arrays, or binary frames in; scores out, in order")
@@ -28,6 +29,7 @@ internal static class PredictSocketEndpoints
         SensorScoring scoring,
         RequestMetrics metrics,
         WebSocketSlots slots,
+        ClientLimiter limiter,
         IOptions<SocketOptions> options,
         IOptions<PredictionOptions> predictions,
         TimeProvider time)
@@ -47,7 +49,7 @@ internal static class PredictSocketEndpoints
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             var latencyClass = LatencyClasses.TryParse(predictions.Value.PredictClass, out var parsed) ? parsed : LatencyClass.ProcessControl;
-            var session = new PredictSocketSession(socket, scoring, metrics, options.Value, predictions.Value, latencyClass, time);
+            var session = new PredictSocketSession(socket, scoring, metrics, options.Value, predictions.Value, latencyClass, () => TryAcquire(limiter, context), time);
             await session.RunAsync(context.RequestAborted);
         }
         finally
@@ -57,4 +59,8 @@ internal static class PredictSocketEndpoints
 
         return TypedResults.Empty;
     }
+
+    /// <summary>A message spends a token of the socket's client, as an HTTP request does: null when it may go on, else when to retry.</summary>
+    private static TimeSpan? TryAcquire(ClientLimiter limiter, HttpContext context) =>
+        limiter.TryAcquire(context, out var retryAfter) ? null : retryAfter;
 }

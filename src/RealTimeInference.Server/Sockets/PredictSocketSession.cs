@@ -23,6 +23,7 @@ internal sealed class PredictSocketSession(
     SocketOptions options,
     PredictionOptions predictions,
     LatencyClass latencyClass,
+    Func<TimeSpan?> rateLimit,
     TimeProvider time)
 {
     public const string Endpoint = "/ws/predict";
@@ -100,8 +101,9 @@ internal sealed class PredictSocketSession(
                 }
                 while (!received.EndOfMessage);
 
-                var item = received.MessageType == WebSocketMessageType.Binary
-                    ? StartBinary(buffer.AsSpan(0, length))
+                // Each message counts against the client's rate, as an HTTP request does.
+                var item = rateLimit() is { } retryAfter ? Pending.RateLimited(retryAfter, time.GetTimestamp())
+                    : received.MessageType == WebSocketMessageType.Binary ? StartBinary(buffer.AsSpan(0, length))
                     : StartJson(new ReadOnlySequence<byte>(buffer, 0, length));
                 await pending.WriteAsync(item, cancellationToken).ConfigureAwait(false);
             }
@@ -195,7 +197,11 @@ internal sealed class PredictSocketSession(
         if (item.Errors is { } errors)
         {
             metrics.RecordRequest(Endpoint, latencyClass, errors.Outcome, time.GetElapsedTime(item.Started));
-            await SendJsonAsync(SocketError.For(errors, time.GetUtcNow()), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+            var refusal = SocketError.For(errors, time.GetUtcNow()) with
+            {
+                RetryAfterSeconds = errors.Outcome.IsRetryable() ? OutcomeVocabulary.RetryAfterSeconds(item.RetryAfter, 1) : null,
+            };
+            await SendJsonAsync(refusal, TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -278,6 +284,12 @@ internal sealed class PredictSocketSession(
         private bool _awaited = errors is not null || batch is null;
 
         public static Pending TooBig { get; } = new(PendingKind.TooBig, null, default, null, 0);
+
+        /// <summary>When a refused message may be sent again.</summary>
+        public TimeSpan RetryAfter { get; private init; }
+
+        public static Pending RateLimited(TimeSpan retryAfter, long started) =>
+            new(PendingKind.Single, null, default, RequestErrors.One("$", Outcome.RateLimited.Detail(), Outcome.RateLimited), started) { RetryAfter = retryAfter };
 
         public PendingKind Kind { get; } = kind;
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using RealTimeInference.Inference;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Wafers;
@@ -18,6 +19,7 @@ namespace RealTimeInference.Server.Wafers;
 internal sealed partial class WebcamSocket(
     WaferPredictor predictor,
     WebSocketSlots slots,
+    ClientLimiter limiter,
     RequestMetrics metrics,
     TimeProvider time,
     ILogger<WebcamSocket> logger)
@@ -63,7 +65,9 @@ internal sealed partial class WebcamSocket(
             {
                 frames++;
                 var started = time.GetTimestamp();
-                var answer = received == WebSocketMessageType.Text && message.WrittenCount <= predictor.Options.MaxFrameMessageBytes
+                // Each frame counts against the client's rate, as an HTTP request does.
+                var answer = !limiter.TryAcquire(context, out var retryAfter) ? RateLimited(retryAfter, started)
+                    : received == WebSocketMessageType.Text && message.WrittenCount <= predictor.Options.MaxFrameMessageBytes
                     ? await ScoreAsync(message.WrittenMemory, started, aborted)
                     : Error(
                         received == WebSocketMessageType.Text
@@ -188,6 +192,13 @@ internal sealed partial class WebcamSocket(
     {
         metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, errors.Outcome, time.GetElapsedTime(started));
         return Serialize(SocketError.For(errors, time.GetUtcNow()));
+    }
+
+    private byte[] RateLimited(TimeSpan retryAfter, long started)
+    {
+        metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, Outcome.RateLimited, time.GetElapsedTime(started));
+        return Serialize(SocketError.For(
+            Outcome.RateLimited, Outcome.RateLimited.Detail(), time.GetUtcNow(), retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(retryAfter, 1)));
     }
 
     private static byte[] Serialize(SocketError error) => JsonSerializer.SerializeToUtf8Bytes(error, TransportJsonContext.Default.SocketError);

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RealTimeInference.Inference.Monitoring;
@@ -113,6 +114,19 @@ public sealed class ReloadTests(ModelCopyServerFixture server) : IClassFixture<M
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.NotFound, r.StatusCode));
         Assert.All(responses, r => Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType));
         Assert.Empty(reloads.GetMeasurementSnapshot());
+    }
+
+    [Fact]
+    public async Task Reload_WithoutKeys_FromAnotherMachine_Is403()
+    {
+        var response = await server.Server.SendAsync(context =>
+        {
+            context.Request.Method = HttpMethods.Post;
+            context.Request.Path = "/models/sensor-anomaly/reload";
+            context.Connection.RemoteIpAddress = IPAddress.Parse("10.20.30.40");
+        });
+
+        Assert.Equal(StatusCodes.Status403Forbidden, response.Response.StatusCode);
     }
 
     [Theory]

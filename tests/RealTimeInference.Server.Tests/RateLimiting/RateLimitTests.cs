@@ -127,3 +127,33 @@ public sealed class KeyedRateLimitTests(KeyedRateLimitedServerFixture server) : 
         Assert.Equal(HttpStatusCode.OK, (await server.PredictAsync(Keys[3])).StatusCode);
     }
 }
+
+/// <summary>A server of its own, so its one address's three tokens are the socket's alone.</summary>
+public sealed class SocketRateLimitedServerFixture : RateLimitedServerFixture;
+
+public sealed class SocketRateLimitTests(SocketRateLimitedServerFixture server) : IClassFixture<SocketRateLimitedServerFixture>
+{
+    [Fact]
+    public async Task Socket_MessagesCountAgainstTheClientsRate_AsRequestsDo()
+    {
+        // The upgrade is one request: two tokens are left for messages.
+        using var socket = await server.Server.CreateWebSocketClient().ConnectAsync(new Uri(server.Server.BaseAddress, "ws/predict"), CancellationToken.None);
+        var answers = new List<System.Text.Json.JsonElement>();
+        for (var i = 0; i < 4; i++)
+        {
+            await Sockets.SocketMessages.SendTextAsync(socket, """{"temperature":350,"pressure":1013,"flow_rate":100}""");
+            answers.Add(await Sockets.SocketMessages.ReceiveJsonAsync(socket));
+        }
+
+        Assert.All(answers[..2], a => Assert.True(a.TryGetProperty("prediction", out _)));
+        Assert.All(answers[2..], a =>
+        {
+            Assert.Equal("rate_limited", a.GetProperty("error").GetString());
+            Assert.Equal(429, a.GetProperty("status").GetInt32());
+            Assert.True(a.GetProperty("retry_after_seconds").GetInt32() >= 1);
+        });
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
+        // HTTP shares the same bucket.
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await server.PredictAsync()).StatusCode);
+    }
+}

@@ -135,6 +135,22 @@ public sealed class PredictSocketTests(StreamServerFixture server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Socket_IdThatIsNotUnicode_GetsAnErrorNamingIt_AndTheSocketStaysOpen()
+    {
+        using var socket = await ConnectAsync();
+
+        await socket.SendTextAsync("""{"temperature":350,"pressure":1013,"flow_rate":100,"tool_id":"\ud800"}""");
+        var error = await socket.ReceiveJsonAsync();
+        await socket.SendTextAsync("""{"temperature":350,"pressure":1013,"flow_rate":100,"tool_id":"tool-01"}""");
+        var next = await socket.ReceiveJsonAsync();
+
+        Assert.Equal("invalid_message", error.GetProperty("error").GetString());
+        Assert.Equal("tool_id", error.GetProperty("field").GetString());
+        Assert.True(next.TryGetProperty("prediction", out _));
+        Assert.Equal(WebSocketState.Open, socket.State);
+    }
+
+    [Fact]
     public async Task Socket_MalformedMessages_GetAnErrorNamingTheProblemAndTheConnectionStaysUsable()
     {
         using var socket = await ConnectAsync();
