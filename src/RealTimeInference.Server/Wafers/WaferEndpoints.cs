@@ -17,6 +17,8 @@ internal static class WaferEndpoints
 {
     private const string Endpoint = "/predict-wafer";
     private const string RawField = "image";
+    private const int MaxPartHeaders = 16;
+    private const int MaxPartHeaderBytes = 16 * 1024;
 
     public static IServiceCollection AddWafers(this IServiceCollection services)
     {
@@ -181,11 +183,19 @@ internal static class WaferEndpoints
         var images = new List<ReadOnlyMemory<byte>>();
         var files = new List<string>();
         var read = 0L;
-        var reader = new MultipartReader(boundary, context.Request.Body);
+        // The reader's own header limits are loose bounds on memory; the real ones are counted here,
+        // so each refusal names the limit it hit.
+        var reader = new MultipartReader(boundary, context.Request.Body) { HeadersCountLimit = 1000, HeadersLengthLimit = 1024 * 1024 };
         try
         {
             while (await reader.ReadNextSectionAsync(context.RequestAborted) is { } section)
             {
+                if (section.Headers?.Count > MaxPartHeaders || section.Headers?.Sum(h => h.Key.Length + h.Value.ToString().Length) > MaxPartHeaderBytes)
+                {
+                    return ([], [], RequestErrors.TooLarge(
+                        $"files[{images.Count}]", $"A part carries at most {MaxPartHeaders} headers of {MaxPartHeaderBytes} bytes in all."));
+                }
+
                 if (section.GetContentDispositionHeader() is not { } disposition || !disposition.IsFileDisposition())
                 {
                     continue;

@@ -94,9 +94,31 @@ public sealed class WaferBadInputTests(WaferLimitsFixture server) : IClassFixtur
             form.Add(Image(WaferImages.Png(WaferPattern.Random, i)), "files", $"{i}.png");
         }
 
-        var (response, _) = await PostAsync(_client, form);
+        var (response, body) = await PostAsync(_client, form);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        // The limit actually hit is named: the image count, not the body size.
+        Assert.Contains($"the limit is {WaferLimitsFixture.MaxImagesPerRequest} a request", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task PredictWafer_PartWithTwentyHeaders_Is413NamingTheHeaderLimit()
+    {
+        using var form = new MultipartFormDataContent();
+        var part = Image(WaferImages.Png(WaferPattern.Random));
+        for (var i = 0; i < 20; i++)
+        {
+            part.Headers.Add($"X-Extra-{i}", "x");
+        }
+
+        form.Add(part, "files", "headers.png");
+
+        var (response, body) = await PostAsync(_client, form);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("at most 16 headers", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.True(body.GetProperty("errors").TryGetProperty("files[0]", out _));
         await AssertStillServesAsync();
     }
 
