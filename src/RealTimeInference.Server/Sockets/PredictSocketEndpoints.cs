@@ -30,6 +30,7 @@ internal static class PredictSocketEndpoints
         RequestMetrics metrics,
         WebSocketSlots slots,
         ClientLimiter limiter,
+        SocketMemory memory,
         IOptions<SocketOptions> options,
         IOptions<PredictionOptions> predictions,
         TimeProvider time)
@@ -49,7 +50,7 @@ internal static class PredictSocketEndpoints
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             var latencyClass = LatencyClasses.TryParse(predictions.Value.PredictClass, out var parsed) ? parsed : LatencyClass.ProcessControl;
-            var session = new PredictSocketSession(socket, scoring, metrics, options.Value, predictions.Value, latencyClass, () => TryAcquire(limiter, context), time);
+            var session = new PredictSocketSession(socket, scoring, metrics, options.Value, predictions.Value, latencyClass, () => TryAcquire(limiter, context), memory, time);
             await session.RunAsync(context.RequestAborted);
         }
         finally

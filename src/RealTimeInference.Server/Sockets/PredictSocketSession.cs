@@ -24,6 +24,7 @@ internal sealed class PredictSocketSession(
     PredictionOptions predictions,
     LatencyClass latencyClass,
     Func<TimeSpan?> rateLimit,
+    SocketMemory memory,
     TimeProvider time)
 {
     public const string Endpoint = "/ws/predict";
@@ -67,9 +68,17 @@ internal sealed class PredictSocketSession(
     private async Task ReceiveLoopAsync(ChannelWriter<Pending> pending, CancellationToken cancellationToken)
     {
         // One byte over the limit tells an oversized message from one exactly at it. The buffer
-        // starts small and grows to what the connection's messages need, up to that.
+        // starts small and grows to what the connection's messages need, up to that, each growth
+        // taken from the sockets' shared memory budget.
         var limit = options.MaxMessageBytes + 1;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit, InitialBufferBytes));
+        var held = (long)Math.Min(limit, InitialBufferBytes);
+        if (!memory.TryReserve(held))
+        {
+            await pending.WriteAsync(Pending.OutOfMemory, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)held);
         try
         {
             while (true)
@@ -80,10 +89,18 @@ internal sealed class PredictSocketSession(
                 {
                     if (length == buffer.Length)
                     {
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(limit, buffer.Length * 2));
+                        var size = Math.Min(limit, buffer.Length * 2);
+                        if (!memory.TryReserve(size))
+                        {
+                            await pending.WriteAsync(Pending.OutOfMemory, cancellationToken).ConfigureAwait(false);
+                            return;
+                        }
+
+                        var larger = ArrayPool<byte>.Shared.Rent(size);
                         buffer.AsSpan(0, length).CopyTo(larger);
                         ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
+                        memory.Release(held);
+                        (buffer, held) = (larger, size);
                     }
 
                     received = await socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(limit, buffer.Length) - length), cancellationToken).ConfigureAwait(false);
@@ -111,6 +128,7 @@ internal sealed class PredictSocketSession(
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            memory.Release(held);
         }
     }
 
@@ -162,11 +180,11 @@ internal sealed class PredictSocketSession(
                 {
                     await using (item.ConfigureAwait(false))
                     {
-                        if (item.Kind == PendingKind.TooBig)
+                        if (item.Kind is PendingKind.TooBig or PendingKind.OutOfMemory)
                         {
                             await socket.CloseOutputAsync(
                                 WebSocketCloseStatus.MessageTooBig,
-                                $"Messages are limited to {options.MaxMessageBytes} bytes.",
+                                item.Kind == PendingKind.TooBig ? $"Messages are limited to {options.MaxMessageBytes} bytes." : SocketMemory.CloseReason,
                                 cancellationToken).ConfigureAwait(false);
                             return;
                         }
@@ -275,6 +293,7 @@ internal sealed class PredictSocketSession(
         Array,
         Binary,
         TooBig,
+        OutOfMemory,
     }
 
     /// <summary>A message on its way: its readings, and the model run that scores them, or what was wrong with it.</summary>
@@ -284,6 +303,8 @@ internal sealed class PredictSocketSession(
         private bool _awaited = errors is not null || batch is null;
 
         public static Pending TooBig { get; } = new(PendingKind.TooBig, null, default, null, 0);
+
+        public static Pending OutOfMemory { get; } = new(PendingKind.OutOfMemory, null, default, null, 0);
 
         /// <summary>When a refused message may be sent again.</summary>
         public TimeSpan RetryAfter { get; private init; }

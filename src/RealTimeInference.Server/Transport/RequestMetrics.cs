@@ -30,7 +30,7 @@ internal sealed class RequestMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = InferenceMetrics.DurationBuckets });
         _rejected = meter.CreateCounter<long>(
             "connections_rejected_total",
-            description: "WebSockets and SSE subscriptions refused because their limit was reached, by kind (websocket, subscriber).");
+            description: "WebSockets and SSE subscriptions refused, or sockets closed, because a limit was reached, by kind (websocket, subscriber, socket_memory).");
     }
 
     /// <summary>

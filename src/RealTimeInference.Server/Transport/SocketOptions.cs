@@ -22,6 +22,13 @@ public sealed class SocketOptions
 
     /// <summary>Retry-After, in seconds, sent with the 503 that refuses a socket past <see cref="MaxConnections"/>.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>
+    /// Bytes all sockets together may hold for the messages they receive: a socket whose message
+    /// needs more once it is spent is closed with 1009 (and counted), so a thousand clients that
+    /// never finish their messages cannot exhaust the server's memory.
+    /// </summary>
+    public long MaxBufferedBytes { get; set; } = 256L * 1024 * 1024;
 }
 
 internal static class SocketDefaults
@@ -41,8 +48,10 @@ internal static class SocketDefaults
             .Validate(o => o.MaxInFlightPerConnection is >= 1 and <= 10_000, "WebSockets:MaxInFlightPerConnection must be within 1..10000.")
             .Validate(o => o.KeepAliveInterval > TimeSpan.Zero && o.KeepAliveTimeout > TimeSpan.Zero, "WebSockets:KeepAliveInterval and KeepAliveTimeout must be positive.")
             .Validate(o => o.RetryAfterSeconds >= 1, "WebSockets:RetryAfterSeconds must be at least 1.")
+            .Validate(o => o.MaxBufferedBytes >= 64 * 1024, "WebSockets:MaxBufferedBytes must be at least 65536.")
             .ValidateOnStart();
         services.AddSingleton<WebSocketSlots>();
+        services.AddSingleton<SocketMemory>();
         return services;
     }
 }

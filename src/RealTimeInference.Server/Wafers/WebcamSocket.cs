@@ -20,6 +20,7 @@ internal sealed partial class WebcamSocket(
     WaferPredictor predictor,
     WebSocketSlots slots,
     ClientLimiter limiter,
+    SocketMemory memory,
     RequestMetrics metrics,
     TimeProvider time,
     ILogger<WebcamSocket> logger)
@@ -57,12 +58,19 @@ internal sealed partial class WebcamSocket(
         using var socket = accepted;
         LogOpened(logger, context.Connection.Id);
         var frames = 0;
-        var message = new ArrayBufferWriter<byte>(64 * 1024);
+        var buffer = new FrameBuffer(memory);
         var aborted = context.RequestAborted;
         try
         {
-            while (socket.State == WebSocketState.Open && await ReceiveAsync(socket, message, aborted) is { } received)
+            while (socket.State == WebSocketState.Open && await ReceiveAsync(socket, buffer, aborted) is { } received)
             {
+                if (received == OutOfMemory)
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, SocketMemory.CloseReason, aborted);
+                    break;
+                }
+
+                var message = buffer.Message;
                 frames++;
                 var started = time.GetTimestamp();
                 // Each frame counts against the client's rate, as an HTTP request does.
@@ -86,18 +94,23 @@ internal sealed partial class WebcamSocket(
         {
             // The client went away mid-frame: nothing left to answer.
         }
+        finally
+        {
+            buffer.Dispose();
+        }
 
         LogClosed(logger, context.Connection.Id, frames);
         return TypedResults.Empty;
     }
 
     /// <summary>
-    /// Reads one whole message into <paramref name="message"/>, keeping at most the limit plus one byte
+    /// Reads one whole message into <paramref name="buffer"/>, keeping at most the limit plus one byte
     /// (the rest is read and dropped, so an oversized frame is answered and the socket lives on).
-    /// Null when the client closed.
+    /// Null when the client closed; <see cref="OutOfMemory"/> when the sockets' memory budget is spent.
     /// </summary>
-    private async Task<WebSocketMessageType?> ReceiveAsync(WebSocket socket, ArrayBufferWriter<byte> message, CancellationToken cancellationToken)
+    private async Task<WebSocketMessageType?> ReceiveAsync(WebSocket socket, FrameBuffer buffer, CancellationToken cancellationToken)
     {
+        var message = buffer.Message;
         message.ResetWrittenCount();
         var limit = predictor.Options.MaxFrameMessageBytes + 1;
         var discard = ArrayPool<byte>.Shared.Rent(16 * 1024);
@@ -105,9 +118,13 @@ internal sealed partial class WebcamSocket(
         {
             while (true)
             {
-                var room = limit - message.WrittenCount;
-                var buffer = room > 0 ? message.GetMemory(Math.Min(room, 64 * 1024))[..Math.Min(room, 64 * 1024)] : discard;
-                var result = await socket.ReceiveAsync(buffer, cancellationToken);
+                var room = Math.Min(limit - message.WrittenCount, 64 * 1024);
+                if (room > 0 && !buffer.TryMakeRoom(room))
+                {
+                    return OutOfMemory;
+                }
+
+                var result = await socket.ReceiveAsync(room > 0 ? message.GetMemory(room)[..room] : discard, cancellationToken);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     return null;
@@ -202,6 +219,39 @@ internal sealed partial class WebcamSocket(
     }
 
     private static byte[] Serialize(SocketError error) => JsonSerializer.SerializeToUtf8Bytes(error, TransportJsonContext.Default.SocketError);
+
+    /// <summary>Not a message type: the socket's message would pass the sockets' memory budget.</summary>
+    private const WebSocketMessageType OutOfMemory = (WebSocketMessageType)(-1);
+
+    /// <summary>A socket's frame buffer, whose every growth is taken from the sockets' memory budget first.</summary>
+    private sealed class FrameBuffer(SocketMemory memory) : IDisposable
+    {
+        private long _held;
+
+        public ArrayBufferWriter<byte> Message { get; } = new();
+
+        /// <summary>Grows the buffer to take <paramref name="bytes"/> more, if the budget allows the growth.</summary>
+        public bool TryMakeRoom(int bytes)
+        {
+            if (Message.FreeCapacity >= bytes)
+            {
+                return true;
+            }
+
+            // ArrayBufferWriter grows by at least its own size (doubling), or by what is asked.
+            var grown = (long)Message.Capacity + Math.Max(bytes, Message.Capacity);
+            if (!memory.TryReserve(grown - _held))
+            {
+                return false;
+            }
+
+            _held = grown;
+            Message.GetMemory(bytes);
+            return true;
+        }
+
+        public void Dispose() => memory.Release(_held);
+    }
 
     [LoggerMessage(EventId = LogEvents.WebcamOpened, Level = LogLevel.Information, Message = "Webcam socket {Connection} opened")]
     private static partial void LogOpened(ILogger logger, string connection);

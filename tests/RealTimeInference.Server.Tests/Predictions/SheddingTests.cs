@@ -33,9 +33,15 @@ public sealed class SheddingTests(SheddingServerFixture server) : IClassFixture<
             await server.WaitForQueuedAsync(i);
         }
 
-        var emergencies = new[] { PredictAsync("emergency", 361), PredictAsync("emergency", 362) };
-        // The two oldest yield-forecasting requests make room at once, while the model is still held.
-        var shed = await Task.WhenAll(yields.Take(2));
+        // Each emergency makes room at once, while the model is still held: the oldest yield forecast is shed.
+        var emergencies = new List<Task<HttpResponseMessage>>();
+        var shed = new List<HttpResponseMessage>();
+        for (var i = 0; i < 2; i++)
+        {
+            emergencies.Add(PredictAsync("emergency", 361 + i));
+            shed.Add(await yields[i]);
+        }
+
         server.Release();
         await Task.WhenAll(emergencies.Concat(yields).Append(running));
 
