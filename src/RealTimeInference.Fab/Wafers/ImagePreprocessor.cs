@@ -72,37 +72,16 @@ public sealed class ImagePreprocessor
     public ImageResult Preprocess(ReadOnlySpan<byte> encoded, Span<float> destination, long maxPixels = DefaultMaxPixels)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, TensorLength, nameof(destination));
-        if (encoded.IsEmpty)
+        using var opened = Open(encoded, maxPixels, out var header);
+        if (opened is null)
         {
-            return new ImageResult(ImageStatus.Empty, Message: "The image is empty (0 bytes).");
+            return header;
         }
 
-        using var data = SKData.CreateCopy(encoded);
-        // The codec owns the stream from here (Skia frees it with the codec, or at once on failure).
-        using var codec = SKCodec.Create(new SKMemoryStream(data), out var opened);
-        if (codec is null)
-        {
-            return opened == SKCodecResult.IncompleteInput
-                ? new ImageResult(ImageStatus.Corrupt, Message: "The image is truncated: its header is incomplete.")
-                : new ImageResult(ImageStatus.Unsupported, Message: "The bytes are not a PNG or JPEG image.");
-        }
-
-        if (codec.EncodedFormat is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg))
-        {
-            return new ImageResult(ImageStatus.Unsupported, Message: $"{codec.EncodedFormat} images are not accepted; send PNG or JPEG.");
-        }
-
-        // The header alone tells the size: refuse before a single pixel is allocated.
-        var (width, height) = (codec.Info.Width, codec.Info.Height);
-        if (width < 1 || height < 1 || width > MaxSide || height > MaxSide || (long)width * height > maxPixels)
-        {
-            return new ImageResult(
-                ImageStatus.TooLarge, width, height, $"The image declares {width}x{height} pixels; at most {maxPixels} pixels and {MaxSide} a side are accepted.");
-        }
-
+        var (width, height) = (header.Width, header.Height);
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var decoded = new SKBitmap(info);
-        var result = codec.GetPixels(info, decoded.GetPixels());
+        var result = opened.Codec.GetPixels(info, decoded.GetPixels());
         if (result != SKCodecResult.Success)
         {
             return new ImageResult(ImageStatus.Corrupt, width, height, $"The image does not decode ({result}).");
@@ -119,6 +98,65 @@ public sealed class ImagePreprocessor
         }
 
         return new ImageResult(ImageStatus.Ok, width, height);
+    }
+
+    /// <summary>
+    /// Reads only the image's header: whether it is a PNG or JPEG and the size it declares, checked
+    /// as <see cref="Preprocess"/> checks them, without decoding a pixel.
+    /// </summary>
+    public static ImageResult Measure(ReadOnlySpan<byte> encoded, long maxPixels = DefaultMaxPixels)
+    {
+        using var opened = Open(encoded, maxPixels, out var header);
+        return header;
+    }
+
+    /// <summary>The image's bytes and a codec over them when its header is acceptable (the caller disposes both); otherwise null and why.</summary>
+    private static OpenedImage? Open(ReadOnlySpan<byte> encoded, long maxPixels, out ImageResult header)
+    {
+        if (encoded.IsEmpty)
+        {
+            header = new ImageResult(ImageStatus.Empty, Message: "The image is empty (0 bytes).");
+            return null;
+        }
+
+        var data = SKData.CreateCopy(encoded);
+        // The codec owns the stream from here (Skia frees it with the codec, or at once on failure).
+        var codec = SKCodec.Create(new SKMemoryStream(data), out var opened);
+        if (codec is null)
+        {
+            data.Dispose();
+            header = opened == SKCodecResult.IncompleteInput
+                ? new ImageResult(ImageStatus.Corrupt, Message: "The image is truncated: its header is incomplete.")
+                : new ImageResult(ImageStatus.Unsupported, Message: "The bytes are not a PNG or JPEG image.");
+            return null;
+        }
+
+        // The header alone tells the size: refuse before a single pixel is allocated.
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        header = codec.EncodedFormat is not (SKEncodedImageFormat.Png or SKEncodedImageFormat.Jpeg)
+            ? new ImageResult(ImageStatus.Unsupported, Message: $"{codec.EncodedFormat} images are not accepted; send PNG or JPEG.")
+            : width < 1 || height < 1 || width > MaxSide || height > MaxSide || (long)width * height > maxPixels
+            ? new ImageResult(ImageStatus.TooLarge, width, height, $"The image declares {width}x{height} pixels; at most {maxPixels} pixels and {MaxSide} a side are accepted.")
+            : new ImageResult(ImageStatus.Ok, width, height);
+        if (header.IsOk)
+        {
+            return new OpenedImage(data, codec);
+        }
+
+        codec.Dispose();
+        data.Dispose();
+        return null;
+    }
+
+    private sealed class OpenedImage(SKData data, SKCodec codec) : IDisposable
+    {
+        public SKCodec Codec { get; } = codec;
+
+        public void Dispose()
+        {
+            Codec.Dispose();
+            data.Dispose();
+        }
     }
 
     private void Fill(SKBitmap bitmap, Span<float> destination)

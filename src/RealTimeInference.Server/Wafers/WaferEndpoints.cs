@@ -28,6 +28,8 @@ internal static class WaferEndpoints
             .Validate(o => o.MaxImageBytes >= 1024 && o.MaxMultipartBytes >= o.MaxImageBytes, "Wafer:MaxImageBytes must be at least 1024 and Wafer:MaxMultipartBytes at least MaxImageBytes.")
             .Validate(o => o.MaxImagesPerRequest is >= 1 and <= 10_000, "Wafer:MaxImagesPerRequest must be within 1..10000.")
             .Validate(o => o.MaxImagePixels >= 64 * 64, "Wafer:MaxImagePixels must be at least 4096.")
+            .Validate(o => o.MaxRequestPixels >= o.MaxImagePixels, "Wafer:MaxRequestPixels must be at least Wafer:MaxImagePixels.")
+            .Validate(o => o.MaxConcurrentDecodes >= 1, "Wafer:MaxConcurrentDecodes must be at least 1.")
             .Validate(o => o.MaxFrameMessageBytes >= 1024, "Wafer:MaxFrameMessageBytes must be at least 1024.")
             .Validate(o => o.RetryAfterSeconds >= 1, "Wafer:RetryAfterSeconds must be at least 1.")
             .ValidateOnStart();

@@ -24,6 +24,15 @@ public sealed class WaferOptions
     /// </summary>
     public long MaxImagePixels { get; set; } = ImagePreprocessor.DefaultMaxPixels;
 
+    /// <summary>
+    /// Most pixels the images of one request may declare in all (their headers are read first):
+    /// past it the request gets 413 before any is decoded. Default four 4096 × 4096 images.
+    /// </summary>
+    public long MaxRequestPixels { get; set; } = 4 * ImagePreprocessor.DefaultMaxPixels;
+
+    /// <summary>Requests that decode images at once; the others wait (within their deadline), so decoding leaves cores to /predict. Default half the cores, at least one.</summary>
+    public int MaxConcurrentDecodes { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
     /// <summary>Largest WebSocket message of /ws/webcam, in bytes (a base64 frame is 4/3 of the image).</summary>
     public int MaxFrameMessageBytes { get; set; } = 8 * 1024 * 1024;
 

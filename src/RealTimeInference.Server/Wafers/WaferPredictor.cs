@@ -40,6 +40,7 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
     public const string NoneClass = "none";
 
     private readonly WaferOptions _options = options.Value;
+    private readonly SemaphoreSlim _decoders = new(options.Value.MaxConcurrentDecodes);
     private volatile Preprocessors? _preprocessors;
 
     public WaferOptions Options => _options;
@@ -76,32 +77,42 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
                 Error: $"Model '{model.Name}' is not an image classifier: its model.json needs preprocessing and classes including '{NoneClass}'."), [], TimeSpan.Zero);
         }
 
+        // Headers first: the request's images are refused, each naming its fault, or over the
+        // request's pixel budget, before a single pixel is decoded.
+        if (Measure(images, fields) is { } refused)
+        {
+            return new WaferScoring(model, default, [], TimeSpan.Zero, refused);
+        }
+
         var (width, outputs) = (preprocessor.TensorLength, model.OutputCount);
         var features = ArrayPool<float>.Shared.Rent(images.Count * width);
         var scores = ArrayPool<float>.Shared.Rent(images.Count * outputs);
+        var decoding = false;
         try
         {
             var started = time.GetTimestamp();
-            RequestErrors? errors = null;
-            for (var i = 0; i < images.Count && errors is not { IsFull: true }; i++)
+            // Only so many requests decode at once, so decoding cannot take every core from /predict.
+            decoding = await _decoders.WaitAsync(Remaining(deadline), cancellationToken);
+            for (var i = 0; i < images.Count; i++)
             {
+                // A client that left, or a deadline that passed, stops the decoding.
+                if (!decoding || time.GetTimestamp() >= deadline.Due)
+                {
+                    return new WaferScoring(model, new ScoreResult(Outcome.DeadlineExpired), [], time.GetElapsedTime(started));
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
                 var image = preprocessor.Preprocess(images[i].Span, features.AsSpan(i * width, width), _options.MaxImagePixels);
-                if (image.Status == ImageStatus.TooLarge)
+                if (!image.IsOk)
                 {
-                    (errors ??= new()).AddTooLarge(fields[i], image.Message!);
-                }
-                else if (!image.IsOk)
-                {
-                    RequestErrors.Add(ref errors, fields[i], image.Message!);
+                    // Measured as good, decoded as bad: a truncated body behind a whole header.
+                    return new WaferScoring(model, default, [], time.GetElapsedTime(started), RequestErrors.One(fields[i], image.Message!));
                 }
             }
 
+            _decoders.Release();
+            decoding = false;
             var preprocess = time.GetElapsedTime(started);
-            if (errors is not null)
-            {
-                return new WaferScoring(model, default, [], preprocess, errors);
-            }
-
             var rows = features.AsMemory(0, images.Count * width);
             var output = scores.AsMemory(0, images.Count * outputs);
             // The guard retries on a version swapped in meanwhile, and falls back if the model fails.
@@ -110,12 +121,49 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
             var verdicts = answer.Result.IsOk ? Verdicts(answered, output.Span, images.Count) : [];
             return new WaferScoring(answered, answer.Result, verdicts, preprocess);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new WaferScoring(model, new ScoreResult(Outcome.Cancelled), [], TimeSpan.Zero);
+        }
         finally
         {
+            if (decoding)
+            {
+                _decoders.Release();
+            }
+
             ArrayPool<float>.Shared.Return(features);
             ArrayPool<float>.Shared.Return(scores);
         }
     }
+
+    /// <summary>Every image's header: each bad one named (up to the error limit), or the request's pixels over its budget; null when all may be decoded.</summary>
+    private RequestErrors? Measure(IReadOnlyList<ReadOnlyMemory<byte>> images, IReadOnlyList<string> fields)
+    {
+        RequestErrors? errors = null;
+        var pixels = 0L;
+        for (var i = 0; i < images.Count && errors is not { IsFull: true }; i++)
+        {
+            var header = ImagePreprocessor.Measure(images[i].Span, _options.MaxImagePixels);
+            if (header.Status == ImageStatus.TooLarge)
+            {
+                (errors ??= new()).AddTooLarge(fields[i], header.Message!);
+            }
+            else if (!header.IsOk)
+            {
+                RequestErrors.Add(ref errors, fields[i], header.Message!);
+            }
+
+            pixels += (long)header.Width * header.Height;
+        }
+
+        return errors ?? (pixels > _options.MaxRequestPixels
+            ? RequestErrors.TooLarge("$", $"The images declare {pixels} pixels in all; one request may decode at most {_options.MaxRequestPixels} (Wafer:MaxRequestPixels).")
+            : null);
+    }
+
+    private TimeSpan Remaining(Deadline deadline) =>
+        TimeSpan.FromSeconds(Math.Max(0, deadline.Due - time.GetTimestamp()) / (double)time.TimestampFrequency);
 
     private static WaferVerdict[] Verdicts(ServedModel model, ReadOnlySpan<float> scores, int count)
     {

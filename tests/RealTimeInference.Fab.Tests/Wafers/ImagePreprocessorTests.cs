@@ -132,6 +132,21 @@ public sealed class ImagePreprocessorTests
     public void Preprocess_HeaderWithinLimit_IsDecodedNotRejected() =>
         Assert.NotEqual(ImageStatus.TooLarge, new ImagePreprocessor(Grid64).Preprocess(ForgedPng.WithHeader(64, 64), new float[4096]).Status);
 
+    [Fact]
+    public void Measure_ReadsTheDeclaredSizeFromTheHeaderAlone()
+    {
+        var bomb = ForgedPng.WithHeader(3_000, 2_000);
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+
+        var header = ImagePreprocessor.Measure(bomb);
+
+        // 24 MB of pixels if decoded; the header read allocates next to nothing.
+        Assert.Equal((ImageStatus.Ok, 3_000, 2_000), (header.Status, header.Width, header.Height));
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 1_000_000);
+        Assert.Equal(ImageStatus.TooLarge, ImagePreprocessor.Measure(bomb, maxPixels: 1_000_000).Status);
+        Assert.Equal(ImageStatus.Unsupported, ImagePreprocessor.Measure("not an image"u8).Status);
+    }
+
     private static WaferMap Rotate(WaferMap map)
     {
         var dies = new byte[map.Size * map.Size];

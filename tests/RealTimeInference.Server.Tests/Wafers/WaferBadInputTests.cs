@@ -142,3 +142,44 @@ public sealed class WaferBadInputTests(WaferLimitsFixture server) : IClassFixtur
         Assert.Equal("edge-ring", body.GetProperty("defect_type").GetString());
     }
 }
+
+/// <summary>A server whose wafer requests may decode three 64 × 64 images' worth of pixels.</summary>
+public sealed class WaferPixelBudgetFixture : ServerFixture
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Wafer:MaxImagePixels", "4096"),
+        new("Wafer:MaxRequestPixels", "12288"),
+    ];
+}
+
+public sealed class WaferPixelBudgetTests(WaferPixelBudgetFixture server) : IClassFixture<WaferPixelBudgetFixture>
+{
+    private readonly HttpClient _client = server.CreateClient();
+
+    private static MultipartFormDataContent Form(int images)
+    {
+        var form = new MultipartFormDataContent();
+        for (var i = 0; i < images; i++)
+        {
+            form.Add(WaferEndpointTests.Image(WaferImages.Png(WaferPattern.Loc, i)), "files", $"{i}.png");
+        }
+
+        return form;
+    }
+
+    [Fact]
+    public async Task PredictWafer_ImagesOverTheRequestsPixelBudget_Are413BeforeAnyIsDecoded()
+    {
+        using var within = Form(3);
+        using var over = Form(4);
+
+        var (accepted, _) = await WaferEndpointTests.PostAsync(_client, within);
+        var (refused, body) = await WaferEndpointTests.PostAsync(_client, over);
+
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        Assert.Contains("16384 pixels in all", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("Wafer:MaxRequestPixels", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+}
