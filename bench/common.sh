@@ -1,4 +1,4 @@
-# Shared by bench/run.sh and bench/streams.sh (sourced from the repository root): builds Release,
+# Shared by the bench/ scripts (sourced from the repository root): builds Release,
 # then defines run_case NAME ARGS..., which runs the LoadTest CLI against a server it launches.
 # Expects server_args to be set.
 

@@ -15,39 +15,36 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 : "${BENCH_SOAK_DURATION:=10m}"
-case "$BENCH_SOAK_DURATION" in
-    *m) seconds=$(( ${BENCH_SOAK_DURATION%m} * 60 )) ;;
-    *s) seconds=${BENCH_SOAK_DURATION%s} ;;
-    *) echo "BENCH_SOAK_DURATION: give minutes or seconds, e.g. 10m or 90s" >&2; exit 1 ;;
-esac
-url="${BENCH_URL:-http://127.0.0.1:8000}"
+[[ "$BENCH_SOAK_DURATION" =~ ^([0-9]+)([ms])$ ]] || { echo "BENCH_SOAK_DURATION: whole minutes or seconds, e.g. 10m or 90s" >&2; exit 1; }
+seconds=${BASH_REMATCH[1]}
+[[ ${BASH_REMATCH[2]} == m ]] && seconds=$(( seconds * 60 ))
+(( seconds >= 20 )) || { echo "BENCH_SOAK_DURATION: at least 20s (two samples)" >&2; exit 1; }
+server_args="--Serilog:MinimumLevel:Default=Warning"
+# shellcheck source=bench/common.sh
+source bench/common.sh
 port="${url##*:}"
-out="${BENCH_OUT:-bench-results}"
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$out"
 csv="$out/$stamp-soak.csv"
-
+loadtest+=(--url "$url" --no-baseline --warmup 0s)
 command -v gnuplot >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null; }
-dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
-dotnet build -c Release src/RealTimeInference.LoadTest --nologo -v quiet
-loadtest=(dotnet src/RealTimeInference.LoadTest/bin/Release/net10.0/RealTimeInference.LoadTest.dll --url "$url" --no-baseline --warmup 0s)
 
-dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "$url" \
-    --Serilog:MinimumLevel:Default=Warning >"$out/$stamp-soak.server.log" 2>&1 &
-server=$!
+$server >"$out/$stamp-soak.server.log" 2>&1 &
+server_pid=$!
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; kill -TERM "$server" 2>/dev/null || true; wait 2>/dev/null || true; }
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; kill -TERM "$server_pid" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
-until curl -fs "$url/health/ready" >/dev/null 2>&1; do sleep 0.2; done
+until curl -fs "$url/health/ready" >/dev/null 2>&1; do
+    kill -0 "$server_pid" 2>/dev/null || { echo "the server exited; see $out/$stamp-soak.server.log" >&2; exit 2; }
+    sleep 0.2
+done
 
-well_behaved() { # repeats of 10 s; prints one line a repeat
-    "${loadtest[@]}" --scenario predict --mode open --rate 50 --connections 4 --duration 10s --repeats "$1"
-}
+# Repeats of 10 s, a line each.
+well_behaved=("${loadtest[@]}" --scenario predict --mode open --rate 50 --connections 4 --duration 10s)
 p99s() { grep -oE 'repeat [0-9]+/[0-9]+ target +/predict: p50 [0-9.]+ ms, p99 [0-9.]+' "$1" | awk '{print $NF}'; }
 
 echo "### idle: the well-behaved client alone, 3 x 10 s"
-well_behaved 3 >"$out/$stamp-soak.idle.txt" 2>&1
-idle=$(p99s "$out/$stamp-soak.idle.txt" | sort -n | sed -n 2p)
+"${well_behaved[@]}" --repeats 3 >"$out/$stamp-soak.idle.txt" 2>&1
+idle=$(p99s "$out/$stamp-soak.idle.txt" | sort -n | sed -n 2p || true)
+[[ -n "$idle" ]] || { echo "the idle run measured nothing; see $out/$stamp-soak.idle.txt" >&2; exit 2; }
 echo "idle p99 (median of 3): $idle ms"
 
 echo "### soak: $seconds s"
@@ -93,12 +90,13 @@ PY
 pids+=($!)
 
 samples=$(( seconds / 10 ))
-well_behaved "$samples" >"$out/$stamp-soak.well.txt" 2>&1 &
+"${well_behaved[@]}" --repeats "$samples" >"$out/$stamp-soak.well.txt" 2>&1 &
 well=$!
+pids+=($well)
 echo "seconds,rss_mb,metrics_kb,series" >"$csv.samples"
 for i in $(seq "$samples"); do
     sleep 10
-    rss=$(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$server/status")
+    rss=$(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
     metrics="$(curl -s "$url/metrics")"
     [[ $i == 1 ]] && first_metrics="$metrics"
     echo "$(( i * 10 )),$rss,$(( ${#metrics} / 1024 )),$(grep -vc '^#' <<<"$metrics")" >>"$csv.samples"
@@ -121,6 +119,10 @@ half=$(( seconds / 2 ))
 echo "slopes per minute, whole run: RSS $(slope 2) MB, /metrics $(slope 3) KB, series $(slope 4), p99 $(slope 5) ms"
 echo "slopes per minute, second half: RSS $(slope 2 $half) MB, /metrics $(slope 3 $half) KB, series $(slope 4 $half), p99 $(slope 5 $half) ms"
 echo "well-behaved /predict p99: median $median_p99 ms during the soak, $idle ms idle"
+sed -nE 's/.*repeat .*, 2xx ([0-9]+), non-2xx ([0-9]+).*/\1 \2/p' "$out/$stamp-soak.well.txt" |
+    awk '{ ok += $1; not += $2 } END { printf "well-behaved /predict answered 2xx: %d of %d\n", ok, ok + not }'
+echo "/predict outcomes, all clients (the bad ones' too), from /metrics:"
+sed -nE 's/^rti_prediction_duration_seconds_count\{.*endpoint="\/predict",outcome="([^"]+)"\} (.*)/  \1 \2/p' <<<"$metrics"
 grep -hE "^1 tgt" "$out/$stamp-soak.overload.txt" "$out/$stamp-soak.sockets.txt" || true
 gnuplot <<GP
 set terminal pngcairo size 1200,900

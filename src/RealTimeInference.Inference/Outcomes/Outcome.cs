@@ -2,7 +2,7 @@ namespace RealTimeInference.Inference.Outcomes;
 
 /// <summary>
 /// What became of a request, from the engine (ok, dropped, cancelled, failed, unavailable) or from
-/// the transport before it (invalid, too large). Every transport answers in this one vocabulary;
+/// the transport before it (invalid, too large, timed out, rate limited). Every transport answers in this one vocabulary;
 /// <see cref="OutcomeVocabulary"/> says how each reads on the wire and in the metrics.
 /// </summary>
 public enum Outcome

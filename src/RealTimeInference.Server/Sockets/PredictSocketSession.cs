@@ -71,14 +71,12 @@ internal sealed class PredictSocketSession(
         // starts small and grows to what the connection's messages need, up to that, each growth
         // taken from the sockets' shared memory budget.
         var limit = options.MaxMessageBytes + 1;
-        var held = (long)Math.Min(limit, InitialBufferBytes);
-        if (!memory.TryReserve(held))
+        if (Rent(Math.Min(limit, InitialBufferBytes)) is not { } buffer)
         {
             await pending.WriteAsync(Pending.OutOfMemory, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)held);
         try
         {
             while (true)
@@ -89,18 +87,15 @@ internal sealed class PredictSocketSession(
                 {
                     if (length == buffer.Length)
                     {
-                        var size = Math.Min(limit, buffer.Length * 2);
-                        if (!memory.TryReserve(size))
+                        if (Rent(Math.Min(limit, buffer.Length * 2)) is not { } larger)
                         {
                             await pending.WriteAsync(Pending.OutOfMemory, cancellationToken).ConfigureAwait(false);
                             return;
                         }
 
-                        var larger = ArrayPool<byte>.Shared.Rent(size);
                         buffer.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        memory.Release(held);
-                        (buffer, held) = (larger, size);
+                        Return(buffer);
+                        buffer = larger;
                     }
 
                     received = await socket.ReceiveAsync(buffer.AsMemory(length, Math.Min(limit, buffer.Length) - length), cancellationToken).ConfigureAwait(false);
@@ -127,9 +122,27 @@ internal sealed class PredictSocketSession(
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            memory.Release(held);
+            Return(buffer);
         }
+    }
+
+    /// <summary>A pooled buffer of at least <paramref name="size"/> bytes, its whole length taken from the budget; null when spent.</summary>
+    private byte[]? Rent(int size)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        if (memory.TryReserve(buffer.Length))
+        {
+            return buffer;
+        }
+
+        ArrayPool<byte>.Shared.Return(buffer);
+        return null;
+    }
+
+    private void Return(byte[] buffer)
+    {
+        memory.Release(buffer.Length);
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 
     /// <summary>Parses before the next receive reuses the buffer: the readings are copied out, the bytes are not kept.</summary>
@@ -212,14 +225,17 @@ internal sealed class PredictSocketSession(
 
     private async ValueTask AnswerAsync(Pending item, CancellationToken cancellationToken)
     {
+        if (item.Kind == PendingKind.RateLimited)
+        {
+            metrics.RecordRequest(Endpoint, latencyClass, Outcome.RateLimited, time.GetElapsedTime(item.Started));
+            await SendJsonAsync(SocketError.RateLimited(item.RetryAfter, time.GetUtcNow()), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         if (item.Errors is { } errors)
         {
             metrics.RecordRequest(Endpoint, latencyClass, errors.Outcome, time.GetElapsedTime(item.Started));
-            var refusal = SocketError.For(errors, time.GetUtcNow()) with
-            {
-                RetryAfterSeconds = errors.Outcome.IsRetryable() ? OutcomeVocabulary.RetryAfterSeconds(item.RetryAfter, 1) : null,
-            };
-            await SendJsonAsync(refusal, TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+            await SendJsonAsync(SocketError.For(errors, time.GetUtcNow()), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -292,6 +308,7 @@ internal sealed class PredictSocketSession(
         Single,
         Array,
         Binary,
+        RateLimited,
         TooBig,
         OutOfMemory,
     }
@@ -306,11 +323,11 @@ internal sealed class PredictSocketSession(
 
         public static Pending OutOfMemory { get; } = new(PendingKind.OutOfMemory, null, default, null, 0);
 
-        /// <summary>When a refused message may be sent again.</summary>
+        /// <summary>When a message over the client's rate may be sent again.</summary>
         public TimeSpan RetryAfter { get; private init; }
 
         public static Pending RateLimited(TimeSpan retryAfter, long started) =>
-            new(PendingKind.Single, null, default, RequestErrors.One("$", Outcome.RateLimited.Detail(), Outcome.RateLimited), started) { RetryAfter = retryAfter };
+            new(PendingKind.RateLimited, null, default, null, started) { RetryAfter = retryAfter };
 
         public PendingKind Kind { get; } = kind;
 

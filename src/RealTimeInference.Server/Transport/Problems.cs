@@ -9,7 +9,7 @@ internal static class Problems
 {
     /// <summary>
     /// The problem for <paramref name="outcome"/>: its status and title; work not computed names its
-    /// <c>reason</c>; every 503 carries Retry-After from <paramref name="predictedWait"/>, at least
+    /// <c>reason</c>; every 503 and 429 carries Retry-After from <paramref name="predictedWait"/>, at least
     /// <paramref name="leastRetryAfterSeconds"/>.
     /// </summary>
     public static ProblemHttpResult For(

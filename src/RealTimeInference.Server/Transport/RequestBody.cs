@@ -65,25 +65,9 @@ internal static class RequestBody
                 reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (ReadFailure(context, ex, maxBytes, "The request body could not be read") is { } error)
         {
-            // The client went away mid-body: not the server's fault, and nobody to answer.
-            return RequestErrors.One("$", Outcome.Cancelled.Detail(), Outcome.Cancelled);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge(context, maxBytes);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status408RequestTimeout)
-        {
-            // Slower than Server:Limits:MinRequestBodyBytesPerSecond.
-            return RequestErrors.One("$", $"The request body arrived too slowly: {ex.Message}", Outcome.TimedOut);
-        }
-        catch (Exception ex) when (ex is BadHttpRequestException || (ex is IOException && !context.RequestAborted.IsCancellationRequested))
-        {
-            // A malformed chunked body (Kestrel throws IOException for a chunk size past 2^31),
-            // or one shorter than its Content-Length: the client's fault.
-            return RequestErrors.One("$", $"The request body could not be read: {ex.Message}");
+            return error;
         }
 
         try
@@ -94,6 +78,30 @@ internal static class RequestBody
         {
             reader.AdvanceTo(body.End);
         }
+    }
+
+    /// <summary>
+    /// What a body that failed while being read is answered: cancelled when the client went away
+    /// (nobody to answer), 413 past the limit, 408 slower than Server:Limits:MinRequestBodyBytesPerSecond,
+    /// 400 <paramref name="malformed"/> for the client's other faults (a malformed chunked body —
+    /// Kestrel throws IOException for a chunk size past 2^31 — one shorter than its Content-Length,
+    /// bad multipart boundaries); null for an exception that is not about the body.
+    /// </summary>
+    public static RequestErrors? ReadFailure(HttpContext context, Exception ex, long maxBytes, string malformed)
+    {
+        if (context.RequestAborted.IsCancellationRequested && ex is OperationCanceledException or IOException or BadHttpRequestException)
+        {
+            return RequestErrors.One("$", Outcome.Cancelled.Detail(), Outcome.Cancelled);
+        }
+
+        return ex switch
+        {
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(context, maxBytes),
+            BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } =>
+                RequestErrors.One("$", $"The request body arrived too slowly: {ex.Message}", Outcome.TimedOut),
+            BadHttpRequestException or IOException or InvalidDataException => RequestErrors.One("$", $"{malformed}: {ex.Message}"),
+            _ => null,
+        };
     }
 
     public static RequestErrors TooLarge(HttpContext context, long maxBytes) =>

@@ -4,7 +4,8 @@ namespace RealTimeInference.Server.Transport;
 /// Refuses a request that declares its body's length twice, with Content-Length and
 /// Transfer-Encoding: Kestrel reads the chunks, but a proxy in front that trusts Content-Length
 /// would see another request in the same bytes (request smuggling). Kestrel keeps the request
-/// and moves its Content-Length to X-Content-Length; it is refused here, before any endpoint.
+/// and moves its Content-Length to X-Content-Length; it is refused here, before any endpoint (a
+/// chunked request that sends an X-Content-Length of its own cannot be told apart and is refused too).
 /// </summary>
 internal static class RequestFraming
 {

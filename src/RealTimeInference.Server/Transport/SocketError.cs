@@ -5,13 +5,13 @@ using RealTimeInference.Inference.Outcomes;
 namespace RealTimeInference.Server.Transport;
 
 /// <summary>A WebSocket message that could not be answered; the socket stays open for the next one.</summary>
-/// <param name="Error">The outcome's socket code: <c>invalid_message</c>, <c>message_too_large</c>, <c>overloaded</c>, <c>model_unavailable</c>, <c>model_failed</c>, <c>cancelled</c>.</param>
+/// <param name="Error">The outcome's socket code: <c>invalid_message</c>, <c>message_too_large</c>, <c>timed_out</c>, <c>rate_limited</c>, <c>overloaded</c>, <c>model_unavailable</c>, <c>model_failed</c>, <c>cancelled</c>.</param>
 /// <param name="Reason">Why work was not computed (<c>queue_full</c>, <c>shed_oldest</c>, <c>deadline_expired</c>, ...), as the HTTP 503's <c>reason</c>.</param>
 /// <param name="Field">The field at fault (a JSON path, or the binary header field), when one is.</param>
 /// <param name="Detail">What was wrong.</param>
 /// <param name="Status">The HTTP status the same outcome gets.</param>
 /// <param name="Timestamp">When the server answered.</param>
-/// <param name="RetryAfterSeconds">For overload: when to send again, as HTTP's Retry-After.</param>
+/// <param name="RetryAfterSeconds">For overload and rate limiting: when to send again, as HTTP's Retry-After.</param>
 /// <param name="Errors">Every field at fault, when more than one was: each field's messages, as a validation problem's.</param>
 internal sealed record SocketError(
     string Error,
@@ -29,6 +29,10 @@ internal sealed record SocketError(
         var info = outcome.Describe();
         return new SocketError(info.SocketError, info.IsDrop ? info.Label : null, field, detail, info.HttpStatus, now, outcome.IsRetryable() ? retryAfterSeconds : null);
     }
+
+    /// <summary>The error for a message over the client's rate; it may be sent again after <paramref name="retryAfter"/>.</summary>
+    public static SocketError RateLimited(TimeSpan retryAfter, DateTimeOffset now) =>
+        For(Outcome.RateLimited, Outcome.RateLimited.Detail(), now, retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(retryAfter, 1));
 
     /// <summary>The error for a message with fields at fault: <see cref="Field"/> names the first, <see cref="Errors"/> all of them.</summary>
     public static SocketError For(RequestErrors errors, DateTimeOffset now) =>

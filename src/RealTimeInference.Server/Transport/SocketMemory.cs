@@ -20,12 +20,18 @@ internal sealed class SocketMemory(IOptions<SocketOptions> options, RequestMetri
     /// <summary>Takes <paramref name="bytes"/> from the budget; false (and counted) when that would pass it.</summary>
     public bool TryReserve(long bytes)
     {
-        if (Interlocked.Add(ref _held, bytes) <= _budget)
+        var held = Interlocked.Read(ref _held);
+        while (held + bytes <= _budget)
         {
-            return true;
+            var seen = Interlocked.CompareExchange(ref _held, held + bytes, held);
+            if (seen == held)
+            {
+                return true;
+            }
+
+            held = seen;
         }
 
-        Interlocked.Add(ref _held, -bytes);
         metrics.ConnectionRejected("socket_memory");
         return false;
     }

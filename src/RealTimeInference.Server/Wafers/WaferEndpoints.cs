@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
@@ -221,19 +220,9 @@ internal static class WaferEndpoints
                 files.Add(HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "");
             }
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception ex) when (RequestBody.ReadFailure(context, ex, limit, "The multipart body is malformed") is { } error)
         {
-            return ([], [], RequestBody.TooLarge(context, limit));
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away mid-body: nobody to answer.
-            return ([], [], RequestErrors.One("$", Outcome.Cancelled.Detail(), Outcome.Cancelled));
-        }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException && !context.RequestAborted.IsCancellationRequested)
-        {
-            // Bad boundaries, a body that ends before its closing boundary, a malformed chunked body.
-            return ([], [], RequestErrors.One("$", $"The multipart body is malformed: {ex.Message}"));
+            return ([], [], error);
         }
 
         return images.Count == 0

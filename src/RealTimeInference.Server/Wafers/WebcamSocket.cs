@@ -58,30 +58,27 @@ internal sealed partial class WebcamSocket(
         using var socket = accepted;
         LogOpened(logger, context.Connection.Id);
         var frames = 0;
-        var buffer = new FrameBuffer(memory);
+        var buffer = new FrameBuffer(memory, predictor.Options.MaxFrameMessageBytes);
         var aborted = context.RequestAborted;
         try
         {
-            while (socket.State == WebSocketState.Open && await ReceiveAsync(socket, buffer, aborted) is { } received)
+            while (socket.State == WebSocketState.Open && await ReceiveAsync(socket, buffer, aborted) is var frame and not Frame.Closed)
             {
-                if (received == OutOfMemory)
+                if (frame == Frame.OutOfMemory)
                 {
                     await socket.CloseOutputAsync(WebSocketCloseStatus.MessageTooBig, SocketMemory.CloseReason, aborted);
                     break;
                 }
 
-                var message = buffer.Message;
                 frames++;
                 var started = time.GetTimestamp();
                 // Each frame counts against the client's rate, as an HTTP request does.
-                var answer = !limiter.TryAcquire(context, out var retryAfter) ? RateLimited(retryAfter, started)
-                    : received == WebSocketMessageType.Text && message.WrittenCount <= predictor.Options.MaxFrameMessageBytes
-                    ? await ScoreAsync(message.WrittenMemory, started, aborted)
-                    : Error(
-                        received == WebSocketMessageType.Text
-                            ? RequestErrors.TooLarge("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}.")
-                            : RequestErrors.One("$", "Send text messages of JSON {\"frame\": base64}."),
-                        started);
+                var answer = !limiter.TryAcquire(context, out var retryAfter) ? RateLimited(retryAfter, started) : frame switch
+                {
+                    Frame.Text => await ScoreAsync(buffer.Message, started, aborted),
+                    Frame.TooLarge => Error(RequestErrors.TooLarge("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}."), started),
+                    _ => Error(RequestErrors.One("$", "Send text messages of JSON {\"frame\": base64}."), started),
+                };
                 await socket.SendAsync(answer, WebSocketMessageType.Text, endOfMessage: true, aborted);
             }
 
@@ -104,46 +101,60 @@ internal sealed partial class WebcamSocket(
     }
 
     /// <summary>
-    /// Reads one whole message into <paramref name="buffer"/>, keeping at most the limit plus one byte
-    /// (the rest is read and dropped, so an oversized frame is answered and the socket lives on).
-    /// Null when the client closed; <see cref="OutOfMemory"/> when the sockets' memory budget is spent.
+    /// Reads one whole message into <paramref name="buffer"/>. Past the limit the rest is read and
+    /// dropped, so an oversized frame is answered and the socket lives on.
     /// </summary>
-    private async Task<WebSocketMessageType?> ReceiveAsync(WebSocket socket, FrameBuffer buffer, CancellationToken cancellationToken)
+    private static async Task<Frame> ReceiveAsync(WebSocket socket, FrameBuffer buffer, CancellationToken cancellationToken)
     {
-        var message = buffer.Message;
-        message.ResetWrittenCount();
-        var limit = predictor.Options.MaxFrameMessageBytes + 1;
-        var discard = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        buffer.Clear();
+        var tooLarge = false;
+        byte[]? discard = null;
         try
         {
             while (true)
             {
-                var room = Math.Min(limit - message.WrittenCount, 64 * 1024);
-                if (room > 0 && !buffer.TryMakeRoom(room))
+                var full = buffer.IsFull;
+                Memory<byte> into;
+                if (full)
                 {
-                    return OutOfMemory;
+                    into = discard ??= ArrayPool<byte>.Shared.Rent(16 * 1024);
+                }
+                else if (buffer.Room(64 * 1024) is { } room)
+                {
+                    into = room;
+                }
+                else
+                {
+                    return Frame.OutOfMemory;
                 }
 
-                var result = await socket.ReceiveAsync(room > 0 ? message.GetMemory(room)[..room] : discard, cancellationToken);
+                var result = await socket.ReceiveAsync(into, cancellationToken);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    return null;
+                    return Frame.Closed;
                 }
 
-                if (room > 0)
+                if (full)
                 {
-                    message.Advance(result.Count);
+                    tooLarge |= result.Count > 0;
+                }
+                else
+                {
+                    buffer.Advance(result.Count);
                 }
 
                 if (result.EndOfMessage)
                 {
-                    return result.MessageType;
+                    return tooLarge ? Frame.TooLarge : result.MessageType == WebSocketMessageType.Text ? Frame.Text : Frame.Binary;
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(discard);
+            if (discard is not null)
+            {
+                ArrayPool<byte>.Shared.Return(discard);
+            }
         }
     }
 
@@ -214,43 +225,72 @@ internal sealed partial class WebcamSocket(
     private byte[] RateLimited(TimeSpan retryAfter, long started)
     {
         metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, Outcome.RateLimited, time.GetElapsedTime(started));
-        return Serialize(SocketError.For(
-            Outcome.RateLimited, Outcome.RateLimited.Detail(), time.GetUtcNow(), retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(retryAfter, 1)));
+        return Serialize(SocketError.RateLimited(retryAfter, time.GetUtcNow()));
     }
 
     private static byte[] Serialize(SocketError error) => JsonSerializer.SerializeToUtf8Bytes(error, TransportJsonContext.Default.SocketError);
 
-    /// <summary>Not a message type: the socket's message would pass the sockets' memory budget.</summary>
-    private const WebSocketMessageType OutOfMemory = (WebSocketMessageType)(-1);
-
-    /// <summary>A socket's frame buffer, whose every growth is taken from the sockets' memory budget first.</summary>
-    private sealed class FrameBuffer(SocketMemory memory) : IDisposable
+    private enum Frame
     {
-        private long _held;
+        /// <summary>The client closed the socket.</summary>
+        Closed,
+        Text,
+        Binary,
+        /// <summary>Longer than <see cref="WaferOptions.MaxFrameMessageBytes"/>: the rest was dropped.</summary>
+        TooLarge,
+        /// <summary>Holding the message would pass the sockets' memory budget.</summary>
+        OutOfMemory,
+    }
 
-        public ArrayBufferWriter<byte> Message { get; } = new();
+    /// <summary>
+    /// A socket's frame buffer: a pooled array that grows by doubling up to the frame limit, each
+    /// growth taken (the array's whole length) from the sockets' memory budget first.
+    /// </summary>
+    private sealed class FrameBuffer(SocketMemory memory, int limit) : IDisposable
+    {
+        private byte[] _array = [];
 
-        /// <summary>Grows the buffer to take <paramref name="bytes"/> more, if the budget allows the growth.</summary>
-        public bool TryMakeRoom(int bytes)
+        public int Length { get; private set; }
+
+        public ReadOnlyMemory<byte> Message => _array.AsMemory(0, Length);
+
+        public bool IsFull => Length >= limit;
+
+        public void Clear() => Length = 0;
+
+        /// <summary>Room for up to <paramref name="bytes"/> more (less at the limit); null when growing would pass the budget.</summary>
+        public Memory<byte>? Room(int bytes)
         {
-            if (Message.FreeCapacity >= bytes)
+            var wanted = (int)Math.Min(limit, (long)Length + bytes);
+            if (wanted > _array.Length)
             {
-                return true;
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Min(limit, Math.Max(wanted, 2 * _array.Length)));
+                if (!memory.TryReserve(larger.Length))
+                {
+                    ArrayPool<byte>.Shared.Return(larger);
+                    return null;
+                }
+
+                _array.AsSpan(0, Length).CopyTo(larger);
+                Dispose();
+                _array = larger;
             }
 
-            // ArrayBufferWriter grows by at least its own size (doubling), or by what is asked.
-            var grown = (long)Message.Capacity + Math.Max(bytes, Message.Capacity);
-            if (!memory.TryReserve(grown - _held))
-            {
-                return false;
-            }
-
-            _held = grown;
-            Message.GetMemory(bytes);
-            return true;
+            return _array.AsMemory(Length, wanted - Length);
         }
 
-        public void Dispose() => memory.Release(_held);
+        public void Advance(int count) => Length += count;
+
+        /// <summary>Gives the array back to the pool and its bytes back to the budget.</summary>
+        public void Dispose()
+        {
+            if (_array.Length > 0)
+            {
+                memory.Release(_array.Length);
+                ArrayPool<byte>.Shared.Return(_array);
+                _array = [];
+            }
+        }
     }
 
     [LoggerMessage(EventId = LogEvents.WebcamOpened, Level = LogLevel.Information, Message = "Webcam socket {Connection} opened")]

@@ -35,11 +35,13 @@ public sealed class UnreadAnswersTests(ITestOutputHelper output)
             }
         });
 
-        // Without reading, the sends stop making progress once the server stops reading: 200 MB is
-        // far past what the kernel's and Kestrel's buffers can hold on either side.
+        // Without reading, the sends stop making progress once the server stops reading. What gets
+        // through before is the in-flight cap plus buffers: the server's kernel receive buffer
+        // (up to 6 MB), Kestrel's input pipe (1 MB) and, for the answers, the server's send buffer
+        // (up to 4 MB of ~150-byte answers): some 40,000 messages at most, measured 22,433 here.
         var stalledAt = await WaitForStallAsync(() => Volatile.Read(ref sent), sending);
         output.WriteLine($"The sends stalled after {stalledAt} messages.");
-        Assert.True(stalledAt < Messages, $"The server read all {Messages} messages ({Messages * MessageBytes / 1_000_000} MB) from a client that read nothing.");
+        Assert.True(stalledAt < Messages / 4, $"The server read {stalledAt} messages ({(long)stalledAt * MessageBytes / 1_000_000} MB) from a client that read nothing.");
 
         // Reading again releases the server; every message sent gets its answer, an error naming the field.
         Volatile.Write(ref stopSending, true);
@@ -59,7 +61,7 @@ public sealed class UnreadAnswersTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Waits until <paramref name="progress"/> has not moved for a second (or the sender finished)
+    /// Waits until <paramref name="progress"/> has not moved for two seconds (or the sender finished)
     /// and returns it. The old server read 165 MB in 4 s from such a client, never pausing that long.
     /// </summary>
     private static async Task<int> WaitForStallAsync(Func<int> progress, Task sender)
@@ -67,7 +69,7 @@ public sealed class UnreadAnswersTests(ITestOutputHelper output)
         var last = -1;
         var unchanged = Stopwatch.StartNew();
         var limit = Stopwatch.StartNew();
-        while (!sender.IsCompleted && unchanged.Elapsed < TimeSpan.FromSeconds(1))
+        while (!sender.IsCompleted && unchanged.Elapsed < TimeSpan.FromSeconds(2))
         {
             Assert.True(limit.Elapsed < TimeSpan.FromSeconds(60), "The sends neither stalled nor finished in 60 s.");
             await Task.Delay(50);
