@@ -251,7 +251,7 @@ internal sealed class BenchmarkSession(LoadOptions options, TextWriter output, T
     {
         if (source.Transport != Transport.Http)
         {
-            return await new SocketRunner(time)
+            return await new SocketRunner(time, options.Headers)
                 .RunAsync(source, options.Connections, options.Pipeline, warmup, duration, cancellationToken)
                 .ConfigureAwait(false);
         }

@@ -31,8 +31,8 @@ internal sealed class Admission(AdmissionSettings settings, int capacityRows, Ru
             return Outcome.Ok;
         }
 
-        // Earliest deadline first: the work ahead is what is queued in this class and the more urgent ones.
-        if (cost.IsKnown && now + (cost.Predict(queues.RowsAhead(work.Deadline.Class)).TotalSeconds * timestampFrequency) > work.Deadline.Due)
+        // Earliest deadline first: the work ahead is the more urgent classes' and this client's share of its own.
+        if (cost.IsKnown && now + (cost.Predict(queues.RowsAhead(work)).TotalSeconds * timestampFrequency) > work.Deadline.Due)
         {
             return Outcome.DeadlineUnmeetable;
         }

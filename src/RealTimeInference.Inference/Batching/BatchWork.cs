@@ -19,4 +19,10 @@ internal sealed class BatchWork(
     public Deadline Deadline { get; } = deadline;
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    /// <summary>Its place in its class's fair queue (<see cref="ClassQueues"/>): the virtual time its turn starts.</summary>
+    public long Start { get; set; }
+
+    /// <summary>Breaks ties between equal <see cref="Start"/>s: arrival order.</summary>
+    public long Sequence { get; set; }
 }

@@ -58,8 +58,8 @@ internal static class LoadOptionsParser
           --ready-timeout D       how long to wait for GET /health/ready to return 200 (default 60s)
           --rss-interval D        RSS sampling period (default 100ms)
           --json PATH             write the full report (every run and the medians) as JSON
-          --header "NAME: VALUE"  add a header to every request, e.g. "X-Latency-Class: emergency"
-                                  (repeatable)
+          --header "NAME: VALUE"  add a header to every request and socket upgrade, e.g.
+                                  "X-Api-Key: ..." (repeatable)
           -h, --help              show this text
 
         Exit codes: 0 success, 1 usage error, 2 target unreachable or server failed to start,

@@ -9,9 +9,9 @@ namespace RealTimeInference.LoadTest.Runners;
 /// Closed loop over WebSockets: each connection keeps up to <c>pipeline</c> messages in flight and
 /// sends the next as soon as an answer frees a slot. Answers come in order, so each is timed from
 /// the send of the oldest unanswered message. A binary or JSON answer counts as 200; an
-/// <c>{"error":"overloaded"}</c> answer as 503, any other error as 400.
+/// <c>{"error":"overloaded"}</c> answer as 503, any other error as 400. The upgrade request carries the <c>--header</c>s.
 /// </summary>
-internal sealed class SocketRunner(TimeProvider time)
+internal sealed class SocketRunner(TimeProvider time, IReadOnlyList<(string Name, string Value)> headers)
 {
     private const int ReceiveBufferBytes = 64 * 1024;
 
@@ -26,6 +26,11 @@ internal sealed class SocketRunner(TimeProvider time)
             for (var i = 0; i < sockets.Length; i++)
             {
                 sockets[i] = new ClientWebSocket();
+                foreach (var (name, value) in headers)
+                {
+                    sockets[i].Options.SetRequestHeader(name, value);
+                }
+
                 await sockets[i].ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
             }
 

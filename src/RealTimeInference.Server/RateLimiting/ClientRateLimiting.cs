@@ -29,8 +29,7 @@ public sealed class ClientRateLimitOptions
 }
 
 /// <summary>
-/// A token bucket per client — the API key that authenticated the request, else the remote address,
-/// never a header the client may choose freely — so one client's flood is answered 429 with
+/// A token bucket per client (<see cref="ClientIdentity"/>), so one client's flood is answered 429 with
 /// Retry-After while the others go on unaffected. <c>X-Client-Id</c> may only subdivide a client's
 /// bucket (<see cref="ClientRateLimitOptions.ClientIdShare"/>). HTTP requests spend a token in the
 /// rate-limiting middleware; the sockets spend one per message (<see cref="TryAcquire"/>).
@@ -72,21 +71,17 @@ internal sealed class ClientLimiter : IDisposable
 
     private static PartitionedRateLimiter<HttpContext> Clients(ClientRateLimitOptions options) =>
         PartitionedRateLimiter.Create<HttpContext, string>(context => IsLimited(context)
-            ? RateLimitPartition.GetTokenBucketLimiter(Client(context), _ => Bucket(options.TokenLimit, options.TokensPerPeriod, options.ReplenishmentPeriod))
+            ? RateLimitPartition.GetTokenBucketLimiter(ClientIdentity.Of(context), _ => Bucket(options.TokenLimit, options.TokensPerPeriod, options.ReplenishmentPeriod))
             : RateLimitPartition.GetNoLimiter(""));
 
     private static PartitionedRateLimiter<HttpContext> ClientIds(ClientRateLimitOptions options) =>
         PartitionedRateLimiter.Create<HttpContext, string>(context => IsLimited(context) && context.Request.Headers[ClientIdHeader] is { Count: > 0 } id
             ? RateLimitPartition.GetTokenBucketLimiter(
-                Client(context) + "/" + id,
+                ClientIdentity.Of(context) + "/" + id,
                 _ => Bucket(Share(options.TokenLimit, options.ClientIdShare), Share(options.TokensPerPeriod, options.ClientIdShare), options.ReplenishmentPeriod))
             : RateLimitPartition.GetNoLimiter(""));
 
     private static bool IsLimited(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ClientRateLimiting.Limited>() is not null;
-
-    /// <summary>Who the client is: the key it authenticated with, else where it connects from.</summary>
-    private static string Client(HttpContext context) =>
-        context.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : "ip:" + context.Connection.RemoteIpAddress;
 
     private static int Share(int tokens, double share) => Math.Max(1, (int)(tokens * share));
 

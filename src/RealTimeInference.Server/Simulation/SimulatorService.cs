@@ -18,6 +18,9 @@ internal sealed partial class SimulatorService(
     TimeProvider time,
     ILogger<SimulatorService> logger) : BackgroundService
 {
+    /// <summary>The simulator's name as a client: its share of the queues is its own.</summary>
+    private const string Client = "simulator";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
@@ -55,7 +58,7 @@ internal sealed partial class SimulatorService(
 
                 // Streams carry no fallback marker, so they get no made-up safe default either.
                 var score = await scoring.ScoreAsync(
-                    batch, Deadline.For(latencyClass, time.GetTimestamp(), time), PredictionSource.Simulator, safeDefault: false, stoppingToken).ConfigureAwait(false);
+                    batch, Deadline.For(latencyClass, time.GetTimestamp(), time) with { Client = Client }, PredictionSource.Simulator, safeDefault: false, stoppingToken).ConfigureAwait(false);
                 if (!score.IsOk && score.Outcome != Outcome.Cancelled)
                 {
                     LogTickSkipped(logger, score.Outcome.Label(), score.Result.Error);

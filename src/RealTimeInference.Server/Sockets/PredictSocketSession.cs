@@ -23,6 +23,7 @@ internal sealed class PredictSocketSession(
     SocketOptions options,
     PredictionOptions predictions,
     LatencyClass latencyClass,
+    string client,
     Func<TimeSpan?> rateLimit,
     SocketMemory memory,
     TimeProvider time)
@@ -176,7 +177,7 @@ internal sealed class PredictSocketSession(
             return new Pending(kind, batch, default, errors, started);
         }
 
-        var deadline = Deadline.For(latencyClass, started, time);
+        var deadline = Deadline.For(latencyClass, started, time) with { Client = client };
         // Streams carry no fallback marker, so they get no made-up safe default either.
         var run = scoring.ScoreAsync(batch!, deadline, PredictionSource.WebSocket, safeDefault: false, CancellationToken.None);
         return new Pending(kind, batch, run, null, started);

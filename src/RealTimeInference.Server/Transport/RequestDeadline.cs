@@ -5,7 +5,8 @@ namespace RealTimeInference.Server.Transport;
 
 /// <summary>
 /// A request's latency class (<c>X-Latency-Class</c>) and explicit deadline (<c>X-Deadline-Ms</c>,
-/// from its arrival); without them the endpoint's default class sets the deadline.
+/// from its arrival); without them the endpoint's default class sets the deadline. The deadline
+/// names the request's client (<see cref="ClientIdentity"/>), whose fair share of the queue it joins.
 /// </summary>
 internal static class RequestDeadline
 {
@@ -28,7 +29,7 @@ internal static class RequestDeadline
             latencyClass = endpointDefault;
         }
 
-        deadline = Deadline.For(latencyClass, arrived, time);
+        deadline = Deadline.For(latencyClass, arrived, time) with { Client = ClientIdentity.Of(request.HttpContext) };
         var explicitMs = request.Headers[DeadlineHeader];
         if (explicitMs.Count == 0)
         {
@@ -43,10 +44,9 @@ internal static class RequestDeadline
             return errors;
         }
 
-        var budget = TimeSpan.FromMilliseconds(ms);
-        deadline = named.Count > 0
-            ? deadline with { Due = Deadline.Within(budget, arrived, time).Due }
-            : Deadline.Within(budget, arrived, time);
+        // A named class keeps its queue; otherwise the budget picks the class that covers it.
+        var within = Deadline.Within(TimeSpan.FromMilliseconds(ms), arrived, time);
+        deadline = deadline with { Class = named.Count > 0 ? deadline.Class : within.Class, Due = within.Due };
         return errors;
     }
 }

@@ -60,6 +60,7 @@ internal sealed partial class WebcamSocket(
         var frames = 0;
         var buffer = new FrameBuffer(memory, predictor.Options.MaxFrameMessageBytes);
         var aborted = context.RequestAborted;
+        var client = ClientIdentity.Of(context);
         try
         {
             while (socket.State == WebSocketState.Open && await ReceiveAsync(socket, buffer, aborted) is var frame and not Frame.Closed)
@@ -75,7 +76,7 @@ internal sealed partial class WebcamSocket(
                 // Each frame counts against the client's rate, as an HTTP request does.
                 var answer = !limiter.TryAcquire(context, out var retryAfter) ? RateLimited(retryAfter, started) : frame switch
                 {
-                    Frame.Text => await ScoreAsync(buffer.Message, started, aborted),
+                    Frame.Text => await ScoreAsync(buffer.Message, started, client, aborted),
                     Frame.TooLarge => Error(RequestErrors.TooLarge("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}."), started),
                     _ => Error(RequestErrors.One("$", "Send text messages of JSON {\"frame\": base64}."), started),
                 };
@@ -158,7 +159,7 @@ internal sealed partial class WebcamSocket(
         }
     }
 
-    private async Task<byte[]> ScoreAsync(ReadOnlyMemory<byte> json, long started, CancellationToken cancellationToken)
+    private async Task<byte[]> ScoreAsync(ReadOnlyMemory<byte> json, long started, string client, CancellationToken cancellationToken)
     {
         WebcamFrame? frame;
         try
@@ -188,7 +189,7 @@ internal sealed partial class WebcamSocket(
             }
 
             var scoring = await predictor.ScoreAsync(
-                [image.AsMemory(0, length)], [FrameField], Deadline.For(LatencyClass.DefectDetection, started, time), cancellationToken);
+                [image.AsMemory(0, length)], [FrameField], Deadline.For(LatencyClass.DefectDetection, started, time) with { Client = client }, cancellationToken);
             var latency = time.GetElapsedTime(started);
             metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, scoring.Outcome, latency);
             if (!scoring.IsOk)

@@ -5,8 +5,10 @@ namespace RealTimeInference.Inference.Tests.Batching;
 
 public sealed class ClassQueuesTests
 {
-    private static BatchWork Work(LatencyClass latencyClass, long due, int rows = 1, long enqueued = 0) =>
-        new(new float[rows], new float[rows], rows, enqueued, new Deadline(latencyClass, due), CancellationToken.None);
+    private static BatchWork Work(LatencyClass latencyClass, long due, int rows = 1, long enqueued = 0, string? client = null) =>
+        new(new float[rows], new float[rows], rows, enqueued, new Deadline(latencyClass, due) { Client = client }, CancellationToken.None);
+
+    private static BatchWork Flood(string client, int rows = 10) => Work(LatencyClass.ProcessControl, due: 100, rows, client: client);
 
     [Fact]
     public void DequeueEarliest_TakesTheEarliestDeadlineAcrossClasses_FifoWithinOne()
@@ -36,9 +38,9 @@ public sealed class ClassQueuesTests
         queues.Enqueue(Work(LatencyClass.YieldForecasting, 3, rows: 100));
 
         Assert.Equal(111, queues.Rows);
-        Assert.Equal(11, queues.RowsAhead(LatencyClass.ProcessControl));
+        Assert.Equal(11, queues.RowsAhead(Work(LatencyClass.ProcessControl, 4)));
         Assert.Equal(110, queues.RowsSheddableFor(LatencyClass.ProcessControl));
-        Assert.Equal(1, queues.RowsAhead(LatencyClass.Emergency));
+        Assert.Equal(1, queues.RowsAhead(Work(LatencyClass.Emergency, 4)));
         Assert.Equal(100, queues.RowsSheddableFor(LatencyClass.DefectDetection));
     }
 
@@ -73,5 +75,94 @@ public sealed class ClassQueuesTests
         queues.Enqueue(Work(LatencyClass.YieldForecasting, 200, enqueued: 20));
 
         Assert.Equal(20, queues.OldestEnqueue());
+    }
+
+    [Fact]
+    public void DequeueEarliest_WithinAClass_SharesTurnsByRowsBetweenClients()
+    {
+        var queues = new ClassQueues();
+        var flood = Enumerable.Range(0, 5).Select(_ => Flood("flood")).ToArray();
+        foreach (var work in flood)
+        {
+            queues.Enqueue(work);
+        }
+
+        // Queued after the whole flood, with the same deadline class: it runs after the flood's first item, not its last.
+        var light = Flood("light", rows: 1);
+        queues.Enqueue(light);
+        var order = Enumerable.Range(0, 6).Select(_ => queues.DequeueEarliest()).ToArray();
+
+        Assert.Equal([flood[0], light, flood[1], flood[2], flood[3], flood[4]], order);
+    }
+
+    [Fact]
+    public void DequeueEarliest_TwoBackloggedClients_AlternateByRows()
+    {
+        var queues = new ClassQueues();
+        // One client sends items of 10 rows, the other of 5: per 10 rows of the first, two items of the second.
+        for (var i = 0; i < 4; i++)
+        {
+            queues.Enqueue(Flood("big", rows: 10));
+            queues.Enqueue(Flood("small", rows: 5));
+            queues.Enqueue(Flood("small", rows: 5));
+        }
+
+        var clients = Enumerable.Range(0, 12).Select(_ => queues.DequeueEarliest().Deadline.Client!).ToArray();
+
+        Assert.Equal(["big", "small", "small", "big", "small", "small", "big", "small", "small", "big", "small", "small"], clients);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Shed_TakesFromTheClientWithTheMostRowsQueued(bool oldestFirst)
+    {
+        var queues = new ClassQueues();
+        var light = Flood("light", rows: 1);
+        queues.Enqueue(light);
+        var flood = Enumerable.Range(0, 3).Select(_ => Flood("flood")).ToArray();
+        foreach (var work in flood)
+        {
+            queues.Enqueue(work);
+        }
+
+        var shed = new List<BatchWork>();
+        queues.Shed(excess: 15, oldestFirst, shed);
+
+        Assert.Equal(oldestFirst ? [flood[0], flood[1]] : new[] { flood[2], flood[1] }, shed);
+        Assert.Same(light, queues.PeekEarliest());
+        Assert.Equal(11, queues.Rows);
+    }
+
+    [Fact]
+    public void RowsAhead_OfALightClient_IsItsShareNotTheWholeQueue()
+    {
+        var queues = new ClassQueues();
+        for (var i = 0; i < 100; i++)
+        {
+            queues.Enqueue(Flood("flood"));
+        }
+
+        queues.Enqueue(Flood("other", rows: 3));
+
+        // The flood and the other client each run about one row per row of the newcomer's before it.
+        Assert.Equal(2, queues.RowsAhead(Flood("light", rows: 1)));
+        // The flood's own new work waits behind all of its queued rows and the other client's.
+        Assert.Equal(1_003, queues.RowsAhead(Flood("flood")));
+    }
+
+    [Fact]
+    public void Shed_Newest_GivesItsTurnBack()
+    {
+        var queues = new ClassQueues();
+        queues.Enqueue(Flood("a"));
+        var dropped = Flood("a");
+        queues.Enqueue(dropped);
+        queues.Shed(excess: 1, oldestFirst: false, []);
+        var next = Flood("a");
+        queues.Enqueue(next);
+
+        Assert.Equal(dropped.Start, next.Start);
+        Assert.Equal(20, queues.Rows);
     }
 }

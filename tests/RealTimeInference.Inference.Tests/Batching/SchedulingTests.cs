@@ -167,6 +167,29 @@ public sealed class SchedulingTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task OneClientsFlood_ShedsAndDelaysItsOwnWork_NotAnotherClientsOfTheSameClass()
+    {
+        var batcher = Create(capacityRows: 4, maxBatchRows: 1, admission: new AdmissionSettings(AdmissionPolicy.ShedOldest));
+        var running = await OccupyAsync(batcher);
+        var flood = Due(LatencyClass.ProcessControl) with { Client = "flood" };
+        var light = Due(LatencyClass.ProcessControl) with { Client = "light" };
+        var lightFirst = Score(batcher, 1, light);
+        var floodFirst = Enumerable.Range(10, 3).Select(v => Score(batcher, v, flood)).ToArray();
+        // The queue is full: the flood's next requests shed the flood's own oldest, not the light client's (the oldest of all).
+        var floodMore = Enumerable.Range(20, 3).Select(v => Score(batcher, v, flood)).ToArray();
+        var lightLast = Score(batcher, 2, light);
+
+        _scorer.Open();
+        Assert.Equal(Outcome.Ok, (await lightFirst).Outcome);
+        Assert.Equal(Outcome.Ok, (await lightLast).Outcome);
+        Assert.All(await Task.WhenAll(floodFirst), r => Assert.Equal(Outcome.ShedOldest, r.Outcome));
+        Assert.Equal([Outcome.ShedOldest, Outcome.Ok, Outcome.Ok], (await Task.WhenAll(floodMore)).Select(r => r.Outcome));
+        await running;
+        // The light client's last request runs before the flood's queued ones; FIFO would run it last.
+        Assert.Equal([-1, 1, 2, 21, 22], _scorer.Scored);
+    }
+
+    [Fact]
     public async Task ShedNewest_DropsTheNewestQueuedWorkOfTheLeastUrgentClass()
     {
         var batcher = Create(capacityRows: 2, admission: new AdmissionSettings(AdmissionPolicy.ShedNewest));

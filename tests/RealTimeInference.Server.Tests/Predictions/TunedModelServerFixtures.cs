@@ -121,3 +121,15 @@ public sealed class TinyQueueServerFixture() : TunedModelServerFixture(
 public sealed class SheddingServerFixture() : TunedModelServerFixture(
     ("\"queue_capacity\": 8192", "\"queue_capacity\": 4"),
     ("\"max_batch_size\": 256", "\"max_batch_size\": 2"));
+
+/// <summary><see cref="SheddingServerFixture"/>'s model, with two API keys: two clients that share its queue.</summary>
+public sealed class TwoClientsServerFixture() : TunedModelServerFixture(
+    ("\"queue_capacity\": 8192", "\"queue_capacity\": 4"),
+    ("\"max_batch_size\": 256", "\"max_batch_size\": 2"))
+{
+    public const string FloodKey = "flood-key-0123456789";
+    public const string LightKey = "light-key-0123456789";
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+        [new("Security:ApiKeys:0", FloodKey), new("Security:ApiKeys:1", LightKey)];
+}
