@@ -10,6 +10,9 @@
 #     50 SSE subscribers reading /stream-predictions
 #     bad clients: malformed JSON, wrong types, oversized and wrong-Content-Type bodies, ~50 a second
 #     slow clients: 20 connections trickling a body a byte a second (Kestrel's minimum rate cuts them)
+# Each of them (the bad and slow ones together) has its own API key, as each tool or gateway in a
+# fab would: the server shares a latency class's queue fairly between clients. Without keys every
+# client here is one address, 127.0.0.1, and so one client.
 # Goal: flat RSS and series count; the well-behaved client's p99 within 2x of idle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +22,10 @@ cd "$(dirname "$0")/.."
 seconds=${BASH_REMATCH[1]}
 [[ ${BASH_REMATCH[2]} == m ]] && seconds=$(( seconds * 60 ))
 (( seconds >= 20 )) || { echo "BENCH_SOAK_DURATION: at least 20s (two samples)" >&2; exit 1; }
+keys=(soak-well-behaved-key soak-overload-key-00 soak-sockets-key-000 soak-others-key-0000)
 server_args="--Serilog:MinimumLevel:Default=Warning"
+for i in "${!keys[@]}"; do server_args+=" --Security:ApiKeys:$i=${keys[$i]}"; done
+key() { echo "X-Api-Key: ${keys[$1]}"; }
 # shellcheck source=bench/common.sh
 source bench/common.sh
 port="${url##*:}"
@@ -38,7 +44,7 @@ until curl -fs "$url/health/ready" >/dev/null 2>&1; do
 done
 
 # Repeats of 10 s, a line each.
-well_behaved=("${loadtest[@]}" --scenario predict --mode open --rate 50 --connections 4 --duration 10s)
+well_behaved=("${loadtest[@]}" --header "$(key 0)" --scenario predict --mode open --rate 50 --connections 4 --duration 10s)
 p99s() { grep -oE 'repeat [0-9]+/[0-9]+ target +/predict: p50 [0-9.]+ ms, p99 [0-9.]+' "$1" | awk '{print $NF}'; }
 
 echo "### idle: the well-behaved client alone, 3 x 10 s"
@@ -48,35 +54,36 @@ idle=$(p99s "$out/$stamp-soak.idle.txt" | sort -n | sed -n 2p || true)
 echo "idle p99 (median of 3): $idle ms"
 
 echo "### soak: $seconds s"
-"${loadtest[@]}" --scenario predict-batch --batch-size 1000 --mode open --rate-fraction 2 --probe-connections 8 --probe-duration 5s \
+"${loadtest[@]}" --header "$(key 1)" --scenario predict-batch --batch-size 1000 --mode open --rate-fraction 2 --probe-connections 8 --probe-duration 5s \
     --connections 64 --duration "${seconds}s" --repeats 1 >"$out/$stamp-soak.overload.txt" 2>&1 &
 overload=$!
 pids+=($overload)
 sleep 6   # the overload probes capacity first
-"${loadtest[@]}" --scenario ws-json --mode closed --connections 8 --pipeline 8 --duration "${seconds}s" --repeats 1 \
+"${loadtest[@]}" --header "$(key 2)" --scenario ws-json --mode closed --connections 8 --pipeline 8 --duration "${seconds}s" --repeats 1 \
     >"$out/$stamp-soak.sockets.txt" 2>&1 &
 sockets=$!
 pids+=($sockets)
-for _ in $(seq 50); do curl -sN "$url/stream-predictions" >/dev/null 2>&1 & pids+=($!); done
+others="$(key 3)"
+for _ in $(seq 50); do curl -sN -H "$others" "$url/stream-predictions" >/dev/null 2>&1 & pids+=($!); done
 (
     bodies=('{"temperature":"hot"}' 'not json' '[{"temperature":1}]' '{"temperature":1,"temperature":2,"pressure":1,"flow_rate":1}' "$(head -c 40000 /dev/zero | tr '\0' ' ')")
     while true; do
         for body in "${bodies[@]}"; do
-            curl -s -o /dev/null "$url/predict" -H 'Content-Type: application/json' --data-binary "$body" || true
-            curl -s -o /dev/null "$url/predict" -H 'Content-Type: text/plain' -d '{}' || true
+            curl -s -o /dev/null "$url/predict" -H "$others" -H 'Content-Type: application/json' --data-binary "$body" || true
+            curl -s -o /dev/null "$url/predict" -H "$others" -H 'Content-Type: text/plain' -d '{}' || true
         done
         sleep 0.2
     done
 ) &
 pids+=($!)
-python3 - "$port" <<'PY' &
+python3 - "$port" "${keys[3]}" <<'PY' &
 import socket, sys, threading, time
-port = int(sys.argv[1])
+port, key = int(sys.argv[1]), sys.argv[2]
 def trickle():
     while True:
         try:
             s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(b"POST /predict HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+            s.sendall(b"POST /predict HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nX-Api-Key: " + key.encode() + b"\r\n\r\n")
             while True:
                 s.sendall(b" ")
                 time.sleep(1)
