@@ -25,6 +25,11 @@ public static class LogEvents
     public const int BreakerHalfOpened = 1201;
     public const int BreakerClosed = 1202;
 
+    // 2000-2099 the results store.
+    public const int ResultsWriteRetrying = 2000;
+    public const int ResultsDropped = 2001;
+    public const int ResultsRetentionFailed = 2002;
+
     // 3000-3099 streaming.
     public const int StreamPumpFault = 3000;
 

@@ -5,6 +5,7 @@ using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Results;
 using RealTimeInference.Server.Simulation;
 using RealTimeInference.Server.Sockets;
 using RealTimeInference.Server.Streaming;
@@ -20,6 +21,7 @@ builder.Services.AddModels();
 builder.Services.AddPredictions();
 builder.Services.AddPredictSockets();
 builder.Services.AddStreaming();
+builder.Services.AddResults();
 builder.Services.AddSimulation();
 builder.Services.AddWafers();
 builder.Services.AddClientRateLimiting();
@@ -35,6 +37,7 @@ app.MapPredictSocketEndpoints();
 app.MapModelEndpoints();
 app.MapWaferEndpoints();
 app.MapStreamingEndpoints();
+app.MapResultsEndpoints();
 
 app.Run();
 

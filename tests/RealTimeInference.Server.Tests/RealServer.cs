@@ -11,11 +11,14 @@ namespace RealTimeInference.Server.Tests;
 /// </summary>
 internal sealed class RealServer : IDisposable
 {
-    private RealServer(Process process, Uri url)
+    private RealServer(Process process, Uri url, string results)
     {
         Process = process;
         Url = url;
+        _results = results;
     }
+
+    private readonly string _results;
 
     public Process Process { get; }
 
@@ -27,19 +30,21 @@ internal sealed class RealServer : IDisposable
     public static async Task<RealServer> StartAsync(params string[] settings)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort()}");
+        // Its own results store, deleted with it.
+        var results = Path.Combine(Path.GetTempPath(), "rti-results-" + Guid.NewGuid().ToString("N"));
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"));
-        foreach (var argument in new[] { "--urls", url.ToString(), "--Serilog:MinimumLevel:Default=Warning", "--Simulator:Enabled=false" }.Concat(settings))
+        foreach (var argument in new[] { "--urls", url.ToString(), "--Serilog:MinimumLevel:Default=Warning", "--Simulator:Enabled=false", "--Results:Path=" + Path.Combine(results, "results.db") }.Concat(settings))
         {
             start.ArgumentList.Add(argument);
         }
 
         var process = Process.Start(start)!;
-        var server = new RealServer(process, url);
+        var server = new RealServer(process, url, results);
         process.OutputDataReceived += (_, line) => server.Record(line.Data);
         process.ErrorDataReceived += (_, line) => server.Record(line.Data);
         process.BeginOutputReadLine();
@@ -76,6 +81,10 @@ internal sealed class RealServer : IDisposable
         }
 
         Process.Dispose();
+        if (Directory.Exists(_results))
+        {
+            Directory.Delete(_results, recursive: true);
+        }
     }
 
     private static int FreePort()

@@ -12,6 +12,9 @@ public class ServerFixture : WebApplicationFactory<Program>
     /// <summary>Another models folder instead of the bundled one.</summary>
     public string? ModelsPath { get; init; }
 
+    /// <summary>This fixture's own results store file, deleted with it.</summary>
+    public string ResultsPath { get; } = Path.Combine(Path.GetTempPath(), "rti-results-" + Guid.NewGuid().ToString("N"), "results.db");
+
     /// <summary>Configuration on top of appsettings.json, for fixtures that need the server set up otherwise.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
@@ -32,8 +35,20 @@ public class ServerFixture : WebApplicationFactory<Program>
                 ["Inference:WatchModels"] = "false",
                 // The in-server simulator would add its own batches to every test's model; streaming tests turn it on.
                 ["Simulator:Enabled"] = "false",
+                ["Results:Path"] = ResultsPath,
             })
             .AddInMemoryCollection(Settings));
         builder.ConfigureTestServices(ConfigureTestServices);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Path.GetDirectoryName(ResultsPath) is { } folder && Directory.Exists(folder))
+        {
+            // Pooled SQLite connections hold the file open until the pool lets them go.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

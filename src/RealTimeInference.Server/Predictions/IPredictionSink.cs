@@ -1,4 +1,5 @@
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Server.Predictions;
 
@@ -21,12 +22,25 @@ internal static class PredictionSources
     };
 }
 
+/// <summary>Where a prediction came from: the way in, the request (message, tick) it answers, and when that began (a <see cref="TimeProvider"/> timestamp).</summary>
+internal readonly record struct PredictionOrigin(PredictionSource Source, string RequestId, long Started);
+
+/// <summary>A batch the model scored, as the sinks see it.</summary>
+/// <param name="Origin">Where it came from.</param>
+/// <param name="Class">The latency class it was scored in.</param>
+/// <param name="Model">The model that answered (the sensor model or its fallback).</param>
+/// <param name="Batch">The readings and their scores: the sink copies what it keeps.</param>
+/// <param name="Latency">From <see cref="PredictionOrigin.Started"/> to the scores, measured.</param>
+internal readonly record struct ScoredBatch(PredictionOrigin Origin, LatencyClass Class, ServedModel Model, SensorBatch Batch, TimeSpan Latency)
+{
+    public bool IsAnomaly(float score) => score >= Model.Manifest.Threshold;
+}
+
 /// <summary>
-/// Where every sensor prediction goes after it is answered (the stream hub; later the results
-/// store and alert rules). Called on the request's path: it must copy what it keeps, never wait,
-/// and count what it drops.
+/// Where every sensor prediction goes after it is answered (the stream hub, the results store).
+/// Called on the request's path: it must copy what it keeps, never wait, and count what it drops.
 /// </summary>
 internal interface IPredictionSink
 {
-    void Publish(PredictionSource source, ServedModel model, SensorBatch batch);
+    void Publish(in ScoredBatch scored);
 }

@@ -159,7 +159,8 @@ internal readonly record struct PredictionServices(
     }
 
     public ValueTask<SensorScore> ScoreAsync(PredictionRequest request, SensorBatch batch) =>
-        Scoring.ScoreAsync(batch, request.Deadline, PredictionSource.Http, safeDefault: true, request.Context.RequestAborted);
+        Scoring.ScoreAsync(
+            batch, request.Deadline, new PredictionOrigin(PredictionSource.Http, request.Context.TraceIdentifier, request.Started), safeDefault: true, request.Context.RequestAborted);
 
     public ProblemHttpResult Refuse(PredictionRequest request, RequestErrors errors)
     {

@@ -47,6 +47,7 @@ internal sealed class SensorScoring(
     ModelGuard guard,
     PredictionCache cache,
     IEnumerable<IPredictionSink> sinks,
+    TimeProvider time,
     IOptions<PredictionOptions> options)
 {
     private readonly IPredictionSink[] _sinks = [.. sinks];
@@ -59,7 +60,7 @@ internal sealed class SensorScoring(
     /// score may answer when no model can (only where the answer can say so).
     /// </summary>
     public async ValueTask<SensorScore> ScoreAsync(
-        SensorBatch batch, Deadline deadline, PredictionSource source, bool safeDefault, CancellationToken cancellationToken)
+        SensorBatch batch, Deadline deadline, PredictionOrigin origin, bool safeDefault, CancellationToken cancellationToken)
     {
         if (repository.IsDraining || !repository.TryGet(ModelName, out var model))
         {
@@ -71,7 +72,7 @@ internal sealed class SensorScoring(
         if (cacheable && cache.TryGet(model.Name, model.Version, batch.Features.Span, out var cached))
         {
             batch.Scores.Span[0] = cached;
-            Publish(source, model, batch);
+            Publish(origin, deadline.Class, model, batch);
             return new SensorScore(new ScoreResult(Outcome.Ok), model, Answerer.Model, model.Manifest.Threshold, CacheHit: true);
         }
 
@@ -83,7 +84,7 @@ internal sealed class SensorScoring(
                 cache.Add(answered.Name, answered.Version, batch.Features.Span, batch.Scores.Span[0]);
             }
 
-            Publish(source, answered, batch);
+            Publish(origin, deadline.Class, answered, batch);
         }
 
         return new SensorScore(answer.Result, answer.Model, answer.Answerer, answer.Model?.Manifest.Threshold ?? model.Manifest.Threshold);
@@ -96,11 +97,12 @@ internal sealed class SensorScoring(
         return new SensorScore(new ScoreResult(Outcome.Ok), null, Answerer.Model, double.PositiveInfinity);
     }
 
-    private void Publish(PredictionSource source, ServedModel model, SensorBatch batch)
+    private void Publish(PredictionOrigin origin, LatencyClass latencyClass, ServedModel model, SensorBatch batch)
     {
+        var scored = new ScoredBatch(origin, latencyClass, model, batch, time.GetElapsedTime(origin.Started));
         foreach (var sink in _sinks)
         {
-            sink.Publish(source, model, batch);
+            sink.Publish(scored);
         }
     }
 }

@@ -45,6 +45,7 @@ internal sealed partial class SimulatorService(
         LogStarted(logger, settings.Tools, settings.SensorsPerTool, settings.RateHz);
 
         using var timer = new PeriodicTimer(interval, time);
+        var ticks = 0L;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
@@ -57,8 +58,13 @@ internal sealed partial class SimulatorService(
                 }
 
                 // Streams carry no fallback marker, so they get no made-up safe default either.
+                var started = time.GetTimestamp();
                 var score = await scoring.ScoreAsync(
-                    batch, Deadline.For(latencyClass, time.GetTimestamp(), time) with { Client = Client }, PredictionSource.Simulator, safeDefault: false, stoppingToken).ConfigureAwait(false);
+                    batch,
+                    Deadline.For(latencyClass, started, time) with { Client = Client },
+                    new PredictionOrigin(PredictionSource.Simulator, $"{Client}:{++ticks}", started),
+                    safeDefault: false,
+                    stoppingToken).ConfigureAwait(false);
                 if (!score.IsOk && score.Outcome != Outcome.Cancelled)
                 {
                     LogTickSkipped(logger, score.Outcome.Label(), score.Result.Error);

@@ -50,7 +50,7 @@ internal static class PredictSocketEndpoints
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             var latencyClass = LatencyClasses.TryParse(predictions.Value.PredictClass, out var parsed) ? parsed : LatencyClass.ProcessControl;
-            var session = new PredictSocketSession(socket, scoring, metrics, options.Value, predictions.Value, latencyClass, ClientIdentity.Of(context), () => TryAcquire(limiter, context), memory, time);
+            var session = new PredictSocketSession(socket, scoring, metrics, options.Value, predictions.Value, latencyClass, ClientIdentity.Of(context), context.TraceIdentifier, () => TryAcquire(limiter, context), memory, time);
             await session.RunAsync(context.RequestAborted);
         }
         finally

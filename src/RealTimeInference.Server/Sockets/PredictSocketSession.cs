@@ -24,6 +24,7 @@ internal sealed class PredictSocketSession(
     PredictionOptions predictions,
     LatencyClass latencyClass,
     string client,
+    string socketId,
     Func<TimeSpan?> rateLimit,
     SocketMemory memory,
     TimeProvider time)
@@ -33,6 +34,7 @@ internal sealed class PredictSocketSession(
     private const int InitialBufferBytes = 16 * 1024;
 
     private readonly ArrayBufferWriter<byte> _reply = new(4096);
+    private long _messages;
     private Utf8JsonWriter? _json;
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -179,7 +181,9 @@ internal sealed class PredictSocketSession(
 
         var deadline = Deadline.For(latencyClass, started, time) with { Client = client };
         // Streams carry no fallback marker, so they get no made-up safe default either.
-        var run = scoring.ScoreAsync(batch!, deadline, PredictionSource.WebSocket, safeDefault: false, CancellationToken.None);
+        // Each message is a request of its own: the upgrade request's id and the message's number.
+        var origin = new PredictionOrigin(PredictionSource.WebSocket, $"{socketId}:{++_messages}", started);
+        var run = scoring.ScoreAsync(batch!, deadline, origin, safeDefault: false, CancellationToken.None);
         return new Pending(kind, batch, run, null, started);
     }
 

@@ -53,14 +53,15 @@ internal sealed class PredictionHub : IPredictionSink
     /// <summary>The published predictions waiting to be encoded and delivered, for <see cref="StreamPump"/>.</summary>
     internal ChannelReader<Outgoing> Outbox => _outbox.Reader;
 
-    /// <summary>Publishes one event per reading of <paramref name="batch"/> and its score.</summary>
-    public void Publish(PredictionSource source, ServedModel model, SensorBatch batch)
+    /// <summary>Publishes one event per reading of the batch and its score.</summary>
+    public void Publish(in ScoredBatch scored)
     {
         if (!IsActive)
         {
             return;
         }
 
+        var batch = scored.Batch;
         var rows = batch.Count;
         if (Interlocked.Add(ref _outboxRows, rows) > _options.OutboxCapacity)
         {
@@ -73,7 +74,7 @@ internal sealed class PredictionHub : IPredictionSink
         var scores = ArrayPool<float>.Shared.Rent(rows);
         batch.Readings.CopyTo(readings);
         batch.Scores.Span.CopyTo(scores);
-        _outbox.Writer.TryWrite(new Outgoing(source, model, readings, scores, rows));
+        _outbox.Writer.TryWrite(new Outgoing(scored.Origin.Source, scored.Model, readings, scores, rows));
     }
 
     /// <summary>Encodes each prediction once and hands it to every subscriber whose filter it passes. Called by the pump only.</summary>

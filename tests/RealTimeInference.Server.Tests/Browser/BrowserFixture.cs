@@ -17,6 +17,8 @@ public partial class BrowserFixture : IAsyncLifetime
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>The server's own results store, deleted with the fixture.</summary>
+    private readonly string _results = Path.Combine(Path.GetTempPath(), "rti-results-" + Guid.NewGuid().ToString("N"));
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Process? _server;
     private IPlaywright? _playwright;
@@ -54,7 +56,7 @@ public partial class BrowserFixture : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"), "--urls", "http://127.0.0.1:0", .. ServerArgs])
+        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"), "--urls", "http://127.0.0.1:0", "--Results:Path=" + Path.Combine(_results, "results.db"), .. ServerArgs])
         {
             start.ArgumentList.Add(argument);
         }
@@ -93,6 +95,10 @@ public partial class BrowserFixture : IAsyncLifetime
         }
 
         _server?.Dispose();
+        if (Directory.Exists(_results))
+        {
+            Directory.Delete(_results, recursive: true);
+        }
     }
 
     private void OnServerLine(string? line)

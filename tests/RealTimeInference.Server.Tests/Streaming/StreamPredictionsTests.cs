@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Transport;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Streaming;
@@ -232,7 +233,7 @@ public sealed class StreamPredictionsTests(StreamServerFixture server) : IClassF
         using var batch = new SensorBatch(1, DateTimeOffset.UtcNow);
         batch.Add(new SensorReading(null, null, batch.Received, temperature, 1013, 100));
         batch.Scores.Span[0] = score;
-        hub.Publish(PredictionSource.Http, model, batch);
+        hub.Publish(new ScoredBatch(new PredictionOrigin(PredictionSource.Http, "test", 0), LatencyClass.ProcessControl, model, batch, TimeSpan.Zero));
     }
 
     private ServedModel SensorModel()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Streaming;
 
@@ -73,7 +74,7 @@ public sealed class StreamPumpTests(ServerFixture server) : IClassFixture<Server
             batch.Add(new SensorReading(null, null, batch.Received, temperature, 1013, 100));
         }
 
-        hub.Publish(PredictionSource.Http, model, batch);
+        hub.Publish(new ScoredBatch(new PredictionOrigin(PredictionSource.Http, "test", 0), LatencyClass.ProcessControl, model, batch, TimeSpan.Zero));
     }
 
     private static async Task<string> LastEventAsync(Subscription subscription, string containing)

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Options;
+
+namespace RealTimeInference.Results.Storage;
+
+/// <summary>The store Results:Store names (opened by the writer at start); null with <c>none</c>.</summary>
+public sealed class ResultsStoreChoice(IOptions<ResultsOptions> options) : IDisposable
+{
+    public IResultsStore? Store { get; } = options.Value.Store switch
+    {
+        ResultsStoreKind.Sqlite => new SqliteResultsStore(options.Value.Path),
+        _ => null,
+    };
+
+    public void Dispose() => Store?.Dispose();
+}
+
+/// <summary>Where predictions are kept. One writer calls <see cref="WriteAsync"/>; queries may run beside it.</summary>
+public interface IResultsStore : IDisposable
+{
+    /// <summary>Opens the store and brings its schema to the current version; throws, naming the setting at fault, when it cannot.</summary>
+    void Initialize();
+
+    /// <summary>Writes every row of <paramref name="chunks"/> in one transaction: all or none.</summary>
+    Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken);
+
+    /// <summary>Deletes up to <paramref name="maxRows"/> predictions made before <paramref name="cutoff"/>; returns how many.</summary>
+    Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken);
+
+    /// <summary>Newest first (by reading time, then id), up to <see cref="PredictionQuery.Limit"/>.</summary>
+    Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken);
+}

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace RealTimeInference.Results.Storage;
+
+/// <summary>What became of each prediction's row: written, or dropped and why. Labels are a fixed set of reasons.</summary>
+public sealed class ResultsMetrics
+{
+    public const string MeterName = "rti.results";
+
+    /// <summary>The queue was full: the store is slower than the predictions.</summary>
+    public const string QueueFull = "queue_full";
+
+    /// <summary>The store failed every attempt to write the rows.</summary>
+    public const string StoreError = "store_error";
+
+    /// <summary>The writer had stopped (the server is shutting down).</summary>
+    public const string Stopped = "stopped";
+
+    private readonly Counter<long> _written;
+    private readonly Counter<long> _dropped;
+    private readonly Counter<long> _deleted;
+    private readonly Histogram<double> _writeSeconds;
+
+    public ResultsMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _written = meter.CreateCounter<long>("written_total", description: "Predictions written to the results store.");
+        _dropped = meter.CreateCounter<long>(
+            "dropped_total", description: "Predictions not written to the results store, by reason (queue_full, store_error, stopped).");
+        _deleted = meter.CreateCounter<long>("deleted_total", description: "Predictions deleted by retention.");
+        _writeSeconds = meter.CreateHistogram<double>(
+            "write_duration", "s", "Time of one write (one transaction) to the results store.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+    }
+
+    public void Written(long rows, TimeSpan duration)
+    {
+        _written.Add(rows);
+        _writeSeconds.Record(duration.TotalSeconds);
+    }
+
+    public void Dropped(string reason, long rows) => _dropped.Add(rows, new TagList { { "reason", reason } });
+
+    public void Deleted(long rows) => _deleted.Add(rows);
+}

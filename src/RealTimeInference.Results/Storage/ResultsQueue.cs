@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace RealTimeInference.Results.Storage;
+
+/// <summary>Rows of one scored batch on their way to the store, in a pooled array.</summary>
+public sealed class RecordChunk(PredictionRecord[] records, int count)
+{
+    public PredictionRecord[] Records { get; } = records;
+
+    public int Count { get; } = count;
+
+    public ReadOnlySpan<PredictionRecord> Rows => Records.AsSpan(0, Count);
+}
+
+/// <summary>
+/// Between the predictions and the store's one writer: bounded by rows (Results:QueueCapacity).
+/// Taking a batch never waits: when the rows do not fit they are dropped and counted, so the
+/// store can never slow or fail a prediction.
+/// </summary>
+public sealed class ResultsQueue(IOptions<ResultsOptions> options, ResultsMetrics metrics)
+{
+    private readonly Channel<RecordChunk> _chunks = Channel.CreateUnbounded<RecordChunk>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly int _capacity = options.Value.QueueCapacity;
+    private long _queuedRows;
+
+    /// <summary>Rows waiting to be written.</summary>
+    public long QueuedRows => Volatile.Read(ref _queuedRows);
+
+    internal ChannelReader<RecordChunk> Reader => _chunks.Reader;
+
+    /// <summary>Room for <paramref name="rows"/> rows, to fill and <see cref="Enqueue"/>; null (and counted) when the queue is full.</summary>
+    public RecordChunk? Rent(int rows)
+    {
+        if (Interlocked.Add(ref _queuedRows, rows) > _capacity)
+        {
+            Interlocked.Add(ref _queuedRows, -rows);
+            metrics.Dropped(ResultsMetrics.QueueFull, rows);
+            return null;
+        }
+
+        return new RecordChunk(ArrayPool<PredictionRecord>.Shared.Rent(rows), rows);
+    }
+
+    public void Enqueue(RecordChunk chunk)
+    {
+        if (!_chunks.Writer.TryWrite(chunk))
+        {
+            metrics.Dropped(ResultsMetrics.Stopped, chunk.Count);
+            Release(chunk);
+        }
+    }
+
+    /// <summary>Takes no more rows: the writer is stopping.</summary>
+    internal void Complete() => _chunks.Writer.TryComplete();
+
+    /// <summary>The chunk's rows left the queue (written or dropped): its room and its array go back.</summary>
+    internal void Release(RecordChunk chunk)
+    {
+        Interlocked.Add(ref _queuedRows, -chunk.Count);
+        ArrayPool<PredictionRecord>.Shared.Return(chunk.Records, clearArray: true);
+    }
+}

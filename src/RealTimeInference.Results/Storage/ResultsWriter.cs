@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Inference;
+
+namespace RealTimeInference.Results.Storage;
+
+/// <summary>
+/// The store's one writer: drains the queue in transactions of up to Results:WriteBatchRows rows.
+/// A failed write is tried again with backoff, up to Results:WriteAttempts times, and then its rows
+/// are dropped and counted — so every prediction is either written or counted as dropped. The store
+/// is opened (and migrated) at start: a store that cannot be opened stops the server there. On
+/// shutdown, which comes after the server stopped taking requests, what is queued is still written.
+/// </summary>
+internal sealed partial class ResultsWriter(
+    ResultsQueue queue,
+    ResultsStoreChoice choice,
+    IOptions<ResultsOptions> options,
+    ResultsMetrics metrics,
+    TimeProvider time,
+    ILogger<ResultsWriter> logger) : BackgroundService
+{
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly List<RecordChunk> _batch = [];
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        choice.Store?.Initialize();
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (choice.Store is not { } store)
+        {
+            return;
+        }
+
+        try
+        {
+            while (await queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await WriteNextAsync(store, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the rest below.
+        }
+
+        queue.Complete();
+        while (queue.Reader.TryPeek(out _))
+        {
+            await WriteNextAsync(store, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteNextAsync(IResultsStore store, CancellationToken cancellationToken)
+    {
+        var rows = 0;
+        while (rows < options.Value.WriteBatchRows && queue.Reader.TryRead(out var chunk))
+        {
+            _batch.Add(chunk);
+            rows += chunk.Count;
+        }
+
+        try
+        {
+            await WriteWithRetriesAsync(store, rows, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var chunk in _batch)
+            {
+                queue.Release(chunk);
+            }
+
+            _batch.Clear();
+        }
+    }
+
+    private async Task WriteWithRetriesAsync(IResultsStore store, int rows, CancellationToken cancellationToken)
+    {
+        var backoff = FirstBackoff;
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await store.WriteAsync(_batch, cancellationToken).ConfigureAwait(false);
+                metrics.Written(rows, Stopwatch.GetElapsedTime(started));
+                return;
+            }
+#pragma warning disable CA1031 // Whatever the store threw, the rows are counted and the writer goes on.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                if (attempt >= options.Value.WriteAttempts)
+                {
+                    LogDropped(logger, ex, rows, attempt);
+                    metrics.Dropped(ResultsMetrics.StoreError, rows);
+                    return;
+                }
+
+                LogRetrying(logger, ex.Message, rows, attempt, backoff.TotalMilliseconds);
+            }
+
+            // A stopping server still gets its tries, so waits ignore the token past that point.
+            await Task.Delay(backoff, time, CancellationToken.None).ConfigureAwait(false);
+            backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+        }
+    }
+
+    [LoggerMessage(EventId = LogEvents.ResultsWriteRetrying, Level = LogLevel.Warning, Message = "Writing {Rows} predictions to the results store failed (attempt {Attempt}): {Error}; trying again in {BackoffMs} ms")]
+    private static partial void LogRetrying(ILogger logger, string error, int rows, int attempt, double backoffMs);
+
+    [LoggerMessage(EventId = LogEvents.ResultsDropped, Level = LogLevel.Error, Message = "Dropped {Rows} predictions after {Attempts} failed writes to the results store")]
+    private static partial void LogDropped(ILogger logger, Exception exception, int rows, int attempts);
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RealTimeInference.Server.Transport;
+
+namespace RealTimeInference.Server.Results;
+
+/// <summary>A stored prediction as <c>GET /predictions</c> answers it.</summary>
+/// <param name="Id">Its place in the store.</param>
+/// <param name="Timestamp">When the reading was taken.</param>
+/// <param name="PredictedAt">When the server scored it.</param>
+/// <param name="Source">http, websocket or simulator.</param>
+/// <param name="ToolId">The tool, when the client said.</param>
+/// <param name="SensorId">The sensor, when the client said.</param>
+/// <param name="Reading">The inputs as scored.</param>
+/// <param name="Prediction">The model's probability of an anomaly.</param>
+/// <param name="IsAnomaly">It reached the model's threshold.</param>
+/// <param name="Model">The model that answered.</param>
+/// <param name="ModelVersion">Its version.</param>
+/// <param name="LatencyMs">From the request's arrival to the score, measured.</param>
+/// <param name="LatencyClass">The class it was scored in.</param>
+/// <param name="RequestId">The request (socket message, simulator tick) it answered.</param>
+internal sealed record StoredPredictionItem(
+    long Id,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset PredictedAt,
+    string Source,
+    string? ToolId,
+    string? SensorId,
+    StoredReading Reading,
+    float Prediction,
+    bool IsAnomaly,
+    string Model,
+    int ModelVersion,
+    double LatencyMs,
+    string LatencyClass,
+    string RequestId);
+
+internal sealed record StoredReading(float Temperature, float Pressure, float FlowRate);
+
+/// <summary>A page of stored predictions, newest first; <c>next_cursor</c> (null on the last page) asks for the next.</summary>
+internal sealed record PredictionPage(IReadOnlyList<StoredPredictionItem> Items, string? NextCursor);
+
+/// <summary>One tool's sensor in one time bucket (buckets line up with the epoch: a 1 m bucket starts on the minute).</summary>
+internal sealed record SummaryItem(
+    string? ToolId,
+    string? SensorId,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset BucketStart,
+    long Count,
+    long Anomalies,
+    double MeanPrediction,
+    double MaxPrediction);
+
+internal sealed record PredictionSummary(
+    string Bucket,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset From,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset To,
+    IReadOnlyList<SummaryItem> Items);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(PredictionPage))]
+[JsonSerializable(typeof(PredictionSummary))]
+internal sealed partial class ResultsJsonContext : JsonSerializerContext;

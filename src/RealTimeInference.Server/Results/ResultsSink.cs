@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Predictions;
+
+namespace RealTimeInference.Server.Results;
+
+/// <summary>Copies every scored reading into the results queue: never waits; a full queue drops the batch's rows, counted.</summary>
+internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> options, TimeProvider time) : IPredictionSink
+{
+    private readonly bool _enabled = options.Value.Store != ResultsStoreKind.None;
+
+    public void Publish(in ScoredBatch scored)
+    {
+        var batch = scored.Batch;
+        if (!_enabled || queue.Rent(batch.Count) is not { } chunk)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var origin = scored.Origin;
+        var source = origin.Source.Name();
+        var latencyMs = scored.Latency.TotalMilliseconds;
+        var readings = batch.Readings;
+        var scores = batch.Scores.Span;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var reading = readings[i];
+            chunk.Records[i] = new PredictionRecord(
+                reading.Timestamp, now, source, reading.ToolId, reading.SensorId, scored.Model.Name, scored.Model.Version,
+                reading.Temperature, reading.Pressure, reading.FlowRate, scores[i], scored.IsAnomaly(scores[i]), latencyMs, scored.Class, origin.RequestId);
+        }
+
+        queue.Enqueue(chunk);
+    }
+}
