@@ -3,13 +3,21 @@ using Microsoft.Extensions.Options;
 namespace RealTimeInference.Results.Storage;
 
 /// <summary>The store Results:Store names (opened by the writer at start); null with <c>none</c>.</summary>
-public sealed class ResultsStoreChoice(IOptions<ResultsOptions> options) : IDisposable
+public sealed class ResultsStoreChoice : IDisposable
 {
-    public IResultsStore? Store { get; } = options.Value.Store switch
+    public ResultsStoreChoice(IOptions<ResultsOptions> options)
+        : this(options.Value.Store switch
+        {
+            ResultsStoreKind.Sqlite => new SqliteResultsStore(options.Value.Path),
+            _ => null,
+        })
     {
-        ResultsStoreKind.Sqlite => new SqliteResultsStore(options.Value.Path),
-        _ => null,
-    };
+    }
+
+    /// <summary>A given store: tests wrap the real one to inject faults.</summary>
+    internal ResultsStoreChoice(IResultsStore? store) => Store = store;
+
+    public IResultsStore? Store { get; }
 
     public void Dispose() => Store?.Dispose();
 }

@@ -21,10 +21,11 @@ public sealed class ResultsMetrics
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _deleted;
     private readonly Histogram<double> _writeSeconds;
+    private readonly Meter _meter;
 
     public ResultsMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = _meter = meterFactory.Create(MeterName);
         _written = meter.CreateCounter<long>("written_total", description: "Predictions written to the results store.");
         _dropped = meter.CreateCounter<long>(
             "dropped_total", description: "Predictions not written to the results store, by reason (queue_full, store_error, stopped).");
@@ -33,6 +34,10 @@ public sealed class ResultsMetrics
             "write_duration", "s", "Time of one write (one transaction) to the results store.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
     }
+
+    /// <summary>Publishes the queue's depth as <c>rti_results_queued_rows</c>.</summary>
+    public void ObserveQueue(Func<long> queuedRows) =>
+        _meter.CreateObservableGauge("queued_rows", queuedRows, description: "Predictions waiting to be written to the results store.");
 
     public void Written(long rows, TimeSpan duration)
     {

@@ -19,11 +19,19 @@ public sealed class RecordChunk(PredictionRecord[] records, int count)
 /// Taking a batch never waits: when the rows do not fit they are dropped and counted, so the
 /// store can never slow or fail a prediction.
 /// </summary>
-public sealed class ResultsQueue(IOptions<ResultsOptions> options, ResultsMetrics metrics)
+public sealed class ResultsQueue
 {
     private readonly Channel<RecordChunk> _chunks = Channel.CreateUnbounded<RecordChunk>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly int _capacity = options.Value.QueueCapacity;
+    private readonly ResultsMetrics _metrics;
+    private readonly int _capacity;
     private long _queuedRows;
+
+    public ResultsQueue(IOptions<ResultsOptions> options, ResultsMetrics metrics)
+    {
+        _metrics = metrics;
+        _capacity = options.Value.QueueCapacity;
+        metrics.ObserveQueue(() => QueuedRows);
+    }
 
     /// <summary>Rows waiting to be written.</summary>
     public long QueuedRows => Volatile.Read(ref _queuedRows);
@@ -36,7 +44,7 @@ public sealed class ResultsQueue(IOptions<ResultsOptions> options, ResultsMetric
         if (Interlocked.Add(ref _queuedRows, rows) > _capacity)
         {
             Interlocked.Add(ref _queuedRows, -rows);
-            metrics.Dropped(ResultsMetrics.QueueFull, rows);
+            _metrics.Dropped(ResultsMetrics.QueueFull, rows);
             return null;
         }
 
@@ -47,7 +55,7 @@ public sealed class ResultsQueue(IOptions<ResultsOptions> options, ResultsMetric
     {
         if (!_chunks.Writer.TryWrite(chunk))
         {
-            metrics.Dropped(ResultsMetrics.Stopped, chunk.Count);
+            _metrics.Dropped(ResultsMetrics.Stopped, chunk.Count);
             Release(chunk);
         }
     }

@@ -25,6 +25,13 @@ internal sealed partial class ResultsWriter(
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly List<RecordChunk> _batch = [];
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
+    public override void Dispose()
+    {
+        _writing.Dispose();
+        base.Dispose();
+    }
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -48,18 +55,28 @@ internal sealed partial class ResultsWriter(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: the rest below.
+            // Stopping: StopAsync writes the rest.
         }
+    }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        // What the loop left is written now (a stop that comes at once may find it never ran); rows offered from here on are counted as dropped.
         queue.Complete();
-        while (queue.Reader.TryPeek(out _))
+        if (choice.Store is { } store)
         {
-            await WriteNextAsync(store, CancellationToken.None).ConfigureAwait(false);
+            while (queue.Reader.TryPeek(out _))
+            {
+                await WriteNextAsync(store, CancellationToken.None).ConfigureAwait(false);
+            }
         }
     }
 
     private async Task WriteNextAsync(IResultsStore store, CancellationToken cancellationToken)
     {
+        // One write at a time, should the host's stop timeout end StopAsync's wait for the loop.
+        await _writing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         var rows = 0;
         while (rows < options.Value.WriteBatchRows && queue.Reader.TryRead(out var chunk))
         {
@@ -69,7 +86,10 @@ internal sealed partial class ResultsWriter(
 
         try
         {
-            await WriteWithRetriesAsync(store, rows, cancellationToken).ConfigureAwait(false);
+            if (rows > 0)
+            {
+                await WriteWithRetriesAsync(store, rows, cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -79,6 +99,7 @@ internal sealed partial class ResultsWriter(
             }
 
             _batch.Clear();
+            _writing.Release();
         }
     }
 

@@ -130,3 +130,34 @@ public sealed class NoResultsStoreTests(NoResultsServerFixture server) : IClassF
         Assert.False(File.Exists(server.ResultsPath));
     }
 }
+
+/// <summary>A results queue of 300 rows: concurrent batches outrun it.</summary>
+public sealed class SmallResultsQueueServerFixture : ServerFixture
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Results:QueueCapacity", "300")];
+}
+
+public sealed class ResultsAccountingTests(SmallResultsQueueServerFixture server) : IClassFixture<SmallResultsQueueServerFixture>
+{
+    [Fact]
+    public async Task UnderLoad_EveryPredictionIsWrittenOrCountedAsDropped()
+    {
+        var meters = server.Services.GetRequiredService<IMeterFactory>();
+        using var written = new MetricCollector<long>(meters, ResultsMetrics.MeterName, "written_total");
+        using var dropped = new MetricCollector<long>(meters, ResultsMetrics.MeterName, "dropped_total");
+        var client = server.CreateClient();
+        var batch = Enumerable.Range(0, 50).Select(i => new { tool_id = "load", temperature = 350 + (i % 10), pressure = 1013.0, flow_rate = 100.0 }).ToArray();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.PostAsJsonAsync("/predict-batch", batch)));
+        var predicted = responses.Count(r => r.StatusCode == HttpStatusCode.OK) * batch.Length;
+        long Accounted() => written.GetMeasurementSnapshot().Sum(m => m.Value) + dropped.GetMeasurementSnapshot().Sum(m => m.Value);
+        while (Accounted() < predicted)
+        {
+            await written.WaitForMeasurementsAsync(written.GetMeasurementSnapshot().Count + 1, TimeSpan.FromSeconds(10));
+        }
+
+        Assert.True(predicted > 0);
+        Assert.Equal(predicted, Accounted());
+        Assert.Equal(0, server.Services.GetRequiredService<ResultsQueue>().QueuedRows);
+    }
+}

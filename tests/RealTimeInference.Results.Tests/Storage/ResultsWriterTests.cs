@@ -1,0 +1,188 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Tests;
+using RealTimeInference.Inference.Tests.Batching;
+using RealTimeInference.Results.Storage;
+using static RealTimeInference.Results.Tests.Storage.StoreFolder;
+
+namespace RealTimeInference.Results.Tests.Storage;
+
+/// <summary>Every prediction offered is written or counted as dropped, through store outages, a full queue and a stop.</summary>
+public sealed class ResultsWriterTests : IAsyncDisposable
+{
+    private readonly StoreFolder _folder = new();
+    private readonly TestMeters _meters = new();
+    private readonly TimerSignallingTimeProvider _time = new();
+    private readonly FaultyStore _store;
+    private ResultsQueue? _queue;
+    private ResultsWriter? _writer;
+
+    public ResultsWriterTests() => _store = new FaultyStore(new SqliteResultsStore(_folder.File));
+
+    private long Written => _meters.Total("written_total");
+
+    private long Dropped(string reason) => _meters.Total("dropped_total", ("reason", reason));
+
+    private ResultsWriter Create(int capacity = 1_000, int attempts = 5)
+    {
+        var options = Options.Create(new ResultsOptions { QueueCapacity = capacity, WriteAttempts = attempts });
+        var metrics = new ResultsMetrics(_meters);
+        _queue = new ResultsQueue(options, metrics);
+        return _writer = new ResultsWriter(_queue, new ResultsStoreChoice(_store), options, metrics, _time, NullLogger<ResultsWriter>.Instance);
+    }
+
+    private bool Offer(int rows)
+    {
+        if (_queue!.Rent(rows) is not { } chunk)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < rows; i++)
+        {
+            chunk.Records[i] = Row(request: $"r{i}");
+        }
+
+        _queue.Enqueue(chunk);
+        return true;
+    }
+
+    private async Task<int> StoredRowsAsync() =>
+        (await _store.QueryAsync(new PredictionQuery(null, null, null, null, false, 1000, null), CancellationToken.None)).Count;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_writer is not null)
+        {
+            await _writer.StopAsync(CancellationToken.None);
+            _writer.Dispose();
+        }
+
+        _store.Dispose();
+        _meters.Dispose();
+        _folder.Dispose();
+    }
+
+    [Fact]
+    public async Task StoreDownForTwoWrites_TheRowsAreWrittenOnceItIsBack()
+    {
+        var writer = Create(attempts: 5);
+        await writer.StartAsync(CancellationToken.None);
+        _store.FailNext = 2;
+
+        Assert.True(Offer(10));
+        await _time.WaitForTimerAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        await _time.WaitForTimerAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        await _store.WaitForWriteAsync();
+
+        Assert.Equal(10, Written);
+        Assert.Equal(0, Dropped(ResultsMetrics.StoreError));
+        Assert.Equal(10, await StoredRowsAsync());
+    }
+
+    [Fact]
+    public async Task StoreDownLongerThanTheAttempts_ThoseRowsAreDroppedAndCounted_TheNextAreWritten()
+    {
+        var writer = Create(attempts: 2);
+        await writer.StartAsync(CancellationToken.None);
+        _store.FailNext = 2;
+
+        Assert.True(Offer(10));
+        await _time.WaitForTimerAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.True(Offer(5));
+        await _store.WaitForWriteAsync();
+
+        Assert.Equal(10, Dropped(ResultsMetrics.StoreError));
+        Assert.Equal(5, Written);
+        Assert.Equal(15, Written + Dropped(ResultsMetrics.StoreError));
+        Assert.Equal(5, await StoredRowsAsync());
+    }
+
+    [Fact]
+    public async Task QueueFull_TheBatchThatDoesNotFitIsDroppedAndCounted_NeverWaitedFor()
+    {
+        var writer = Create(capacity: 10);
+
+        Assert.True(Offer(8));
+        Assert.False(Offer(5));
+        Assert.True(Offer(2));
+        await writer.StartAsync(CancellationToken.None);
+        await _store.WaitForWriteAsync();
+
+        Assert.Equal(5, Dropped(ResultsMetrics.QueueFull));
+        Assert.Equal(10, Written);
+        Assert.Equal(0, _queue!.QueuedRows);
+    }
+
+    [Fact]
+    public async Task Stop_WritesWhatIsQueuedFirst()
+    {
+        var writer = Create();
+        Assert.True(Offer(20));
+        Assert.True(Offer(30));
+
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Equal(50, Written);
+        Assert.Equal(50, await StoredRowsAsync());
+        // Stopped: later rows are refused and counted, not left in a queue nobody drains.
+        Assert.True(Offer(3));
+        Assert.Equal(3, Dropped(ResultsMetrics.Stopped));
+    }
+
+    [Fact]
+    public async Task Retention_DeletesEveryPredictionPastIt_ChunkByChunk()
+    {
+        var options = Options.Create(new ResultsOptions { Retention = TimeSpan.FromDays(7) });
+        _time.SetUtcNow(T0);
+        _store.Initialize();
+        var old = Enumerable.Range(0, ResultsRetention.ChunkRows + 5).Select(_ => Row(predictedAt: T0.AddDays(-8))).ToArray();
+        await _store.WriteAsync([Chunk(old), Chunk(Row(predictedAt: T0.AddDays(-1), request: "kept"))], CancellationToken.None);
+        using var retention = new ResultsRetention(new ResultsStoreChoice(_store), options, new ResultsMetrics(_meters), _time, NullLogger<ResultsRetention>.Instance);
+
+        var deleted = await retention.EnforceAsync(_store, CancellationToken.None);
+
+        Assert.Equal(ResultsRetention.ChunkRows + 5, deleted);
+        Assert.Equal(deleted, _meters.Total("deleted_total"));
+        Assert.Equal(1, await StoredRowsAsync());
+    }
+
+    /// <summary>The real store, made to fail its next writes on demand; tells when a write succeeded.</summary>
+    private sealed class FaultyStore(SqliteResultsStore inner) : IResultsStore
+    {
+        private readonly SemaphoreSlim _written = new(0);
+
+        public int FailNext { get; set; }
+
+        public async Task WaitForWriteAsync() => Assert.True(await _written.WaitAsync(TimeSpan.FromSeconds(10)), "Nothing was written.");
+
+        public void Initialize() => inner.Initialize();
+
+        public async Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
+        {
+            if (FailNext > 0)
+            {
+                FailNext--;
+                throw new IOException("The store is down.");
+            }
+
+            await inner.WriteAsync(chunks, cancellationToken);
+            _written.Release();
+        }
+
+        public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken) =>
+            inner.DeleteOlderThanAsync(cutoff, maxRows, cancellationToken);
+
+        public Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken) =>
+            inner.QueryAsync(query, cancellationToken);
+
+        public Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken) =>
+            inner.SummarizeAsync(query, cancellationToken);
+
+        public void Dispose() => inner.Dispose();
+    }
+}
