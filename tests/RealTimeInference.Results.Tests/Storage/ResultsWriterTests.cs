@@ -8,7 +8,7 @@ using static RealTimeInference.Results.Tests.Storage.StoreFolder;
 namespace RealTimeInference.Results.Tests.Storage;
 
 /// <summary>Every prediction offered is written or counted as dropped, through store outages, a full queue and a stop.</summary>
-public sealed class ResultsWriterTests : IAsyncDisposable
+public sealed class ResultsWriterTests : IAsyncLifetime
 {
     private readonly StoreFolder _folder = new();
     private readonly TestMeters _meters = new();
@@ -50,7 +50,9 @@ public sealed class ResultsWriterTests : IAsyncDisposable
     private async Task<int> StoredRowsAsync() =>
         (await _store.QueryAsync(new PredictionQuery(null, null, null, null, false, 1000, null), CancellationToken.None)).Count;
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_writer is not null)
         {
