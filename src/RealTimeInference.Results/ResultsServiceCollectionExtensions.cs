@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using RealTimeInference.Results.Alerts;
 using RealTimeInference.Results.Storage;
 
 namespace RealTimeInference.Results;
@@ -22,6 +23,25 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton<ResultsStoreChoice>();
         services.AddHostedService<ResultsWriter>();
         services.AddHostedService<ResultsRetention>();
+        return services;
+    }
+
+    /// <summary>The alert rules and their keeper; after <see cref="AddResultsStore"/>, whose writer opens the store the keeper reads at start.</summary>
+    public static IServiceCollection AddAlerts(this IServiceCollection services)
+    {
+        services.AddOptions<AlertOptions>()
+            .BindConfiguration(AlertOptions.Section)
+            .Validate(o => o.Window is >= 1 and <= 32, "Alerts:Window must be within 1..32.")
+            .Validate(o => o.FireAnomalies >= 1 && o.FireAnomalies <= o.Window, "Alerts:FireAnomalies must be within 1..Alerts:Window.")
+            .Validate(o => o.ResolveAfterNormal >= 1, "Alerts:ResolveAfterNormal must be at least 1.")
+            .Validate(o => o.MaxFiringPerTool >= 1, "Alerts:MaxFiringPerTool must be at least 1.")
+            .Validate(o => o.MaxTrackedSensors >= 1, "Alerts:MaxTrackedSensors must be at least 1.")
+            .Validate(o => o.KeepResolved >= 0, "Alerts:KeepResolved must not be negative.")
+            .Validate(o => o.CriticalScore is >= 0 and <= 1, "Alerts:CriticalScore must be within [0, 1].")
+            .ValidateOnStart();
+        services.AddSingleton<AlertMetrics>();
+        services.AddSingleton<AlertBook>();
+        services.AddHostedService<AlertKeeper>();
         return services;
     }
 }

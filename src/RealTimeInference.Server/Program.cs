@@ -1,4 +1,5 @@
 using RealTimeInference.Inference;
+using RealTimeInference.Server.Alerts;
 using RealTimeInference.Server.Health;
 using RealTimeInference.Server.Hosting;
 using RealTimeInference.Server.Models;
@@ -22,6 +23,7 @@ builder.Services.AddPredictions();
 builder.Services.AddPredictSockets();
 builder.Services.AddStreaming();
 builder.Services.AddResults();
+builder.Services.AddAlertRules();
 builder.Services.AddSimulation();
 builder.Services.AddWafers();
 builder.Services.AddClientRateLimiting();
@@ -38,6 +40,7 @@ app.MapModelEndpoints();
 app.MapWaferEndpoints();
 app.MapStreamingEndpoints();
 app.MapResultsEndpoints();
+app.MapAlertEndpoints();
 
 app.Run();
 

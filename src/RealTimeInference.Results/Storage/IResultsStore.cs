@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RealTimeInference.Results.Alerts;
 
 namespace RealTimeInference.Results.Storage;
 
@@ -38,4 +39,10 @@ public interface IResultsStore : IDisposable
     Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Keeps an alert as it now stands and the step that changed it, in one transaction.</summary>
+    Task SaveAlertAsync(AlertChange change, CancellationToken cancellationToken);
+
+    /// <summary>The open alerts and the <paramref name="recentResolved"/> last resolved, with their timelines; and the highest id ever given.</summary>
+    Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken);
 }

@@ -1,5 +1,9 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using RealTimeInference.Results.Alerts;
 using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Results.Storage;
@@ -34,6 +38,31 @@ internal sealed class SqliteResultsStore : IResultsStore
             request_id TEXT NOT NULL);
         CREATE INDEX predictions_by_time ON predictions (time);
         CREATE INDEX predictions_by_tool ON predictions (tool_id, sensor_id, time);
+        """,
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            tool_id TEXT,
+            sensor_id TEXT,
+            model TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            state TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            acknowledged_at INTEGER,
+            resolved_at INTEGER,
+            max_score REAL NOT NULL,
+            sensors TEXT NOT NULL);
+        CREATE INDEX alerts_by_state ON alerts (state, id);
+        CREATE TABLE alert_events (
+            seq INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            sensor_id TEXT,
+            score REAL,
+            by TEXT,
+            note TEXT);
+        CREATE INDEX alert_events_by_alert ON alert_events (alert_id, seq);
         """,
     ];
 
@@ -208,6 +237,110 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.FromResult<IReadOnlyList<SummaryBucket>>(buckets);
     }
 
+    public Task SaveAlertAsync(AlertChange change, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        var a = change.Alert;
+        using (var upsert = connection.CreateCommand())
+        {
+            upsert.Transaction = transaction;
+            upsert.CommandText = """
+                INSERT INTO alerts (id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors)
+                VALUES ($id, $tool, $sensor, $model, $severity, $state, $started, $acknowledged, $resolved, $max, $sensors)
+                ON CONFLICT (id) DO UPDATE SET state = excluded.state, acknowledged_at = excluded.acknowledged_at,
+                    resolved_at = excluded.resolved_at, max_score = excluded.max_score, sensors = excluded.sensors
+                """;
+            upsert.Parameters.AddWithValue("$id", a.Id);
+            upsert.Parameters.AddWithValue("$tool", (object?)a.ToolId ?? DBNull.Value);
+            upsert.Parameters.AddWithValue("$sensor", (object?)a.SensorId ?? DBNull.Value);
+            upsert.Parameters.AddWithValue("$model", a.Model);
+            upsert.Parameters.AddWithValue("$severity", a.Severity.ToString());
+            upsert.Parameters.AddWithValue("$state", a.State.ToString());
+            upsert.Parameters.AddWithValue("$started", UnixMicroseconds.From(a.StartedAt));
+            upsert.Parameters.AddWithValue("$acknowledged", a.AcknowledgedAt is { } ack ? UnixMicroseconds.From(ack) : DBNull.Value);
+            upsert.Parameters.AddWithValue("$resolved", a.ResolvedAt is { } resolved ? UnixMicroseconds.From(resolved) : DBNull.Value);
+            upsert.Parameters.AddWithValue("$max", a.MaxScore);
+            upsert.Parameters.AddWithValue("$sensors", JsonSerializer.Serialize(a.Sensors, ResultsJson.Default.IReadOnlyListString));
+            upsert.ExecuteNonQuery();
+        }
+
+        using (var step = connection.CreateCommand())
+        {
+            var e = change.Event;
+            step.Transaction = transaction;
+            step.CommandText = "INSERT INTO alert_events (alert_id, time, kind, sensor_id, score, by, note) VALUES ($id, $time, $kind, $sensor, $score, $by, $note)";
+            step.Parameters.AddWithValue("$id", a.Id);
+            step.Parameters.AddWithValue("$time", UnixMicroseconds.From(e.Time));
+            step.Parameters.AddWithValue("$kind", e.Kind);
+            step.Parameters.AddWithValue("$sensor", (object?)e.SensorId ?? DBNull.Value);
+            step.Parameters.AddWithValue("$score", e.Score is { } score ? score : DBNull.Value);
+            step.Parameters.AddWithValue("$by", (object?)e.By ?? DBNull.Value);
+            step.Parameters.AddWithValue("$note", (object?)e.Note ?? DBNull.Value);
+            step.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        return Task.CompletedTask;
+    }
+
+    public Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors FROM alerts
+            WHERE state <> 'Resolved' OR id IN (SELECT id FROM alerts WHERE state = 'Resolved' ORDER BY id DESC LIMIT $recent)
+            ORDER BY id
+            """;
+        command.Parameters.AddWithValue("$recent", recentResolved);
+        var alerts = new List<AlertView>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                alerts.Add(new AlertView(
+                    reader.GetInt64(0),
+                    reader.IsDBNull(1) ? null : reader.GetString(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.GetString(3),
+                    Enum.Parse<AlertSeverity>(reader.GetString(4)),
+                    Enum.Parse<AlertState>(reader.GetString(5)),
+                    UnixMicroseconds.ToTime(reader.GetInt64(6)),
+                    reader.IsDBNull(7) ? null : UnixMicroseconds.ToTime(reader.GetInt64(7)),
+                    reader.IsDBNull(8) ? null : UnixMicroseconds.ToTime(reader.GetInt64(8)),
+                    reader.GetFloat(9),
+                    JsonSerializer.Deserialize(reader.GetString(10), ResultsJson.Default.IReadOnlyListString) ?? [],
+                    Timeline(connection, reader.GetInt64(0))));
+            }
+        }
+
+        using var last = connection.CreateCommand();
+        last.CommandText = "SELECT coalesce(max(id), 0) FROM alerts";
+        return Task.FromResult<(IReadOnlyList<AlertView>, long)>((alerts, Convert.ToInt64(last.ExecuteScalar(), CultureInfo.InvariantCulture)));
+    }
+
+    private static List<AlertEvent> Timeline(SqliteConnection connection, long alertId)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT time, kind, sensor_id, score, by, note FROM alert_events WHERE alert_id = $id ORDER BY seq";
+        command.Parameters.AddWithValue("$id", alertId);
+        var steps = new List<AlertEvent>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            steps.Add(new AlertEvent(
+                UnixMicroseconds.ToTime(reader.GetInt64(0)),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetFloat(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return steps;
+    }
+
     public void Dispose()
     {
         _insert?.Dispose();
@@ -235,7 +368,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         Execute(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
         using var read = connection.CreateCommand();
         read.CommandText = "SELECT coalesce(max(version), 0) FROM schema_version";
-        var current = Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        var current = Convert.ToInt32(read.ExecuteScalar(), CultureInfo.InvariantCulture);
         if (current > Migrations.Length)
         {
             throw new InvalidOperationException($"The results store is at schema version {current}, newer than this server's {Migrations.Length}.");
@@ -259,3 +392,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         command.ExecuteNonQuery();
     }
 }
+
+/// <summary>The store's own JSON: an alert's sensors.</summary>
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+internal sealed partial class ResultsJson : JsonSerializerContext;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Tests;
 using RealTimeInference.Inference.Tests.Batching;
+using RealTimeInference.Results.Alerts;
 using RealTimeInference.Results.Storage;
 using static RealTimeInference.Results.Tests.Storage.StoreFolder;
 
@@ -184,6 +185,11 @@ public sealed class ResultsWriterTests : IAsyncLifetime
 
         public Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken) =>
             inner.SummarizeAsync(query, cancellationToken);
+
+        public Task SaveAlertAsync(AlertChange change, CancellationToken cancellationToken) => inner.SaveAlertAsync(change, cancellationToken);
+
+        public Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken) =>
+            inner.LoadAlertsAsync(recentResolved, cancellationToken);
 
         public void Dispose() => inner.Dispose();
     }

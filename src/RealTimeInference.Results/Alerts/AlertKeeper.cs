@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Inference;
+using RealTimeInference.Results.Storage;
+
+namespace RealTimeInference.Results.Alerts;
+
+/// <summary>
+/// Keeps the alerts in the results store: at start it gives the book back what was open before a
+/// restart (and the recent resolved ones); then it writes every change, in order, trying a failed
+/// write again with backoff. With Results:Store=none the alerts live in memory only.
+/// </summary>
+internal sealed partial class AlertKeeper(
+    AlertBook book, ResultsStoreChoice choice, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertKeeper> logger) : BackgroundService
+{
+    private const int Attempts = 5;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The results writer, registered (and so started) first, has opened the store.
+        if (choice.Store is { } store)
+        {
+            var (alerts, lastId) = await store.LoadAlertsAsync(options.Value.KeepResolved, cancellationToken).ConfigureAwait(false);
+            book.Restore(alerts, lastId);
+        }
+
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (await book.Changes.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await KeepAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: StopAsync keeps the rest.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await KeepAsync().ConfigureAwait(false);
+    }
+
+    private async Task KeepAsync()
+    {
+        while (book.Changes.TryRead(out var change))
+        {
+            if (choice.Store is not { } store)
+            {
+                continue;
+            }
+
+            var backoff = TimeSpan.FromMilliseconds(100);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await store.SaveAlertAsync(change, CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
+#pragma warning disable CA1031 // Whatever the store threw, the change is tried again or logged, and the keeper goes on.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    if (attempt == Attempts)
+                    {
+                        LogLost(logger, ex, change.Alert.Id, change.Event.Kind);
+                        break;
+                    }
+                }
+
+                await Task.Delay(backoff, time, CancellationToken.None).ConfigureAwait(false);
+                backoff *= 2;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = LogEvents.AlertNotKept, Level = LogLevel.Error, Message = "Alert {AlertId}'s change ({Kind}) could not be written to the results store; it stays in memory")]
+    private static partial void LogLost(ILogger logger, Exception exception, long alertId, string kind);
+}

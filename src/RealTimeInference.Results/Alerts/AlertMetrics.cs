@@ -1,0 +1,29 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace RealTimeInference.Results.Alerts;
+
+/// <summary>Alerts opened, open now, and predictions the rules could not follow; labels are fixed sets.</summary>
+public sealed class AlertMetrics
+{
+    public const string MeterName = "rti.alerts";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _fired;
+    private readonly Counter<long> _untracked;
+
+    public AlertMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _fired = _meter.CreateCounter<long>("fired_total", description: "Alerts opened, by severity (warning, critical).");
+        _untracked = _meter.CreateCounter<long>(
+            "untracked_total", description: "Anomalous predictions of a sensor the rules could not follow: Alerts:MaxTrackedSensors were followed already.");
+    }
+
+    public void ObserveOpen(Func<int> open) => _meter.CreateObservableGauge("open", open, description: "Alerts firing or acknowledged.");
+
+    public void Fired(AlertSeverity severity) =>
+        _fired.Add(1, new TagList { { "severity", severity == AlertSeverity.Critical ? "critical" : "warning" } });
+
+    public void Untracked() => _untracked.Add(1);
+}

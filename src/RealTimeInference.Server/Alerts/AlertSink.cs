@@ -1,0 +1,19 @@
+using RealTimeInference.Results.Alerts;
+using RealTimeInference.Server.Predictions;
+
+namespace RealTimeInference.Server.Alerts;
+
+/// <summary>Feeds every scored reading to the alert rules, on the server's clock.</summary>
+internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPredictionSink
+{
+    public void Publish(in ScoredBatch scored)
+    {
+        var now = time.GetUtcNow();
+        var readings = scored.Batch.Readings;
+        var scores = scored.Batch.Scores.Span;
+        for (var i = 0; i < readings.Length; i++)
+        {
+            book.Observe(readings[i].ToolId, readings[i].SensorId, scored.Model.Name, scores[i], scored.IsAnomaly(scores[i]), scored.Class, now);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace RealTimeInference.Server.Tests.Alerts;
+
+/// <summary>An anomaly episode opens one alert, which an operator can see and acknowledge.</summary>
+public sealed class AlertEndpointsTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private readonly HttpClient _client = server.CreateClient();
+
+    private async Task<long> EpisodeAsync(string tool)
+    {
+        // Five anomalous readings of one sensor (3 of the last 5 open an alert), in two requests.
+        foreach (var count in new[] { 2, 3 })
+        {
+            var readings = Enumerable.Range(0, count).Select(_ => new { tool_id = tool, sensor_id = "chamber-temp", temperature = 420.0, pressure = 1013.0, flow_rate = 100.0 });
+            Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/predict-batch", readings.ToArray())).StatusCode);
+        }
+
+        var alerts = await _client.GetFromJsonAsync<JsonElement>($"/alerts?tool_id={tool}");
+        return Assert.Single(alerts.GetProperty("items").EnumerateArray()).GetProperty("id").GetInt64();
+    }
+
+    [Fact]
+    public async Task AnAnomalyEpisode_OpensOneAlert_ThatCanBeAcknowledgedOnce()
+    {
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
+        var id = await EpisodeAsync(tool);
+
+        var alert = await _client.GetFromJsonAsync<JsonElement>($"/alerts/{id}");
+        Assert.Equal("firing", alert.GetProperty("state").GetString());
+        Assert.Equal("chamber-temp", alert.GetProperty("sensor_id").GetString());
+        Assert.Equal("sensor-anomaly", alert.GetProperty("model").GetString());
+        Assert.Equal("critical", alert.GetProperty("severity").GetString());
+        Assert.Equal("fired", Assert.Single(alert.GetProperty("timeline").EnumerateArray()).GetProperty("kind").GetString());
+
+        var ack = await _client.PostAsJsonAsync($"/alerts/{id}/ack", new { by = "operator-7", note = "chamber vented" });
+        var again = await _client.PostAsJsonAsync($"/alerts/{id}/ack", new { by = "operator-8" });
+
+        Assert.Equal(HttpStatusCode.OK, ack.StatusCode);
+        var acknowledged = await ack.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("acknowledged", acknowledged.GetProperty("state").GetString());
+        Assert.Equal("operator-7", acknowledged.GetProperty("timeline")[1].GetProperty("by").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        var firing = await _client.GetFromJsonAsync<JsonElement>($"/alerts?state=firing&tool_id={tool}");
+        Assert.Empty(firing.GetProperty("items").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task NormalReadings_OpenNoAlert()
+    {
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
+        var readings = Enumerable.Range(0, 20).Select(_ => new { tool_id = tool, sensor_id = "s", temperature = 350.0, pressure = 1013.0, flow_rate = 100.0 });
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/predict-batch", readings.ToArray())).StatusCode);
+
+        var alerts = await _client.GetFromJsonAsync<JsonElement>($"/alerts?tool_id={tool}");
+
+        Assert.Empty(alerts.GetProperty("items").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("{}", "by")]
+    [InlineData("{\"by\": \"  \"}", "by")]
+    [InlineData("not json", "$")]
+    public async Task Ack_WithABadBody_Returns400NamingTheField(string body, string field)
+    {
+        var id = await EpisodeAsync("tool-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var response = await _client.PostAsync($"/alerts/{id}/ack", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty(field, out _));
+    }
+
+    [Fact]
+    public async Task UnknownAlertOrState_Are404And400()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/alerts/999999999")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.PostAsJsonAsync("/alerts/999999999/ack", new { by = "x" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/alerts?state=open")).StatusCode);
+    }
+}
