@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Notifications;
 using RealTimeInference.Results.Storage;
 
 namespace RealTimeInference.Results;
@@ -39,9 +40,22 @@ public static class ResultsServiceCollectionExtensions
             .Validate(o => o.KeepResolved >= 0, "Alerts:KeepResolved must not be negative.")
             .Validate(o => o.CriticalScore is >= 0 and <= 1, "Alerts:CriticalScore must be within [0, 1].")
             .ValidateOnStart();
+        services.AddOptions<NotificationOptions>()
+            .BindConfiguration(NotificationOptions.Section)
+            .Validate(o => o.Webhooks.All(w => w.Url is { IsAbsoluteUri: true }), "Alerts:Webhooks:<i>:Url must be an absolute URL.")
+            .Validate(o => o.Alertmanager.Url is null or { IsAbsoluteUri: true }, "Alerts:Alertmanager:Url must be an absolute URL.")
+            .Validate(o => o.PublicUrl.IsAbsoluteUri, "Alerts:PublicUrl must be an absolute URL.")
+            .Validate(o => o.ResendInterval > TimeSpan.Zero && o.MaxBackoff > TimeSpan.Zero && o.Timeout > TimeSpan.Zero,
+                "Alerts:ResendInterval, MaxBackoff and Timeout must be positive.")
+            .ValidateOnStart();
         services.AddSingleton<AlertMetrics>();
         services.AddSingleton<AlertBook>();
+        services.AddSingleton<NotificationMetrics>();
+        services.AddSingleton<Doorbell>();
+        services.AddSingleton<MemoryOutbox>();
+        services.AddSingleton<INotificationOutbox>(sp => (INotificationOutbox?)sp.GetRequiredService<ResultsStoreChoice>().Store ?? sp.GetRequiredService<MemoryOutbox>());
         services.AddHostedService<AlertKeeper>();
+        services.AddHostedService<AlertNotifier>();
         return services;
     }
 }

@@ -2,17 +2,26 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference;
+using RealTimeInference.Results.Notifications;
 using RealTimeInference.Results.Storage;
 
 namespace RealTimeInference.Results.Alerts;
 
 /// <summary>
 /// Keeps the alerts in the results store: at start it gives the book back what was open before a
-/// restart (and the recent resolved ones); then it writes every change, in order, trying a failed
-/// write again with backoff. With Results:Store=none the alerts live in memory only.
+/// restart (and the recent resolved ones); then it writes every change, in order, with its
+/// notification to each sink in the same transaction (the outbox), trying a failed write again with
+/// backoff. With Results:Store=none the alerts and the outbox live in memory only.
 /// </summary>
 internal sealed partial class AlertKeeper(
-    AlertBook book, ResultsStoreChoice choice, IOptions<AlertOptions> options, TimeProvider time, ILogger<AlertKeeper> logger) : BackgroundService
+    AlertBook book,
+    ResultsStoreChoice choice,
+    MemoryOutbox memory,
+    Doorbell doorbell,
+    IOptions<AlertOptions> options,
+    IOptions<NotificationOptions> notifications,
+    TimeProvider time,
+    ILogger<AlertKeeper> logger) : BackgroundService
 {
     private const int Attempts = 5;
 
@@ -51,10 +60,13 @@ internal sealed partial class AlertKeeper(
 
     private async Task KeepAsync()
     {
+        var sinks = notifications.Value.SinkNames;
         while (book.Changes.TryRead(out var change))
         {
             if (choice.Store is not { } store)
             {
+                memory.Add(change, sinks);
+                doorbell.Ring();
                 continue;
             }
 
@@ -63,7 +75,8 @@ internal sealed partial class AlertKeeper(
             {
                 try
                 {
-                    await store.SaveAlertAsync(change, CancellationToken.None).ConfigureAwait(false);
+                    await store.SaveAlertAsync(change, sinks, CancellationToken.None).ConfigureAwait(false);
+                    doorbell.Ring();
                     break;
                 }
 #pragma warning disable CA1031 // Whatever the store threw, the change is tried again or logged, and the keeper goes on.

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Notifications;
 
 namespace RealTimeInference.Results.Storage;
 
@@ -24,7 +25,7 @@ public sealed class ResultsStoreChoice : IDisposable
 }
 
 /// <summary>Where predictions are kept. One writer calls <see cref="WriteAsync"/>; queries may run beside it.</summary>
-public interface IResultsStore : IDisposable
+public interface IResultsStore : INotificationOutbox, IDisposable
 {
     /// <summary>Opens the store and brings its schema to the current version; throws, naming the setting at fault, when it cannot.</summary>
     void Initialize();
@@ -40,8 +41,8 @@ public interface IResultsStore : IDisposable
 
     Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken);
 
-    /// <summary>Keeps an alert as it now stands and the step that changed it, in one transaction.</summary>
-    Task SaveAlertAsync(AlertChange change, CancellationToken cancellationToken);
+    /// <summary>Keeps an alert as it now stands, the step that changed it, and its notification to each of <paramref name="notify"/>, in one transaction.</summary>
+    Task SaveAlertAsync(AlertChange change, IReadOnlyList<string> notify, CancellationToken cancellationToken);
 
     /// <summary>The open alerts and the <paramref name="recentResolved"/> last resolved, with their timelines; and the highest id ever given.</summary>
     Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken);

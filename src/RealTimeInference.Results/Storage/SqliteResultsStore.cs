@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Notifications;
 using RealTimeInference.Inference.Scheduling;
 
 namespace RealTimeInference.Results.Storage;
@@ -63,6 +64,15 @@ internal sealed class SqliteResultsStore : IResultsStore
             by TEXT,
             note TEXT);
         CREATE INDEX alert_events_by_alert ON alert_events (alert_id, seq);
+        """,
+        """
+        CREATE TABLE alert_outbox (
+            seq INTEGER PRIMARY KEY,
+            sink TEXT NOT NULL,
+            alert TEXT NOT NULL,
+            event TEXT NOT NULL,
+            delivered_at INTEGER);
+        CREATE INDEX alert_outbox_pending ON alert_outbox (sink, seq) WHERE delivered_at IS NULL;
         """,
     ];
 
@@ -237,7 +247,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.FromResult<IReadOnlyList<SummaryBucket>>(buckets);
     }
 
-    public Task SaveAlertAsync(AlertChange change, CancellationToken cancellationToken)
+    public Task SaveAlertAsync(AlertChange change, IReadOnlyList<string> notify, CancellationToken cancellationToken)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
@@ -280,6 +290,22 @@ internal sealed class SqliteResultsStore : IResultsStore
             step.ExecuteNonQuery();
         }
 
+        if (notify.Count > 0)
+        {
+            // The alert as it stood at this change travels with the notification, whatever happens to it later.
+            using var outbox = connection.CreateCommand();
+            outbox.Transaction = transaction;
+            outbox.CommandText = "INSERT INTO alert_outbox (sink, alert, event) VALUES ($sink, $alert, $event)";
+            var sink = outbox.Parameters.Add(new SqliteParameter("$sink", null));
+            outbox.Parameters.AddWithValue("$alert", JsonSerializer.Serialize(change.Alert, ResultsJson.Default.AlertView));
+            outbox.Parameters.AddWithValue("$event", JsonSerializer.Serialize(change.Event, ResultsJson.Default.AlertEvent));
+            foreach (var name in notify)
+            {
+                sink.Value = name;
+                outbox.ExecuteNonQuery();
+            }
+        }
+
         transaction.Commit();
         return Task.CompletedTask;
     }
@@ -318,6 +344,38 @@ internal sealed class SqliteResultsStore : IResultsStore
         using var last = connection.CreateCommand();
         last.CommandText = "SELECT coalesce(max(id), 0) FROM alerts";
         return Task.FromResult<(IReadOnlyList<AlertView>, long)>((alerts, Convert.ToInt64(last.ExecuteScalar(), CultureInfo.InvariantCulture)));
+    }
+
+    public Task<IReadOnlyList<Notification>> PendingAsync(string sink, int max, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, alert, event FROM alert_outbox WHERE sink = $sink AND delivered_at IS NULL ORDER BY seq LIMIT $max";
+        command.Parameters.AddWithValue("$sink", sink);
+        command.Parameters.AddWithValue("$max", max);
+        var pending = new List<Notification>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            pending.Add(new Notification(
+                reader.GetInt64(0),
+                sink,
+                JsonSerializer.Deserialize(reader.GetString(1), ResultsJson.Default.AlertView)!,
+                JsonSerializer.Deserialize(reader.GetString(2), ResultsJson.Default.AlertEvent)!));
+        }
+
+        return Task.FromResult<IReadOnlyList<Notification>>(pending);
+    }
+
+    public Task DeliveredAsync(Notification notification, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE alert_outbox SET delivered_at = $at WHERE seq = $seq";
+        command.Parameters.AddWithValue("$at", UnixMicroseconds.From(at));
+        command.Parameters.AddWithValue("$seq", notification.Seq);
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
     }
 
     private static List<AlertEvent> Timeline(SqliteConnection connection, long alertId)
@@ -393,6 +451,8 @@ internal sealed class SqliteResultsStore : IResultsStore
     }
 }
 
-/// <summary>The store's own JSON: an alert's sensors.</summary>
+/// <summary>The store's own JSON: an alert's sensors; an alert and its step as the outbox keeps them.</summary>
 [JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(AlertView))]
+[JsonSerializable(typeof(AlertEvent))]
 internal sealed partial class ResultsJson : JsonSerializerContext;

@@ -165,7 +165,7 @@ public sealed class AlertBookTests : IDisposable
             Feed(before, new string('n', 10), sensor: "s2");
             foreach (var change in Drain(before))
             {
-                await store.SaveAlertAsync(change, CancellationToken.None);
+                await store.SaveAlertAsync(change, [], CancellationToken.None);
             }
         }
 

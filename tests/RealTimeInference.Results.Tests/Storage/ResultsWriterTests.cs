@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Tests;
 using RealTimeInference.Inference.Tests.Batching;
 using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Notifications;
 using RealTimeInference.Results.Storage;
 using static RealTimeInference.Results.Tests.Storage.StoreFolder;
 
@@ -186,7 +187,14 @@ public sealed class ResultsWriterTests : IAsyncLifetime
         public Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken) =>
             inner.SummarizeAsync(query, cancellationToken);
 
-        public Task SaveAlertAsync(AlertChange change, CancellationToken cancellationToken) => inner.SaveAlertAsync(change, cancellationToken);
+        public Task SaveAlertAsync(AlertChange change, IReadOnlyList<string> notify, CancellationToken cancellationToken) =>
+            inner.SaveAlertAsync(change, notify, cancellationToken);
+
+        public Task<IReadOnlyList<Notification>> PendingAsync(string sink, int max, CancellationToken cancellationToken) =>
+            inner.PendingAsync(sink, max, cancellationToken);
+
+        public Task DeliveredAsync(Notification notification, DateTimeOffset at, CancellationToken cancellationToken) =>
+            inner.DeliveredAsync(notification, at, cancellationToken);
 
         public Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken) =>
             inner.LoadAlertsAsync(recentResolved, cancellationToken);
