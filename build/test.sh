@@ -34,6 +34,13 @@ if ! command -v promtool >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
+# Alertmanager (Debian's prometheus-alertmanager) receives the alert notifications in the alert tests.
+if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+    echo "Installing prometheus-alertmanager for the alert tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
