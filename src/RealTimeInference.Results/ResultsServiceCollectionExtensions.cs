@@ -15,6 +15,7 @@ public static class ResultsServiceCollectionExtensions
             .Validate(o => o.QueueCapacity >= 1, "Results:QueueCapacity must be at least 1.")
             .Validate(o => o.WriteBatchRows >= 1, "Results:WriteBatchRows must be at least 1.")
             .Validate(o => o.WriteAttempts >= 1, "Results:WriteAttempts must be at least 1.")
+            .Validate(o => o.WriteInterval >= TimeSpan.Zero && o.WriteInterval <= TimeSpan.FromMinutes(1), "Results:WriteInterval must be within 0..00:01:00.")
             .Validate(o => o.Retention > TimeSpan.Zero, "Results:Retention must be positive.")
             .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Results:RetentionInterval must be positive.")
             .Validate(o => o.Store != ResultsStoreKind.Sqlite || !string.IsNullOrWhiteSpace(o.Path), "Results:Path must name a file for the sqlite store.")
@@ -52,6 +53,7 @@ public static class ResultsServiceCollectionExtensions
         services.AddSingleton<AlertBook>();
         services.AddSingleton<NotificationMetrics>();
         services.AddSingleton<Doorbell>();
+        services.AddSingleton<AlertFeed>();
         services.AddSingleton<MemoryOutbox>();
         services.AddSingleton<INotificationOutbox>(sp => (INotificationOutbox?)sp.GetRequiredService<ResultsStoreChoice>().Store ?? sp.GetRequiredService<MemoryOutbox>());
         services.AddHostedService<AlertKeeper>();

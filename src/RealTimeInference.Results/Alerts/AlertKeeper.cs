@@ -18,6 +18,7 @@ internal sealed partial class AlertKeeper(
     ResultsStoreChoice choice,
     MemoryOutbox memory,
     Doorbell doorbell,
+    AlertFeed feed,
     IOptions<AlertOptions> options,
     IOptions<NotificationOptions> notifications,
     TimeProvider time,
@@ -67,6 +68,7 @@ internal sealed partial class AlertKeeper(
             {
                 memory.Add(change, sinks);
                 doorbell.Ring();
+                feed.Publish(change);
                 continue;
             }
 
@@ -93,6 +95,9 @@ internal sealed partial class AlertKeeper(
                 await Task.Delay(backoff, time, CancellationToken.None).ConfigureAwait(false);
                 backoff *= 2;
             }
+
+            // Live subscribers see a change once it is kept (or could not be).
+            feed.Publish(change);
         }
     }
 

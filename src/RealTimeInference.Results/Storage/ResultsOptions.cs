@@ -20,6 +20,12 @@ public sealed class ResultsOptions
     /// <summary>Rows waiting to be written; past it new predictions' rows are dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 200_000;
 
+    /// <summary>
+    /// How long the writer lets rows gather before a write that would be smaller than
+    /// <see cref="WriteBatchRows"/>: one transaction per interval, not one per request. Zero: write at once.
+    /// </summary>
+    public TimeSpan WriteInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Most rows one write (one transaction) takes.</summary>
     public int WriteBatchRows { get; set; } = 5_000;
 

@@ -7,7 +7,9 @@ using RealTimeInference.Inference;
 namespace RealTimeInference.Results.Storage;
 
 /// <summary>
-/// The store's one writer: drains the queue in transactions of up to Results:WriteBatchRows rows.
+/// The store's one writer: drains the queue in transactions of up to Results:WriteBatchRows rows,
+/// letting rows gather for Results:WriteInterval first when fewer are queued (a transaction per
+/// request would cost more than the requests).
 /// A failed write is tried again with backoff, up to Results:WriteAttempts times, and then its rows
 /// are dropped and counted — so every prediction is either written or counted as dropped. The store
 /// is opened (and migrated) at start: a store that cannot be opened stops the server there. On
@@ -39,18 +41,28 @@ internal sealed partial class ResultsWriter(
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (choice.Store is not { } store)
-        {
-            return;
-        }
+    /// <summary>
+    /// The loop runs on a thread of its own: SQLite's calls block, and a thread-pool thread held for
+    /// each write would be one fewer for requests (two, on a two-core host) until the pool grows.
+    /// </summary>
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        choice.Store is not { } store
+            ? Task.CompletedTask
+            : Task.Factory.StartNew(() => WriteLoop(store, stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+    private void WriteLoop(IResultsStore store, CancellationToken stoppingToken)
+    {
         try
         {
-            while (await queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            var settings = options.Value;
+            while (queue.Reader.WaitToReadAsync(stoppingToken).AsTask().GetAwaiter().GetResult())
             {
-                await WriteNextAsync(store, stoppingToken).ConfigureAwait(false);
+                if (settings.WriteInterval > TimeSpan.Zero && queue.QueuedRows < settings.WriteBatchRows)
+                {
+                    Task.Delay(settings.WriteInterval, time, stoppingToken).GetAwaiter().GetResult();
+                }
+
+                WriteNextAsync(store, stoppingToken).GetAwaiter().GetResult();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -47,6 +47,9 @@ internal sealed record AlertStep(
 
 internal sealed record AlertList(IReadOnlyList<AlertItem> Items);
 
+/// <summary>One change on <c>/stream-alerts</c>: what happened (fired, joined, acknowledged, resolved) and the alert after it.</summary>
+internal sealed record AlertChangeItem(string Event, AlertItem Alert);
+
 /// <summary>Who acknowledges, and why (optional).</summary>
 internal sealed record AckRequest(string? By, string? Note);
 
@@ -54,4 +57,5 @@ internal sealed record AckRequest(string? By, string? Note);
 [JsonSerializable(typeof(AlertItem))]
 [JsonSerializable(typeof(AlertList))]
 [JsonSerializable(typeof(AckRequest))]
+[JsonSerializable(typeof(AlertChangeItem))]
 internal sealed partial class AlertJsonContext : JsonSerializerContext;

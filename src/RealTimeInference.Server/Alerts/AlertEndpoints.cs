@@ -1,9 +1,13 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using RealTimeInference.Results;
 using RealTimeInference.Results.Alerts;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
+using RealTimeInference.Server.Streaming;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Alerts;
@@ -41,8 +45,25 @@ internal static class AlertEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        app.MapGroup("").WithTags("Alerts").WithApiKey(app.ServiceProvider)
+            .MapGet("/stream-alerts", StreamAlerts)
+            .WithName("StreamAlerts")
+            .WithSummary("Server-Sent Events: every alert change as event: alert, {\"event\", \"alert\"}, with an id")
+            .WithDescription("Resume with Last-Event-ID (the last 1024 changes are kept); tool_id narrows to one tool; a `: heartbeat` comment keeps an idle stream open.");
         return app;
     }
+
+    private static AlertStream StreamAlerts(
+        AlertFeed feed,
+        IOptions<StreamingOptions> streaming,
+        TimeProvider time,
+        [FromQuery(Name = "tool_id")] string? toolId,
+        [FromHeader(Name = "Last-Event-ID")] string? lastEventId) =>
+        new(
+            feed.Subscribe(long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : null),
+            toolId,
+            streaming.Value.HeartbeatInterval,
+            time);
 
     private static Results<Ok<AlertList>, ProblemHttpResult> List(HttpContext context, AlertBook book)
     {

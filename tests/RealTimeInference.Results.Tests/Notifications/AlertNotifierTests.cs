@@ -38,7 +38,7 @@ public sealed class AlertNotifierTests : IAsyncLifetime
         var doorbell = new Doorbell();
         _book = new AlertBook(alerts, new AlertMetrics(_meters));
         var choice = new ResultsStoreChoice(_store);
-        _keeper = new AlertKeeper(_book, choice, new MemoryOutbox(), doorbell, alerts, notifications, _time, NullLogger<AlertKeeper>.Instance);
+        _keeper = new AlertKeeper(_book, choice, new MemoryOutbox(), doorbell, new AlertFeed(), alerts, notifications, _time, NullLogger<AlertKeeper>.Instance);
         _notifier = new AlertNotifier(_store, doorbell, _book, notifications, new NotificationMetrics(_meters), _time, NullLogger<AlertNotifier>.Instance);
     }
 

@@ -27,7 +27,8 @@ public sealed class ResultsWriterTests : IAsyncLifetime
 
     private ResultsWriter Create(int capacity = 1_000, int attempts = 5)
     {
-        var options = Options.Create(new ResultsOptions { QueueCapacity = capacity, WriteAttempts = attempts });
+        // Written as soon as queued: the only timers on the fake clock are the retries'.
+        var options = Options.Create(new ResultsOptions { QueueCapacity = capacity, WriteAttempts = attempts, WriteInterval = TimeSpan.Zero });
         var metrics = new ResultsMetrics(_meters);
         _queue = new ResultsQueue(options, metrics);
         return _writer = new ResultsWriter(_queue, new ResultsStoreChoice(_store), options, metrics, _time, NullLogger<ResultsWriter>.Instance);

@@ -82,3 +82,52 @@ public sealed class AlertEndpointsTests(ServerFixture server) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/alerts?state=open")).StatusCode);
     }
 }
+
+/// <summary><c>/stream-alerts</c>: every change as it happens, and again after a reconnect with Last-Event-ID.</summary>
+public sealed class AlertStreamTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private readonly HttpClient _client = server.CreateClient();
+
+    private static async Task<(long Id, JsonElement Data)> NextAlertAsync(StreamReader reader)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                Assert.Equal("event: alert", await reader.ReadLineAsync());
+                var data = await reader.ReadLineAsync();
+                Assert.StartsWith("data: ", data, StringComparison.Ordinal);
+                Assert.Equal("", await reader.ReadLineAsync());
+                return (long.Parse(line["id: ".Length..], System.Globalization.CultureInfo.InvariantCulture), JsonDocument.Parse(data!["data: ".Length..]).RootElement.Clone());
+            }
+        }
+
+        throw new InvalidOperationException("The stream ended.");
+    }
+
+    [Fact]
+    public async Task Changes_ArriveLive_AndAgainAfterLastEventId()
+    {
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
+        using var response = await _client.GetAsync($"/stream-alerts?tool_id={tool}", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(": heartbeat", await reader.ReadLineAsync());
+
+        var readings = Enumerable.Range(0, 3).Select(_ => new { tool_id = tool, sensor_id = "s", temperature = 420.0, pressure = 1013.0, flow_rate = 100.0 });
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/predict-batch", readings.ToArray())).StatusCode);
+        var (firedId, fired) = await NextAlertAsync(reader);
+        var alertId = fired.GetProperty("alert").GetProperty("id").GetInt64();
+        Assert.Equal(("fired", "firing", tool), (fired.GetProperty("event").GetString(), fired.GetProperty("alert").GetProperty("state").GetString(), fired.GetProperty("alert").GetProperty("tool_id").GetString()));
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync($"/alerts/{alertId}/ack", new { by = "operator-7" })).StatusCode);
+        var (ackId, acknowledged) = await NextAlertAsync(reader);
+        Assert.Equal("acknowledged", acknowledged.GetProperty("event").GetString());
+        Assert.True(ackId > firedId);
+
+        using var resume = new HttpRequestMessage(HttpMethod.Get, $"/stream-alerts?tool_id={tool}");
+        resume.Headers.Add("Last-Event-ID", firedId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var resumed = await _client.SendAsync(resume, HttpCompletionOption.ResponseHeadersRead);
+        using var again = new StreamReader(await resumed.Content.ReadAsStreamAsync());
+        Assert.Equal((ackId, "acknowledged"), (await NextAlertAsync(again)) is var (id, data) ? (id, data.GetProperty("event").GetString()) : default);
+    }
+}
