@@ -36,6 +36,9 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     /// <summary>Deletes up to <paramref name="maxRows"/> predictions made before <paramref name="cutoff"/>; returns how many.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken);
 
+    /// <summary>Deletes the notifications delivered before <paramref name="cutoff"/>; returns how many.</summary>
+    Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+
     /// <summary>Newest first (by reading time, then id), up to <see cref="PredictionQuery.Limit"/>.</summary>
     Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken);
 

@@ -173,6 +173,15 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.FromResult(command.ExecuteNonQuery());
     }
 
+    public Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM alert_outbox WHERE delivered_at < $cutoff";
+        command.Parameters.AddWithValue("$cutoff", UnixMicroseconds.From(cutoff));
+        return Task.FromResult(command.ExecuteNonQuery());
+    }
+
     public Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken)
     {
         using var connection = Open();

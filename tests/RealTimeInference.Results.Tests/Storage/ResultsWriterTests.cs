@@ -182,6 +182,9 @@ public sealed class ResultsWriterTests : IAsyncLifetime
         public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken) =>
             inner.DeleteOlderThanAsync(cutoff, maxRows, cancellationToken);
 
+        public Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+            inner.DeleteDeliveredNotificationsAsync(cutoff, cancellationToken);
+
         public Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken) =>
             inner.QueryAsync(query, cancellationToken);
 

@@ -1,3 +1,4 @@
+using RealTimeInference.Results.Alerts;
 using RealTimeInference.Results.Storage;
 using static RealTimeInference.Results.Tests.Storage.StoreFolder;
 
@@ -129,5 +130,19 @@ public sealed class SqliteResultsStoreTests : IDisposable
         var error = Assert.Throws<InvalidOperationException>(store.Initialize);
 
         Assert.Contains("Results:Path", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeleteDeliveredNotifications_RemovesOnlyThoseDeliveredBeforeTheCutoff()
+    {
+        var alert = new AlertView(1, "tool-1", "s1", "sensor-anomaly", AlertSeverity.Warning, AlertState.Firing, T0, null, null, 0.9f, ["s1"], []);
+        await _store.SaveAlertAsync(new AlertChange(alert, new AlertEvent(T0, "fired")), ["old", "undelivered"], CancellationToken.None);
+        await _store.SaveAlertAsync(new AlertChange(alert, new AlertEvent(T0, "acknowledged")), ["recent"], CancellationToken.None);
+        await _store.DeliveredAsync(Assert.Single(await _store.PendingAsync("old", 10, CancellationToken.None)), T0.AddDays(-8), CancellationToken.None);
+        await _store.DeliveredAsync(Assert.Single(await _store.PendingAsync("recent", 10, CancellationToken.None)), T0, CancellationToken.None);
+
+        Assert.Equal(1, await _store.DeleteDeliveredNotificationsAsync(T0.AddDays(-7), CancellationToken.None));
+        Assert.Equal(0, await _store.DeleteDeliveredNotificationsAsync(T0.AddDays(-7), CancellationToken.None));
+        Assert.Single(await _store.PendingAsync("undelivered", 10, CancellationToken.None));
     }
 }
