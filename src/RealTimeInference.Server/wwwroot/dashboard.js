@@ -121,6 +121,71 @@ function connect() {
   source.addEventListener('dropped', e => { counts.dropped += JSON.parse(e.data).dropped; });
 }
 
+// Open alerts, kept current by /stream-alerts; each firing one can be acknowledged from here.
+const openAlerts = new Map();
+
+function renderAlerts() {
+  const list = document.getElementById('alert-list');
+  list.replaceChildren(...[...openAlerts.values()].sort((a, b) => b.id - a.id).map(alert => {
+    const item = document.createElement('li');
+    item.dataset.alertId = alert.id;
+    item.dataset.state = alert.state;
+    item.dataset.severity = alert.severity;
+    const what = document.createElement('span');
+    what.className = 'what';
+    what.textContent = `#${alert.id} ${alert.severity} · ${alert.tool_id ?? '?'} / ${alert.sensor_id ?? alert.sensors.join(', ')} · max ${alert.max_score.toFixed(3)} · ${alert.state}`;
+    const when = document.createElement('span');
+    when.className = 'when';
+    when.textContent = `since ${new Date(alert.started_at).toLocaleTimeString()}`;
+    item.append(what, when);
+    if (alert.state === 'firing') {
+      const ack = document.createElement('button');
+      ack.className = 'ack';
+      ack.textContent = 'Ack';
+      ack.onclick = () => acknowledge(alert.id, ack);
+      item.append(ack);
+    }
+    return item;
+  }));
+  document.getElementById('alert-count').textContent = openAlerts.size;
+}
+
+async function acknowledge(id, button) {
+  button.disabled = true;
+  const response = await fetch(`alerts/${id}/ack`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ by: 'dashboard' }),
+  });
+  // The stream brings the acknowledged alert; a refusal (resolved meanwhile) re-enables nothing.
+  if (!response.ok) button.textContent = `${response.status}`;
+}
+
+function onAlert(event) {
+  const change = JSON.parse(event.data);
+  const alert = change.alert;
+  if (alert.state === 'resolved') openAlerts.delete(alert.id); else openAlerts.set(alert.id, alert);
+  renderAlerts();
+  const line = document.createElement('li');
+  line.textContent = `${new Date().toLocaleTimeString()} #${alert.id} ${alert.tool_id ?? '?'} / ${alert.sensor_id ?? 'tool'}: ${change.event}`;
+  const timeline = document.getElementById('alert-timeline');
+  timeline.prepend(line);
+  while (timeline.children.length > 50) timeline.lastChild.remove();
+}
+
+async function loadAlerts() {
+  // What is open already, then every change from the stream (which keeps the last changes for a reconnect).
+  try {
+    const response = await fetch('alerts');
+    if (response.ok) {
+      for (const alert of (await response.json()).items) if (alert.state !== 'resolved') openAlerts.set(alert.id, alert);
+      renderAlerts();
+    }
+  } catch {
+    // The stream below still brings new alerts.
+  }
+
+  new EventSource('stream-alerts').addEventListener('alert', onAlert);
+}
+
 async function pollMetrics() {
   try {
     const response = await fetch('metrics', { headers: { Accept: 'application/json' } });
@@ -137,6 +202,7 @@ async function pollMetrics() {
 }
 
 connect();
+loadAlerts();
 pollMetrics();
 setInterval(pollMetrics, 2000);
 requestAnimationFrame(render);

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Playwright;
 using RealTimeInference.Server.Tests.Browser;
 
@@ -47,5 +49,30 @@ public sealed class DashboardTests(DashboardFixture server) : IClassFixture<Dash
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 10_000);
         Assert.Empty(failures);
+    }
+
+    [Fact]
+    public async Task Dashboard_InChromium_ShowsAnOpenAlert_AndItsAckButtonAcknowledgesIt()
+    {
+        var page = await server.NewPageAsync();
+        await page.GotoAsync("/");
+        await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        var anomalies = Enumerable.Range(0, 3).Select(_ => new { tool_id = tool, sensor_id = "chamber-temp", temperature = 420.0, pressure = 1013.0, flow_rate = 100.0 }).ToArray();
+        Assert.True((await client.PostAsJsonAsync("predict-batch", anomalies)).IsSuccessStatusCode);
+
+        var alert = page.Locator("#alert-list li", new PageLocatorOptions { HasText = tool });
+        await Assertions.Expect(alert).ToHaveAttributeAsync("data-state", "firing");
+        await alert.Locator("button.ack").ClickAsync();
+
+        await Assertions.Expect(alert).ToHaveAttributeAsync("data-state", "acknowledged");
+        await Assertions.Expect(alert.Locator("button.ack")).ToHaveCountAsync(0);
+        var id = await alert.GetAttributeAsync("data-alert-id");
+        var stored = await client.GetFromJsonAsync<JsonElement>($"alerts/{id}");
+        Assert.Equal("acknowledged", stored.GetProperty("state").GetString());
+        Assert.Equal("dashboard", stored.GetProperty("timeline")[1].GetProperty("by").GetString());
+        await Assertions.Expect(page.Locator("#alert-timeline li", new PageLocatorOptions { HasText = tool })).ToHaveCountAsync(2);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = BrowserFixture.ArtifactPath("dashboard-alert.png"), FullPage = true });
     }
 }
