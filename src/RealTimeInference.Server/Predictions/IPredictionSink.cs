@@ -37,7 +37,7 @@ internal readonly record struct ScoredBatch(PredictionOrigin Origin, LatencyClas
 }
 
 /// <summary>
-/// Where every sensor prediction goes after it is answered (the stream hub, the results store).
+/// Where every sensor prediction goes after it is answered (the stream hub, the results store, the alert rules).
 /// Called on the request's path: it must copy what it keeps, never wait, and count what it drops.
 /// </summary>
 internal interface IPredictionSink
