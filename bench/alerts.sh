@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Use case 2, end to end: the in-server simulator sends 1,000 sensors (50 tools x 20) at 1 Hz with
+# its anomaly episodes for BENCH_ALERTS_DURATION (10m), the alert rules page a webhook receiver
+# (python3, on a loopback port), and the script reports: alerts opened and notifications
+# delivered, sensors with two open alerts (0 expected), the anomaly -> webhook 2xx latency from
+# rti_alert_notify_seconds (p50 and p99 as the upper bounds of their histogram buckets), and the
+# server's RSS at the start and the end. Results: bench-results/<stamp>-alerts.* (gitignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${BENCH_ALERTS_DURATION:=10m}"
+[[ "$BENCH_ALERTS_DURATION" =~ ^([0-9]+)([ms])$ ]] || { echo "BENCH_ALERTS_DURATION: e.g. 10m or 90s" >&2; exit 1; }
+seconds=${BASH_REMATCH[1]}
+[[ ${BASH_REMATCH[2]} == m ]] && seconds=$(( seconds * 60 ))
+url="${BENCH_URL:-http://127.0.0.1:8000}"
+hook_port="${BENCH_HOOK_PORT:-8099}"
+out="${BENCH_OUT:-bench-results}"
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+data="$(mktemp -d)"
+mkdir -p "$out"
+dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
+
+python3 - "$hook_port" "$out/$stamp-alerts.hook.log" <<'PY' &
+import http.server, json, sys
+port, log = int(sys.argv[1]), open(sys.argv[2], "a", buffering=1)
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        log.write(f'{body["alert_id"]} {body["event"]} {self.headers["X-RTI-Notification-Id"]}\n')
+        self.send_response(200); self.end_headers()
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Hook).serve_forever()
+PY
+hook=$!
+dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "$url" --Serilog:MinimumLevel:Default=Warning \
+    --Simulator:Tools=50 --Simulator:SensorsPerTool=20 --Simulator:RateHz=1 \
+    --Alerts:Webhooks:0:Url="http://127.0.0.1:$hook_port/" --Results:Path="$data/results.db" >"$out/$stamp-alerts.server.log" 2>&1 &
+server=$!
+trap 'kill $hook $server 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
+until curl -fs "$url/health/ready" >/dev/null 2>&1; do kill -0 $server 2>/dev/null || { echo "the server exited" >&2; exit 2; }; sleep 0.2; done
+rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$server/status"; }
+rss_start=$(rss)
+echo "### $seconds s of 1,000 sensors at 1 Hz (RSS at start $rss_start MB)"
+sleep "$seconds"
+rss_end=$(rss)
+curl -s "$url/metrics" >"$out/$stamp-alerts.metrics"
+curl -s "$url/alerts?state=firing" >"$out/$stamp-alerts.firing.json"
+curl -s "$url/alerts?state=acknowledged" >"$out/$stamp-alerts.acknowledged.json"
+
+count() { grep -E "^$1" "$out/$stamp-alerts.metrics" | awk '{ s += $NF } END { print s + 0 }'; }
+echo "alerts opened: $(count 'rti_alerts_fired_total')"
+echo "notifications delivered: $(count 'rti_alert_notifications_total\{.*result="delivered"'), failed: $(count 'rti_alert_notifications_total\{.*result="failed"')"
+echo "webhook receiver: $(wc -l <"$out/$stamp-alerts.hook.log") notifications, $(awk '{ print $3 }' "$out/$stamp-alerts.hook.log" | sort | uniq -d | wc -l) repeated ids, $(awk '$2 == "fired" { print $1 }' "$out/$stamp-alerts.hook.log" | sort | uniq -d | wc -l) alerts fired twice"
+python3 - "$out/$stamp-alerts.firing.json" "$out/$stamp-alerts.acknowledged.json" <<'PY'
+import json, sys, collections
+keys = collections.Counter((a["tool_id"], a["sensor_id"]) for f in sys.argv[1:] for a in json.load(open(f))["items"] if a["sensor_id"] is not None)
+print(f"open alerts now: {sum(keys.values())}; sensors with two open alerts: {sum(1 for n in keys.values() if n > 1)}")
+PY
+sed -nE 's/^rti_alert_notify_seconds_bucket\{.*le="([^"]+)"\} (.*)/\1 \2/p' "$out/$stamp-alerts.metrics" |
+    awk '{ le[NR] = $1; n[NR] = $2 } END { total = n[NR]; for (i = 1; i <= NR; i++) { if (!p50 && n[i] >= total * 0.5) p50 = le[i]; if (!p99 && n[i] >= total * 0.99) p99 = le[i] }
+        printf "anomaly -> webhook 2xx (%d notifications): p50 <= %s s, p99 <= %s s\n", total, p50, p99 }'
+echo "RSS: $rss_start MB at the start, $rss_end MB at the end"
