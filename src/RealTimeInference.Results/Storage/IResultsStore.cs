@@ -33,7 +33,7 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     /// <summary>Writes every row of <paramref name="chunks"/> in one transaction: all or none.</summary>
     Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken);
 
-    /// <summary>Deletes up to <paramref name="maxRows"/> predictions made before <paramref name="cutoff"/>; returns how many.</summary>
+    /// <summary>Deletes up to <paramref name="maxRows"/> sensor predictions and as many wafer verdicts made before <paramref name="cutoff"/>; returns how many in all.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken);
 
     /// <summary>Deletes the notifications delivered before <paramref name="cutoff"/>; returns how many.</summary>

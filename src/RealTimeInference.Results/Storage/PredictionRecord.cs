@@ -35,6 +35,21 @@ public readonly record struct PredictionRecord(
     LatencyClass Class,
     string RequestId);
 
+/// <summary>One stored wafer verdict: what the model said of one image, and the image's SHA-256 (not the image).</summary>
+public readonly record struct WaferRecord(
+    DateTimeOffset PredictedAt,
+    string Source,
+    string Model,
+    int ModelVersion,
+    string DefectType,
+    bool DefectDetected,
+    float Confidence,
+    string ClassProbabilities,
+    string ImageSha256,
+    double LatencyMs,
+    LatencyClass Class,
+    string RequestId);
+
 /// <summary>A stored prediction and its place in the store (the keyset pages' tie-breaker).</summary>
 public readonly record struct StoredPrediction(long Id, PredictionRecord Record);
 

@@ -4,14 +4,23 @@ using Microsoft.Extensions.Options;
 
 namespace RealTimeInference.Results.Storage;
 
-/// <summary>Rows of one scored batch on their way to the store, in a pooled array.</summary>
-public sealed class RecordChunk(PredictionRecord[] records, int count)
+/// <summary>Rows of one scored batch on their way to the store, in a pooled array: sensor predictions or wafer verdicts.</summary>
+public sealed class RecordChunk
 {
-    public PredictionRecord[] Records { get; } = records;
+    internal RecordChunk(PredictionRecord[] records, int count) => (Records, Count) = (records, count);
 
-    public int Count { get; } = count;
+    internal RecordChunk(WaferRecord[] wafers, int count) => (Records, Wafers, Count) = ([], wafers, count);
 
-    public ReadOnlySpan<PredictionRecord> Rows => Records.AsSpan(0, Count);
+    public PredictionRecord[] Records { get; }
+
+    /// <summary>Null for a chunk of sensor predictions.</summary>
+    public WaferRecord[]? Wafers { get; }
+
+    public int Count { get; }
+
+    public ReadOnlySpan<PredictionRecord> Rows => Wafers is null ? Records.AsSpan(0, Count) : default;
+
+    public ReadOnlySpan<WaferRecord> WaferRows => Wafers is { } wafers ? wafers.AsSpan(0, Count) : default;
 }
 
 /// <summary>
@@ -38,17 +47,22 @@ public sealed class ResultsQueue
 
     internal ChannelReader<RecordChunk> Reader => _chunks.Reader;
 
-    /// <summary>Room for <paramref name="rows"/> rows, to fill and <see cref="Enqueue"/>; null (and counted) when the queue is full.</summary>
-    public RecordChunk? Rent(int rows)
+    /// <summary>Room for <paramref name="rows"/> sensor predictions, to fill and <see cref="Enqueue"/>; null (and counted) when the queue is full.</summary>
+    public RecordChunk? Rent(int rows) => Reserve(rows) ? new RecordChunk(ArrayPool<PredictionRecord>.Shared.Rent(rows), rows) : null;
+
+    /// <summary>Room for <paramref name="rows"/> wafer verdicts, as <see cref="Rent"/>.</summary>
+    public RecordChunk? RentWafers(int rows) => Reserve(rows) ? new RecordChunk(ArrayPool<WaferRecord>.Shared.Rent(rows), rows) : null;
+
+    private bool Reserve(int rows)
     {
-        if (Interlocked.Add(ref _queuedRows, rows) > _capacity)
+        if (Interlocked.Add(ref _queuedRows, rows) <= _capacity)
         {
-            Interlocked.Add(ref _queuedRows, -rows);
-            _metrics.Dropped(ResultsMetrics.QueueFull, rows);
-            return null;
+            return true;
         }
 
-        return new RecordChunk(ArrayPool<PredictionRecord>.Shared.Rent(rows), rows);
+        Interlocked.Add(ref _queuedRows, -rows);
+        _metrics.Dropped(ResultsMetrics.QueueFull, rows);
+        return false;
     }
 
     public void Enqueue(RecordChunk chunk)
@@ -67,6 +81,13 @@ public sealed class ResultsQueue
     internal void Release(RecordChunk chunk)
     {
         Interlocked.Add(ref _queuedRows, -chunk.Count);
-        ArrayPool<PredictionRecord>.Shared.Return(chunk.Records, clearArray: true);
+        if (chunk.Wafers is { } wafers)
+        {
+            ArrayPool<WaferRecord>.Shared.Return(wafers, clearArray: true);
+        }
+        else
+        {
+            ArrayPool<PredictionRecord>.Shared.Return(chunk.Records, clearArray: true);
+        }
     }
 }

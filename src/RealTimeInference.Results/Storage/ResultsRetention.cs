@@ -61,7 +61,7 @@ internal sealed partial class ResultsRetention(
             total += deleted;
             metrics.Deleted(deleted);
         }
-        while (deleted == ChunkRows && !cancellationToken.IsCancellationRequested);
+        while (deleted >= ChunkRows && !cancellationToken.IsCancellationRequested);
 
         // Notifications delivered as long ago are done with too (undelivered ones stay, however old).
         await store.DeleteDeliveredNotificationsAsync(cutoff, cancellationToken).ConfigureAwait(false);

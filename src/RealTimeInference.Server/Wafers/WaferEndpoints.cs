@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
 using Serilog;
@@ -77,6 +78,8 @@ internal static class WaferEndpoints
             : TypedResults.NotFound();
     }
 
+    private static PredictionOrigin Origin(HttpContext context, long started) => new(PredictionSource.Http, context.TraceIdentifier, started);
+
     private static async Task<Results<Ok<WaferPredictionResponse>, Ok<WaferBatchResponse>, ProblemHttpResult>> PredictAsync(
         HttpContext context, [AsParameters] WaferServices services)
     {
@@ -104,7 +107,7 @@ internal static class WaferEndpoints
                 return Fail(WaferScoring.Refused(error));
             }
 
-            var scoring = await services.Predictor.ScoreAsync(images, [.. files.Select((_, i) => $"files[{i}]")], deadline, context.RequestAborted);
+            var scoring = await services.Predictor.ScoreAsync(images, [.. files.Select((_, i) => $"files[{i}]")], deadline, Origin(context, started), context.RequestAborted);
             if (!scoring.IsOk)
             {
                 return Fail(scoring);
@@ -142,7 +145,7 @@ internal static class WaferEndpoints
                 return Fail(WaferScoring.Refused(unreadable));
             }
 
-            var scoring = await services.Predictor.ScoreAsync([image.AsMemory(0, length)], [RawField], deadline, context.RequestAborted);
+            var scoring = await services.Predictor.ScoreAsync([image.AsMemory(0, length)], [RawField], deadline, Origin(context, started), context.RequestAborted);
             if (!scoring.IsOk)
             {
                 return Fail(scoring);

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Wafers;
 using RealTimeInference.Inference.Batching;
@@ -7,6 +9,9 @@ using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Resilience;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Transport;
+
+using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Predictions;
 
 namespace RealTimeInference.Server.Wafers;
 
@@ -35,8 +40,11 @@ internal sealed record WaferScoring(
 /// concurrent images from every client share one ONNX run -> a verdict per image. Knows nothing
 /// of any transport: HTTP and the webcam socket both call it.
 /// </summary>
-internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guard, IOptions<WaferOptions> options, TimeProvider time)
+internal sealed class WaferPredictor(
+    ModelRepository repository, ModelGuard guard, ResultsQueue results, IOptions<ResultsOptions> resultsOptions, IOptions<WaferOptions> options, TimeProvider time)
 {
+    private readonly bool _recording = resultsOptions.Value.Store != ResultsStoreKind.None;
+
     public const string NoneClass = "none";
 
     private readonly WaferOptions _options = options.Value;
@@ -63,7 +71,7 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
     /// <paramref name="fields"/> name each image in errors.
     /// </summary>
     public async ValueTask<WaferScoring> ScoreAsync(
-        IReadOnlyList<ReadOnlyMemory<byte>> images, IReadOnlyList<string> fields, Deadline deadline, CancellationToken cancellationToken)
+        IReadOnlyList<ReadOnlyMemory<byte>> images, IReadOnlyList<string> fields, Deadline deadline, PredictionOrigin origin, CancellationToken cancellationToken)
     {
         if (repository.IsDraining || !repository.TryGet(_options.Model, out var model))
         {
@@ -119,6 +127,7 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
             var answer = await guard.ScoreAsync(model, rows, output, deadline, cancellationToken);
             var answered = answer.Model ?? model;
             var verdicts = answer.Result.IsOk ? Verdicts(answered, output.Span, images.Count) : [];
+            Record(origin, deadline.Class, answered, images, verdicts);
             return new WaferScoring(answered, answer.Result, verdicts, preprocess);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -164,6 +173,29 @@ internal sealed class WaferPredictor(ModelRepository repository, ModelGuard guar
 
     private TimeSpan Remaining(Deadline deadline) =>
         TimeSpan.FromSeconds(Math.Max(0, deadline.Due - time.GetTimestamp()) / (double)time.TimestampFrequency);
+
+    /// <summary>Hands each verdict, with its image's SHA-256 (not the image), to the results store's queue: never waits; a full queue counts the drop.</summary>
+    private void Record(PredictionOrigin origin, LatencyClass latencyClass, ServedModel model, IReadOnlyList<ReadOnlyMemory<byte>> images, WaferVerdict[] verdicts)
+    {
+        if (!_recording || verdicts.Length == 0 || results.RentWafers(verdicts.Length) is not { } chunk)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var latencyMs = time.GetElapsedTime(origin.Started).TotalMilliseconds;
+        var source = origin.Source.Name();
+        for (var i = 0; i < verdicts.Length; i++)
+        {
+            var verdict = verdicts[i];
+            var probabilities = "{" + string.Join(",", verdict.ClassProbabilities.Select(p => string.Create(CultureInfo.InvariantCulture, $"\"{p.Key}\":{p.Value:R}"))) + "}";
+            chunk.Wafers![i] = new WaferRecord(
+                now, source, model.Name, model.Version, verdict.DefectType, verdict.DefectDetected, verdict.Confidence, probabilities,
+                Convert.ToHexStringLower(SHA256.HashData(images[i].Span)), latencyMs, latencyClass, origin.RequestId);
+        }
+
+        results.Enqueue(chunk);
+    }
 
     private static WaferVerdict[] Verdicts(ServedModel model, ReadOnlySpan<float> scores, int count)
     {

@@ -6,6 +6,7 @@ using RealTimeInference.Inference;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Wafers;
@@ -76,7 +77,7 @@ internal sealed partial class WebcamSocket(
                 // Each frame counts against the client's rate, as an HTTP request does.
                 var answer = !limiter.TryAcquire(context, out var retryAfter) ? RateLimited(retryAfter, started) : frame switch
                 {
-                    Frame.Text => await ScoreAsync(buffer.Message, started, client, aborted),
+                    Frame.Text => await ScoreAsync(buffer.Message, started, client, $"{context.TraceIdentifier}:{frames}", aborted),
                     Frame.TooLarge => Error(RequestErrors.TooLarge("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}."), started),
                     _ => Error(RequestErrors.One("$", "Send text messages of JSON {\"frame\": base64}."), started),
                 };
@@ -159,7 +160,7 @@ internal sealed partial class WebcamSocket(
         }
     }
 
-    private async Task<byte[]> ScoreAsync(ReadOnlyMemory<byte> json, long started, string client, CancellationToken cancellationToken)
+    private async Task<byte[]> ScoreAsync(ReadOnlyMemory<byte> json, long started, string client, string requestId, CancellationToken cancellationToken)
     {
         WebcamFrame? frame;
         try
@@ -189,7 +190,11 @@ internal sealed partial class WebcamSocket(
             }
 
             var scoring = await predictor.ScoreAsync(
-                [image.AsMemory(0, length)], [FrameField], Deadline.For(LatencyClass.DefectDetection, started, time) with { Client = client }, cancellationToken);
+                [image.AsMemory(0, length)],
+                [FrameField],
+                Deadline.For(LatencyClass.DefectDetection, started, time) with { Client = client },
+                new PredictionOrigin(PredictionSource.WebSocket, requestId, started),
+                cancellationToken);
             var latency = time.GetElapsedTime(started);
             metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, scoring.Outcome, latency);
             if (!scoring.IsOk)

@@ -145,4 +145,28 @@ public sealed class SqliteResultsStoreTests : IDisposable
         Assert.Equal(0, await _store.DeleteDeliveredNotificationsAsync(T0.AddDays(-7), CancellationToken.None));
         Assert.Single(await _store.PendingAsync("undelivered", 10, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task WaferVerdicts_AreWrittenBesideSensorRows_AndRetentionTakesTheOldOnes()
+    {
+        WaferRecord Wafer(DateTimeOffset at, string hash) =>
+            new(at, "http", "wafer-defect", 1, "center", true, 0.97f, "{\"none\":0.03,\"center\":0.97}", hash, 12.5, Inference.Scheduling.LatencyClass.DefectDetection, "0HN:1");
+        var wafers = new[] { Wafer(T0.AddDays(-8), "old"), Wafer(T0, "recent") };
+        await _store.WriteAsync([Chunk(Row()), new RecordChunk(wafers, wafers.Length)], CancellationToken.None);
+
+        Assert.Equal(2, Count("SELECT count(*) FROM wafer_predictions"));
+        Assert.Equal(1, Count("SELECT count(*) FROM wafer_predictions WHERE image_sha256 = 'recent' AND defect_type = 'center' AND confidence > 0.96"));
+        Assert.Equal(1, await _store.DeleteOlderThanAsync(T0.AddDays(-7), 10, CancellationToken.None));
+        Assert.Equal(0, Count("SELECT count(*) FROM wafer_predictions WHERE image_sha256 = 'old'"));
+        Assert.Single(await Query());
+    }
+
+    private long Count(string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_folder.File};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
 }

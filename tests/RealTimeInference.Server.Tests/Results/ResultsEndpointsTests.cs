@@ -160,3 +160,36 @@ public sealed class ResultsAccountingTests(SmallResultsQueueServerFixture server
         Assert.Equal(predicted, Accounted());
     }
 }
+
+/// <summary>Wafer verdicts are stored too: the verdict, its probabilities and the image's SHA-256, not the image.</summary>
+public sealed class WaferResultsTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task AWaferVerdict_IsStoredWithItsImagesHash()
+    {
+        using var written = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), ResultsMetrics.MeterName, "written_total");
+        var image = Wafers.WaferImages.Png(RealTimeInference.Fab.Wafers.WaferPattern.Center, seed: 7);
+        var (response, verdict) = await Wafers.WaferEndpointTests.PostAsync(server.CreateClient(), Wafers.WaferEndpointTests.Image(image));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await written.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(10));
+
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(image));
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={server.ResultsPath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT defect_type, defect_detected, confidence, class_probabilities, source, latency_class, request_id FROM wafer_predictions WHERE image_sha256 = $hash";
+        command.Parameters.AddWithValue("$hash", hash);
+        using var row = command.ExecuteReader();
+        Assert.True(row.Read(), "No stored verdict has the image's hash.");
+        Assert.Equal(verdict.GetProperty("defect_type").GetString(), row.GetString(0));
+        Assert.Equal(verdict.GetProperty("defect_detected").GetBoolean(), row.GetBoolean(1));
+        Assert.Equal(verdict.GetProperty("confidence").GetSingle(), row.GetFloat(2));
+        using var probabilities = JsonDocument.Parse(row.GetString(3));
+        Assert.Equal(
+            verdict.GetProperty("class_probabilities").EnumerateObject().Select(p => (p.Name, p.Value.GetSingle())),
+            probabilities.RootElement.EnumerateObject().Select(p => (p.Name, p.Value.GetSingle())));
+        Assert.Equal(("http", "defect-detection"), (row.GetString(4), row.GetString(5)));
+        Assert.False(string.IsNullOrEmpty(row.GetString(6)));
+        Assert.False(row.Read());
+    }
+}
