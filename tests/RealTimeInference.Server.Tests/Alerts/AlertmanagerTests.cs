@@ -29,7 +29,7 @@ public sealed class AlertmanagerTests(AlertmanagerServerFixture server) : IClass
                 return alerts;
             }
 
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
     }
 
