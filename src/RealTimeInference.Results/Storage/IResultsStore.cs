@@ -42,6 +42,9 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     /// <summary>Newest first (by reading time, then id), up to <see cref="PredictionQuery.Limit"/>.</summary>
     Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken);
 
+    /// <summary>Wafer verdicts, newest first (by when they were scored, then id), up to <see cref="WaferQuery.Limit"/>.</summary>
+    Task<IReadOnlyList<StoredWafer>> QueryWafersAsync(WaferQuery query, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken);
 
     /// <summary>Keeps an alert as it now stands, the step that changed it, and its notification to each of <paramref name="notify"/>, in one transaction.</summary>

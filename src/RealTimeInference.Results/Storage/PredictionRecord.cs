@@ -50,6 +50,12 @@ public readonly record struct WaferRecord(
     LatencyClass Class,
     string RequestId);
 
+/// <summary>A stored wafer verdict and its place in the store.</summary>
+public readonly record struct StoredWafer(long Id, WaferRecord Record);
+
+/// <summary>What <c>GET /wafer-predictions</c> asks for: newest first (by when it was scored), after <see cref="After"/> when paging on.</summary>
+public sealed record WaferQuery(DateTimeOffset? From, DateTimeOffset? To, bool DefectsOnly, int Limit, PageCursor? After);
+
 /// <summary>A stored prediction and its place in the store (the keyset pages' tie-breaker).</summary>
 public readonly record struct StoredPrediction(long Id, PredictionRecord Record);
 

@@ -284,6 +284,49 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.FromResult<IReadOnlyList<StoredPrediction>>(items);
     }
 
+    public Task<IReadOnlyList<StoredWafer>> QueryWafersAsync(WaferQuery query, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        var where = new StringBuilder("1 = 1");
+        Filter(command, where, "predicted_at >= $from", "$from", query.From is { } from ? UnixMicroseconds.From(from) : null);
+        Filter(command, where, "predicted_at < $to", "$to", query.To is { } to ? UnixMicroseconds.From(to) : null);
+        if (query.DefectsOnly)
+        {
+            where.Append(" AND defect_detected = 1");
+        }
+
+        if (query.After is { } after)
+        {
+            where.Append(" AND (predicted_at, id) < ($afterTime, $afterId)");
+            command.Parameters.AddWithValue("$afterTime", after.TimeMicroseconds);
+            command.Parameters.AddWithValue("$afterId", after.Id);
+        }
+
+        command.CommandText = $"SELECT id, {WaferColumns} FROM wafer_predictions WHERE {where} ORDER BY predicted_at DESC, id DESC LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", query.Limit);
+        var items = new List<StoredWafer>(Math.Min(query.Limit, 1024));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            items.Add(new StoredWafer(reader.GetInt64(0), new WaferRecord(
+                UnixMicroseconds.ToTime(reader.GetInt64(1)),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.GetInt32(4),
+                reader.GetString(5),
+                reader.GetBoolean(6),
+                reader.GetFloat(7),
+                reader.GetString(8),
+                reader.GetString(9),
+                reader.GetDouble(10),
+                LatencyClasses.TryParse(reader.GetString(11), out var latencyClass) ? latencyClass : LatencyClass.DefectDetection,
+                reader.GetString(12))));
+        }
+
+        return Task.FromResult<IReadOnlyList<StoredWafer>>(items);
+    }
+
     public Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken)
     {
         using var connection = Open();

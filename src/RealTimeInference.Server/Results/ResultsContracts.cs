@@ -56,7 +56,28 @@ internal sealed record PredictionSummary(
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset To,
     IReadOnlyList<SummaryItem> Items);
 
+/// <summary>A stored wafer verdict as <c>GET /wafer-predictions</c> answers it: the image's SHA-256 stands for the image.</summary>
+internal sealed record StoredWaferItem(
+    long Id,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset PredictedAt,
+    string Source,
+    bool DefectDetected,
+    string DefectType,
+    float Confidence,
+    IReadOnlyDictionary<string, float> ClassProbabilities,
+    string ImageSha256,
+    string Model,
+    int ModelVersion,
+    double LatencyMs,
+    string LatencyClass,
+    string RequestId);
+
+/// <summary>A page of stored wafer verdicts, newest first; <c>next_cursor</c> (null on the last page) asks for the next.</summary>
+internal sealed record WaferPage(IReadOnlyList<StoredWaferItem> Items, string? NextCursor);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(PredictionPage))]
 [JsonSerializable(typeof(PredictionSummary))]
+[JsonSerializable(typeof(WaferPage))]
+[JsonSerializable(typeof(Dictionary<string, float>))]
 internal sealed partial class ResultsJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Results;
@@ -44,7 +45,43 @@ internal static class ResultsEndpoints
                 + $"at most {MaxBuckets} buckets in the range; tool_id narrows to one tool.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
+        app.MapGroup("").WithTags("Results").WithApiKey(app.ServiceProvider)
+            .MapGet("/wafer-predictions", GetWafersAsync)
+            .WithName("GetWaferPredictions")
+            .WithSummary("Stored wafer verdicts, newest first, a page at a time")
+            .WithDescription($"Filter with from and to (RFC 3339, on when it was scored) and defects_only; limit is 1..{MaxLimit} (default {DefaultLimit}); "
+                + "pass next_cursor as cursor for the next page.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
+    }
+
+    private static async Task<Results<Ok<WaferPage>, ProblemHttpResult>> GetWafersAsync(HttpContext context, ResultsStoreChoice choice)
+    {
+        if (choice.Store is not { } store)
+        {
+            return Off();
+        }
+
+        var q = context.Request.Query;
+        RequestErrors? errors = null;
+        var from = Time(q, "from", ref errors);
+        var to = Time(q, "to", ref errors);
+        var defectsOnly = Flag(q, "defects_only", ref errors);
+        var limit = Limit(q, ref errors);
+        var cursor = Cursor(q, ref errors);
+        if (errors is not null)
+        {
+            return Problems.Invalid(errors, "Invalid query");
+        }
+
+        var found = await store.QueryWafersAsync(new WaferQuery(from, to, defectsOnly, limit, cursor), context.RequestAborted);
+        var items = found.Select(w => new StoredWaferItem(
+            w.Id, w.Record.PredictedAt, w.Record.Source, w.Record.DefectDetected, w.Record.DefectType, w.Record.Confidence,
+            JsonSerializer.Deserialize(w.Record.ClassProbabilities, ResultsJsonContext.Default.DictionaryStringSingle)!,
+            w.Record.ImageSha256, w.Record.Model, w.Record.ModelVersion, w.Record.LatencyMs, w.Record.Class.Name(), w.Record.RequestId)).ToList();
+        var next = found.Count == limit ? Encode(new PageCursor(UnixMicroseconds.From(found[^1].Record.PredictedAt), found[^1].Id)) : null;
+        return TypedResults.Ok(new WaferPage(items, next));
     }
 
     private static async Task<Results<Ok<PredictionPage>, ProblemHttpResult>> GetPredictionsAsync(

@@ -188,6 +188,9 @@ public sealed class ResultsWriterTests : IAsyncLifetime
         public Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken) =>
             inner.QueryAsync(query, cancellationToken);
 
+        public Task<IReadOnlyList<StoredWafer>> QueryWafersAsync(WaferQuery query, CancellationToken cancellationToken) =>
+            inner.QueryWafersAsync(query, cancellationToken);
+
         public Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken) =>
             inner.SummarizeAsync(query, cancellationToken);
 

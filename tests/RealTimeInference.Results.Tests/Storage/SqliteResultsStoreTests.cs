@@ -161,6 +161,26 @@ public sealed class SqliteResultsStoreTests : IDisposable
         Assert.Single(await Query());
     }
 
+    [Fact]
+    public async Task WaferPages_WalkEveryVerdictOnce_DefectsOnlyFilters()
+    {
+        var wafers = Enumerable.Range(0, 5).Select(i => new WaferRecord(
+            T0, "http", "wafer-defect", 1, i % 2 == 0 ? "center" : "none", i % 2 == 0, 0.9f, "{}", $"hash{i}", 3.5, Inference.Scheduling.LatencyClass.DefectDetection, $"r{i}")).ToArray();
+        await _store.WriteAsync([new RecordChunk(wafers, wafers.Length)], CancellationToken.None);
+
+        var seen = new List<string>();
+        PageCursor? after = null;
+        while (await _store.QueryWafersAsync(new WaferQuery(null, null, false, 2, after), CancellationToken.None) is { Count: > 0 } page)
+        {
+            seen.AddRange(page.Select(w => w.Record.ImageSha256));
+            after = new PageCursor(UnixMicroseconds.From(page[^1].Record.PredictedAt), page[^1].Id);
+        }
+
+        Assert.Equal(["hash4", "hash3", "hash2", "hash1", "hash0"], seen);
+        var defects = await _store.QueryWafersAsync(new WaferQuery(T0, T0.AddSeconds(1), true, 10, null), CancellationToken.None);
+        Assert.Equal(["hash4", "hash2", "hash0"], defects.Select(w => w.Record.ImageSha256));
+    }
+
     private long Count(string sql)
     {
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_folder.File};Mode=ReadOnly;Pooling=False");

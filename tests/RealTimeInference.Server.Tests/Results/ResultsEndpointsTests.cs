@@ -191,5 +191,11 @@ public sealed class WaferResultsTests(ServerFixture server) : IClassFixture<Serv
         Assert.Equal(("http", "defect-detection"), (row.GetString(4), row.GetString(5)));
         Assert.False(string.IsNullOrEmpty(row.GetString(6)));
         Assert.False(row.Read());
+
+        var page = await server.CreateClient().GetFromJsonAsync<JsonElement>("/wafer-predictions?defects_only=true&limit=1000");
+        var item = Assert.Single(page.GetProperty("items").EnumerateArray(), i => i.GetProperty("image_sha256").GetString() == hash);
+        Assert.Equal(verdict.GetProperty("defect_type").GetString(), item.GetProperty("defect_type").GetString());
+        Assert.Equal(verdict.GetProperty("class_probabilities").GetProperty("center").GetSingle(), item.GetProperty("class_probabilities").GetProperty("center").GetSingle());
+        Assert.Equal(HttpStatusCode.BadRequest, (await server.CreateClient().GetAsync("/wafer-predictions?defects_only=maybe")).StatusCode);
     }
 }
