@@ -250,12 +250,7 @@ internal sealed class SqliteResultsStore : IResultsStore
             where.Append(" AND is_anomaly = 1");
         }
 
-        if (query.After is { } after)
-        {
-            where.Append(" AND (time, id) < ($afterTime, $afterId)");
-            command.Parameters.AddWithValue("$afterTime", after.TimeMicroseconds);
-            command.Parameters.AddWithValue("$afterId", after.Id);
-        }
+        Before(command, where, "time", query.After);
 
         command.CommandText = $"SELECT id, {Columns} FROM predictions WHERE {where} ORDER BY time DESC, id DESC LIMIT $limit";
         command.Parameters.AddWithValue("$limit", query.Limit);
@@ -296,12 +291,7 @@ internal sealed class SqliteResultsStore : IResultsStore
             where.Append(" AND defect_detected = 1");
         }
 
-        if (query.After is { } after)
-        {
-            where.Append(" AND (predicted_at, id) < ($afterTime, $afterId)");
-            command.Parameters.AddWithValue("$afterTime", after.TimeMicroseconds);
-            command.Parameters.AddWithValue("$afterId", after.Id);
-        }
+        Before(command, where, "predicted_at", query.After);
 
         command.CommandText = $"SELECT id, {WaferColumns} FROM wafer_predictions WHERE {where} ORDER BY predicted_at DESC, id DESC LIMIT $limit";
         command.Parameters.AddWithValue("$limit", query.Limit);
@@ -517,6 +507,17 @@ internal sealed class SqliteResultsStore : IResultsStore
         _insert?.Dispose();
         _insertWafer?.Dispose();
         _writer?.Dispose();
+    }
+
+    /// <summary>Keyset paging: only the rows after the cursor, newest first, in (<paramref name="column"/>, id) order.</summary>
+    private static void Before(SqliteCommand command, StringBuilder where, string column, PageCursor? after)
+    {
+        if (after is { } cursor)
+        {
+            where.Append($" AND ({column}, id) < ($afterTime, $afterId)");
+            command.Parameters.AddWithValue("$afterTime", cursor.TimeMicroseconds);
+            command.Parameters.AddWithValue("$afterId", cursor.Id);
+        }
     }
 
     private static void Filter(SqliteCommand command, StringBuilder where, string clause, string name, object? value)
