@@ -13,6 +13,19 @@ public enum AlertSeverity
     Critical,
 }
 
+/// <summary>The wire names of states and severities, the same in the API, the stream and every notification.</summary>
+public static class AlertNames
+{
+    public static string Name(this AlertState state) => state switch
+    {
+        AlertState.Firing => "firing",
+        AlertState.Acknowledged => "acknowledged",
+        _ => "resolved",
+    };
+
+    public static string Name(this AlertSeverity severity) => severity == AlertSeverity.Critical ? "critical" : "warning";
+}
+
 /// <summary>
 /// One step of an alert's life: <c>fired</c>, <c>joined</c> (a sensor joined a tool-level alert),
 /// <c>acknowledged</c> (by whom, with a note) or <c>resolved</c>; the sensor and the score that caused it, when one did.

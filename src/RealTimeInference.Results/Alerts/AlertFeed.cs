@@ -5,10 +5,13 @@ namespace RealTimeInference.Results.Alerts;
 /// <summary>
 /// The alert changes for live subscribers (<c>GET /stream-alerts</c>), each with an id, the last
 /// <see cref="ReplayCapacity"/> kept so a subscriber that reconnects with Last-Event-ID misses none.
-/// A subscriber that falls <see cref="BufferSize"/> changes behind loses its oldest, counted.
+/// A subscriber that falls <see cref="BufferSize"/> changes behind loses its oldest, counted in
+/// <c>rti_alerts_stream_dropped_total</c>.
 /// </summary>
 public sealed class AlertFeed
 {
+    public AlertFeed(AlertMetrics metrics) => metrics.ObserveStreamDropped(() => Dropped);
+
     public const int ReplayCapacity = 1024;
     public const int BufferSize = 1024;
 

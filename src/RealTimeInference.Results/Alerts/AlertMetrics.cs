@@ -20,6 +20,9 @@ public sealed class AlertMetrics
             "untracked_total", description: "Anomalous predictions of a sensor the rules could not follow: Alerts:MaxTrackedSensors were followed already.");
     }
 
+    public void ObserveStreamDropped(Func<long> dropped) =>
+        _meter.CreateObservableCounter("stream_dropped_total", dropped, description: "Alert changes a slow /stream-alerts subscriber did not get.");
+
     public void ObserveOpen(Func<int> open) => _meter.CreateObservableGauge("open", open, description: "Alerts firing or acknowledged.");
 
     public void Fired(AlertSeverity severity) =>

@@ -22,15 +22,6 @@ internal static class AlertText
 {
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
-    public static string State(AlertState state) => state switch
-    {
-        AlertState.Firing => "firing",
-        AlertState.Acknowledged => "acknowledged",
-        _ => "resolved",
-    };
-
-    public static string Severity(AlertSeverity severity) => severity == AlertSeverity.Critical ? "critical" : "warning";
-
     public static string Summary(AlertView alert) =>
         $"{(alert.SensorId is null ? $"{alert.Sensors.Count} sensors of" : $"Sensor {alert.SensorId} of")} {alert.ToolId ?? "an unnamed tool"}: anomalies ({alert.Model}, max score {alert.MaxScore.ToString("0.###", CultureInfo.InvariantCulture)})";
 
@@ -56,9 +47,9 @@ internal sealed class WebhookSink(string name, WebhookOptions options, Uri publi
         var body = JsonSerializer.SerializeToUtf8Bytes(
             new WebhookBody(
                 alert.Id,
-                AlertText.State(alert.State),
+                alert.State.Name(),
                 notification.Event.Kind,
-                AlertText.Severity(alert.Severity),
+                alert.Severity.Name(),
                 alert.ToolId,
                 alert.SensorId,
                 alert.Sensors,
@@ -67,7 +58,7 @@ internal sealed class WebhookSink(string name, WebhookOptions options, Uri publi
                 AlertText.Time(alert.StartedAt),
                 alert.ResolvedAt is { } resolved ? AlertText.Time(resolved) : null,
                 summary,
-                $"[{AlertText.Severity(alert.Severity)}] {summary}: {notification.Event.Kind}. {AlertText.Link(publicUrl, alert)}"),
+                $"[{alert.Severity.Name()}] {summary}: {notification.Event.Kind}. {AlertText.Link(publicUrl, alert)}"),
             NotificationJson.Default.WebhookBody);
         using var request = new HttpRequestMessage(HttpMethod.Post, options.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json");
@@ -105,12 +96,12 @@ internal sealed class AlertmanagerSink(Uri url, Uri publicUrl, HttpClient http) 
                 ["tool_id"] = alert.ToolId ?? "",
                 ["sensor_id"] = alert.SensorId ?? "",
                 ["model"] = alert.Model,
-                ["severity"] = AlertText.Severity(alert.Severity),
+                ["severity"] = alert.Severity.Name(),
             },
             new Dictionary<string, string>
             {
                 ["summary"] = AlertText.Summary(alert),
-                ["description"] = $"{AlertText.Summary(alert)}; {AlertText.State(alert.State)} since {AlertText.Time(alert.StartedAt)}.",
+                ["description"] = $"{AlertText.Summary(alert)}; {alert.State.Name()} since {AlertText.Time(alert.StartedAt)}.",
                 ["score"] = alert.MaxScore.ToString("R", CultureInfo.InvariantCulture),
             },
             AlertText.Time(alert.StartedAt),

@@ -111,9 +111,6 @@ internal sealed class SqliteResultsStore : IResultsStore
         _connectionString = new SqliteConnectionStringBuilder { DataSource = _path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
     }
 
-    /// <summary>The schema version this code writes.</summary>
-    public static int SchemaVersion => Migrations.Length;
-
     public void Initialize()
     {
         try

@@ -22,8 +22,8 @@ internal sealed record AlertItem(
 {
     public static AlertItem From(AlertView alert) => new(
         alert.Id,
-        Name(alert.State),
-        alert.Severity == AlertSeverity.Critical ? "critical" : "warning",
+        alert.State.Name(),
+        alert.Severity.Name(),
         alert.ToolId,
         alert.SensorId,
         alert.Model,
@@ -33,13 +33,6 @@ internal sealed record AlertItem(
         alert.ResolvedAt,
         alert.Sensors,
         [.. alert.Timeline.Select(e => new AlertStep(e.Time, e.Kind, e.SensorId, e.Score, e.By, e.Note))]);
-
-    public static string Name(AlertState state) => state switch
-    {
-        AlertState.Firing => "firing",
-        AlertState.Acknowledged => "acknowledged",
-        _ => "resolved",
-    };
 }
 
 internal sealed record AlertStep(

@@ -36,9 +36,10 @@ public sealed class AlertNotifierTests : IAsyncLifetime
         var notifications = Options.Create(new NotificationOptions());
         notifications.Value.Webhooks.Add(new WebhookOptions { Url = _receiver.Url, Secret = Secret });
         var doorbell = new Doorbell();
-        _book = new AlertBook(alerts, new AlertMetrics(_meters));
+        var alertMetrics = new AlertMetrics(_meters);
+        _book = new AlertBook(alerts, alertMetrics);
         var choice = new ResultsStoreChoice(_store);
-        _keeper = new AlertKeeper(_book, choice, new MemoryOutbox(), doorbell, new AlertFeed(), alerts, notifications, _time, NullLogger<AlertKeeper>.Instance);
+        _keeper = new AlertKeeper(_book, choice, new MemoryOutbox(), doorbell, new AlertFeed(alertMetrics), alerts, notifications, _time, NullLogger<AlertKeeper>.Instance);
         _notifier = new AlertNotifier(_store, doorbell, _book, notifications, new NotificationMetrics(_meters), _time, NullLogger<AlertNotifier>.Instance);
     }
 
