@@ -159,9 +159,13 @@ async function acknowledge(id, button) {
   if (!response.ok) button.textContent = `${response.status}`;
 }
 
+// Alerts the stream has told of (including resolved ones): the list fetched at start never overrides them.
+const streamed = new Set();
+
 function onAlert(event) {
   const change = JSON.parse(event.data);
   const alert = change.alert;
+  streamed.add(alert.id);
   if (alert.state === 'resolved') openAlerts.delete(alert.id); else openAlerts.set(alert.id, alert);
   renderAlerts();
   const line = document.createElement('li');
@@ -171,19 +175,27 @@ function onAlert(event) {
   while (timeline.children.length > 50) timeline.lastChild.remove();
 }
 
-async function loadAlerts() {
-  // What is open already, then every change from the stream (which keeps the last changes for a reconnect).
-  try {
-    const response = await fetch('alerts');
-    if (response.ok) {
-      for (const alert of (await response.json()).items) if (alert.state !== 'resolved') openAlerts.set(alert.id, alert);
-      renderAlerts();
+function loadAlerts() {
+  // Subscribe first, then fetch what is open already: an alert that fires in between comes by the
+  // stream, and the stream's word wins over the list's. A reconnect resumes by Last-Event-ID.
+  const source = new EventSource('stream-alerts');
+  source.addEventListener('alert', onAlert);
+  source.addEventListener('open', async () => {
+    const list = document.getElementById('alert-list');
+    if (list.dataset.loaded) return;
+    try {
+      const response = await fetch('alerts');
+      if (response.ok) {
+        for (const alert of (await response.json()).items) {
+          if (alert.state !== 'resolved' && !streamed.has(alert.id)) openAlerts.set(alert.id, alert);
+        }
+        renderAlerts();
+        list.dataset.loaded = 'true';
+      }
+    } catch {
+      // Tried again when the stream reopens; meanwhile it brings every change.
     }
-  } catch {
-    // The stream below still brings new alerts.
-  }
-
-  new EventSource('stream-alerts').addEventListener('alert', onAlert);
+  });
 }
 
 async function pollMetrics() {

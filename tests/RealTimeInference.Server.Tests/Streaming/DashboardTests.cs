@@ -57,6 +57,8 @@ public sealed class DashboardTests(DashboardFixture server) : IClassFixture<Dash
         var page = await server.NewPageAsync();
         await page.GotoAsync("/");
         await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
+        // The alert stream is open and the open alerts listed: an alert fired from here on is shown.
+        await Assertions.Expect(page.Locator("#alert-list")).ToHaveAttributeAsync("data-loaded", "true");
         var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
         using var client = new HttpClient { BaseAddress = server.BaseAddress };
         var anomalies = Enumerable.Range(0, 3).Select(_ => new { tool_id = tool, sensor_id = "chamber-temp", temperature = 420.0, pressure = 1013.0, flow_rate = 100.0 }).ToArray();
