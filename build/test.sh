@@ -41,6 +41,16 @@ if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
 fi
 
+# PostgreSQL 15 (Debian's package) for the results-store tests: each test class starts its own
+# cluster on a loopback port, so the package's default cluster is not created.
+if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
+    echo "Installing postgresql-15 for the results-store tests"
+    mkdir -p /etc/postgresql-common
+    [[ -e /etc/postgresql-common/createcluster.conf ]] || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold postgresql-15 >/dev/null
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

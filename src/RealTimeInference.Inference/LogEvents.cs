@@ -31,6 +31,7 @@ public static class LogEvents
     public const int ResultsRetentionFailed = 2002;
     public const int AlertNotKept = 2010;
     public const int AlertSinkUnreachable = 2020;
+    public const int AlertOutboxUnreadable = 2021;
 
     // 3000-3099 streaming.
     public const int StreamPumpFault = 3000;

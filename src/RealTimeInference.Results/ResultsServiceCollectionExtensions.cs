@@ -19,6 +19,7 @@ public static class ResultsServiceCollectionExtensions
             .Validate(o => o.Retention > TimeSpan.Zero, "Results:Retention must be positive.")
             .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Results:RetentionInterval must be positive.")
             .Validate(o => o.Store != ResultsStoreKind.Sqlite || !string.IsNullOrWhiteSpace(o.Path), "Results:Path must name a file for the sqlite store.")
+            .Validate(o => o.Store != ResultsStoreKind.Postgres || !string.IsNullOrWhiteSpace(o.ConnectionString), "Results:ConnectionString must be set for the postgres store.")
             .ValidateOnStart();
         services.AddSingleton<ResultsMetrics>();
         services.AddSingleton<ResultsQueue>();

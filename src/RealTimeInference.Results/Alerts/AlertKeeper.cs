@@ -11,7 +11,8 @@ namespace RealTimeInference.Results.Alerts;
 /// Keeps the alerts in the results store: at start it gives the book back what was open before a
 /// restart (and the recent resolved ones); then it writes every change, in order, with its
 /// notification to each sink in the same transaction (the outbox), trying a failed write again with
-/// backoff. With Results:Store=none the alerts and the outbox live in memory only.
+/// backoff (and, while the server runs, for as long as the store is away). With Results:Store=none
+/// the alerts and the outbox live in memory only.
 /// </summary>
 internal sealed partial class AlertKeeper(
     AlertBook book,
@@ -25,6 +26,7 @@ internal sealed partial class AlertKeeper(
     ILogger<AlertKeeper> logger) : BackgroundService
 {
     private const int Attempts = 5;
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -44,7 +46,7 @@ internal sealed partial class AlertKeeper(
         {
             while (await book.Changes.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
-                await KeepAsync().ConfigureAwait(false);
+                await KeepAsync(stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -56,10 +58,11 @@ internal sealed partial class AlertKeeper(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await KeepAsync().ConfigureAwait(false);
+        await KeepAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task KeepAsync()
+    /// <summary>Keeps the changes so far; while <paramref name="running"/> can still be cancelled and is not, a store that is away is waited for.</summary>
+    private async Task KeepAsync(CancellationToken running)
     {
         var sinks = notifications.Value.SinkNames;
         while (book.Changes.TryRead(out var change))
@@ -85,7 +88,8 @@ internal sealed partial class AlertKeeper(
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    if (attempt == Attempts)
+                    var waitForStore = store.IsTransient(ex) && running.CanBeCanceled && !running.IsCancellationRequested;
+                    if (attempt >= Attempts && !waitForStore)
                     {
                         LogLost(logger, ex, change.Alert.Id, change.Event.Kind);
                         break;
@@ -93,7 +97,7 @@ internal sealed partial class AlertKeeper(
                 }
 
                 await Task.Delay(backoff, time, CancellationToken.None).ConfigureAwait(false);
-                backoff *= 2;
+                backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
             }
 
             // Live subscribers see a change once it is kept (or could not be).

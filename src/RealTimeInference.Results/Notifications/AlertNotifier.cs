@@ -102,26 +102,38 @@ internal sealed partial class AlertNotifier(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var pending = await outbox.PendingAsync(sink.Name, 100, stoppingToken).ConfigureAwait(false);
-                if (pending.Count == 0)
+                try
                 {
-                    await bell.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                foreach (var notification in pending)
-                {
-                    if (!await TrySendAsync(sink, notification, stoppingToken).ConfigureAwait(false))
+                    var pending = await outbox.PendingAsync(sink.Name, 100, stoppingToken).ConfigureAwait(false);
+                    if (pending.Count == 0)
                     {
-                        metrics.Failed(sink.Name);
-                        await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
-                        backoff = TimeSpan.FromTicks(Math.Min(options.Value.MaxBackoff.Ticks, backoff.Ticks * 2));
-                        break;
+                        await bell.WaitAsync(stoppingToken).ConfigureAwait(false);
+                        continue;
                     }
 
-                    backoff = FirstBackoff;
-                    await outbox.DeliveredAsync(notification, time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-                    metrics.Delivered(sink.Name, time.GetUtcNow() - notification.Event.Time);
+                    foreach (var notification in pending)
+                    {
+                        if (!await TrySendAsync(sink, notification, stoppingToken).ConfigureAwait(false))
+                        {
+                            metrics.Failed(sink.Name);
+                            await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
+                            backoff = TimeSpan.FromTicks(Math.Min(options.Value.MaxBackoff.Ticks, backoff.Ticks * 2));
+                            break;
+                        }
+
+                        backoff = FirstBackoff;
+                        await outbox.DeliveredAsync(notification, time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                        metrics.Delivered(sink.Name, time.GetUtcNow() - notification.Event.Time);
+                    }
+                }
+#pragma warning disable CA1031 // The outbox is the results store, which may be away (PostgreSQL restarting): its notifications wait, and are sent once it is back.
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
+                {
+                    // A notification sent but not yet marked delivered goes again: receivers tell repeats by X-RTI-Notification-Id.
+                    LogOutboxUnreadable(logger, sink.Name, ex.Message);
+                    await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
+                    backoff = TimeSpan.FromTicks(Math.Min(options.Value.MaxBackoff.Ticks, backoff.Ticks * 2));
                 }
             }
         }
@@ -171,6 +183,9 @@ internal sealed partial class AlertNotifier(
             // Stopping.
         }
     }
+
+    [LoggerMessage(EventId = LogEvents.AlertOutboxUnreadable, Level = LogLevel.Warning, Message = "The notifications for {Sink} could not be read or marked from the results store: {Error}; tried again")]
+    private static partial void LogOutboxUnreadable(ILogger logger, string sink, string error);
 
     [LoggerMessage(EventId = LogEvents.AlertSinkUnreachable, Level = LogLevel.Warning, Message = "Alert sink {Sink} did not take alert {AlertId}'s notification: {Error}; it is tried again")]
     private static partial void LogUnreachable(ILogger logger, string sink, long alertId, string error);

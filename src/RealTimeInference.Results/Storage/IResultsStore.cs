@@ -11,6 +11,7 @@ public sealed class ResultsStoreChoice : IDisposable
         : this(options.Value.Store switch
         {
             ResultsStoreKind.Sqlite => new SqliteResultsStore(options.Value.Path),
+            ResultsStoreKind.Postgres => new PostgresResultsStore(options.Value.ConnectionString ?? ""),
             _ => null,
         })
     {
@@ -29,6 +30,9 @@ public interface IResultsStore : INotificationOutbox, IDisposable
 {
     /// <summary>Opens the store and brings its schema to the current version; throws, naming the setting at fault, when it cannot.</summary>
     void Initialize();
+
+    /// <summary>Whether <paramref name="error"/> says the store is away for now (a lost connection), not that the write itself is bad: such a write is tried until it succeeds.</summary>
+    bool IsTransient(Exception error);
 
     /// <summary>Writes every row of <paramref name="chunks"/> in one transaction: all or none.</summary>
     Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken);

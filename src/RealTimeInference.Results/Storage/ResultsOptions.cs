@@ -4,6 +4,7 @@ namespace RealTimeInference.Results.Storage;
 public enum ResultsStoreKind
 {
     Sqlite,
+    Postgres,
     None,
 }
 
@@ -11,11 +12,14 @@ public sealed class ResultsOptions
 {
     public const string Section = "Results";
 
-    /// <summary><c>sqlite</c> (the default, an embedded file) or <c>none</c>.</summary>
+    /// <summary><c>sqlite</c> (the default, an embedded file), <c>postgres</c> or <c>none</c>.</summary>
     public ResultsStoreKind Store { get; set; } = ResultsStoreKind.Sqlite;
 
     /// <summary>The SQLite file; a relative path is taken from the working directory.</summary>
     public string Path { get; set; } = "data/results.db";
+
+    /// <summary>The PostgreSQL database, as an Npgsql connection string (for <c>postgres</c>).</summary>
+    public string? ConnectionString { get; set; }
 
     /// <summary>Rows waiting to be written; past it new predictions' rows are dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 200_000;

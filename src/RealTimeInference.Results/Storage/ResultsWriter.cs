@@ -11,7 +11,9 @@ namespace RealTimeInference.Results.Storage;
 /// letting rows gather for Results:WriteInterval first when fewer are queued (a transaction per
 /// request would cost more than the requests).
 /// A failed write is tried again with backoff, up to Results:WriteAttempts times, and then its rows
-/// are dropped and counted — so every prediction is either written or counted as dropped. The store
+/// are dropped and counted — so every prediction is either written or counted as dropped. A store
+/// that is away for now (<see cref="IResultsStore.IsTransient"/>) is tried until it is back, unless
+/// the server is stopping. The store
 /// is opened (and migrated) at start: a store that cannot be opened stops the server there. On
 /// shutdown, which comes after the server stopped taking requests, what is queued is still written.
 /// </summary>
@@ -131,7 +133,10 @@ internal sealed partial class ResultsWriter(
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                if (attempt >= options.Value.WriteAttempts)
+                // A store that is away (PostgreSQL restarting) is waited for while the server runs: the
+                // queue keeps taking rows meanwhile, and counts what it cannot hold.
+                var waitForStore = store.IsTransient(ex) && cancellationToken.CanBeCanceled && !cancellationToken.IsCancellationRequested;
+                if (attempt >= options.Value.WriteAttempts && !waitForStore)
                 {
                     LogDropped(logger, ex, rows, attempt);
                     metrics.Dropped(ResultsMetrics.StoreError, rows);

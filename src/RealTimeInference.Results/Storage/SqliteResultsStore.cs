@@ -136,6 +136,9 @@ internal sealed class SqliteResultsStore : IResultsStore
         _insertWafer = Insert(_writer, "wafer_predictions", WaferColumns);
     }
 
+    /// <summary>A local file is never away for a while: a failed write is tried Results:WriteAttempts times.</summary>
+    public bool IsTransient(Exception error) => false;
+
     private static SqliteCommand Insert(SqliteConnection connection, string table, string columns)
     {
         var count = columns.Split(", ").Length;
@@ -255,22 +258,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            items.Add(new StoredPrediction(reader.GetInt64(0), new PredictionRecord(
-                UnixMicroseconds.ToTime(reader.GetInt64(1)),
-                UnixMicroseconds.ToTime(reader.GetInt64(2)),
-                reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.GetString(6),
-                reader.GetInt32(7),
-                reader.GetFloat(8),
-                reader.GetFloat(9),
-                reader.GetFloat(10),
-                reader.GetFloat(11),
-                reader.GetBoolean(12),
-                reader.GetDouble(13),
-                LatencyClasses.TryParse(reader.GetString(14), out var latencyClass) ? latencyClass : LatencyClass.ProcessControl,
-                reader.GetString(15))));
+            items.Add(StoredRows.Prediction(reader, Time));
         }
 
         return Task.FromResult<IReadOnlyList<StoredPrediction>>(items);
@@ -296,19 +284,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            items.Add(new StoredWafer(reader.GetInt64(0), new WaferRecord(
-                UnixMicroseconds.ToTime(reader.GetInt64(1)),
-                reader.GetString(2),
-                reader.GetString(3),
-                reader.GetInt32(4),
-                reader.GetString(5),
-                reader.GetBoolean(6),
-                reader.GetFloat(7),
-                reader.GetString(8),
-                reader.GetString(9),
-                reader.GetDouble(10),
-                LatencyClasses.TryParse(reader.GetString(11), out var latencyClass) ? latencyClass : LatencyClass.DefectDetection,
-                reader.GetString(12))));
+            items.Add(StoredRows.Wafer(reader, Time));
         }
 
         return Task.FromResult<IReadOnlyList<StoredWafer>>(items);
@@ -334,14 +310,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            buckets.Add(new SummaryBucket(
-                reader.IsDBNull(0) ? null : reader.GetString(0),
-                reader.IsDBNull(1) ? null : reader.GetString(1),
-                UnixMicroseconds.ToTime(reader.GetInt64(2) * bucket),
-                reader.GetInt64(3),
-                reader.GetInt64(4),
-                reader.GetDouble(5),
-                reader.GetDouble(6)));
+            buckets.Add(StoredRows.Bucket(reader, UnixMicroseconds.ToTime(reader.GetInt64(2) * bucket)));
         }
 
         return Task.FromResult<IReadOnlyList<SummaryBucket>>(buckets);
@@ -414,36 +383,25 @@ internal sealed class SqliteResultsStore : IResultsStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SELECT id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors FROM alerts
-            WHERE state <> 'Resolved' OR id IN (SELECT id FROM alerts WHERE state = 'Resolved' ORDER BY id DESC LIMIT $recent)
-            ORDER BY id
-            """;
-        command.Parameters.AddWithValue("$recent", recentResolved);
+        command.CommandText = StoredRows.LoadAlerts + ";" + StoredRows.LoadTimelines + ";" + StoredRows.LastAlertId;
+        command.Parameters.AddWithValue("@recent", recentResolved);
         var alerts = new List<AlertView>();
-        using (var reader = command.ExecuteReader())
+        var steps = new List<(long, AlertEvent)>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
         {
-            while (reader.Read())
-            {
-                alerts.Add(new AlertView(
-                    reader.GetInt64(0),
-                    reader.IsDBNull(1) ? null : reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.GetString(3),
-                    Enum.Parse<AlertSeverity>(reader.GetString(4)),
-                    Enum.Parse<AlertState>(reader.GetString(5)),
-                    UnixMicroseconds.ToTime(reader.GetInt64(6)),
-                    reader.IsDBNull(7) ? null : UnixMicroseconds.ToTime(reader.GetInt64(7)),
-                    reader.IsDBNull(8) ? null : UnixMicroseconds.ToTime(reader.GetInt64(8)),
-                    reader.GetFloat(9),
-                    JsonSerializer.Deserialize(reader.GetString(10), ResultsJson.Default.IReadOnlyListString) ?? [],
-                    Timeline(connection, reader.GetInt64(0))));
-            }
+            alerts.Add(StoredRows.Alert(reader, Time));
         }
 
-        using var last = connection.CreateCommand();
-        last.CommandText = "SELECT coalesce(max(id), 0) FROM alerts";
-        return Task.FromResult<(IReadOnlyList<AlertView>, long)>((alerts, Convert.ToInt64(last.ExecuteScalar(), CultureInfo.InvariantCulture)));
+        reader.NextResult();
+        while (reader.Read())
+        {
+            steps.Add(StoredRows.Step(reader, Time));
+        }
+
+        reader.NextResult();
+        reader.Read();
+        return Task.FromResult<(IReadOnlyList<AlertView>, long)>((StoredRows.WithTimelines(alerts, steps), reader.GetInt64(0)));
     }
 
     public Task<IReadOnlyList<Notification>> PendingAsync(string sink, int max, CancellationToken cancellationToken)
@@ -457,11 +415,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            pending.Add(new Notification(
-                reader.GetInt64(0),
-                sink,
-                JsonSerializer.Deserialize(reader.GetString(1), ResultsJson.Default.AlertView)!,
-                JsonSerializer.Deserialize(reader.GetString(2), ResultsJson.Default.AlertEvent)!));
+            pending.Add(StoredRows.Notification(reader, sink));
         }
 
         return Task.FromResult<IReadOnlyList<Notification>>(pending);
@@ -478,26 +432,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.CompletedTask;
     }
 
-    private static List<AlertEvent> Timeline(SqliteConnection connection, long alertId)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT time, kind, sensor_id, score, by, note FROM alert_events WHERE alert_id = $id ORDER BY seq";
-        command.Parameters.AddWithValue("$id", alertId);
-        var steps = new List<AlertEvent>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            steps.Add(new AlertEvent(
-                UnixMicroseconds.ToTime(reader.GetInt64(0)),
-                reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetFloat(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5)));
-        }
-
-        return steps;
-    }
+    private static DateTimeOffset Time(System.Data.Common.DbDataReader reader, int column) => UnixMicroseconds.ToTime(reader.GetInt64(column));
 
     public void Dispose()
     {

@@ -124,6 +124,27 @@ public sealed class ResultsWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StoreAwayLongerThanTheAttempts_TheRowsWaitAndAreWrittenOnceItIsBack()
+    {
+        var writer = Create(attempts: 2);
+        await writer.StartAsync(CancellationToken.None);
+        _store.FailsAsAway = true;
+        _store.FailNext = 4;
+
+        Assert.True(Offer(10));
+        foreach (var backoff in new[] { 100, 200, 400, 800 })
+        {
+            await _time.WaitForTimerAsync();
+            _time.Advance(TimeSpan.FromMilliseconds(backoff));
+        }
+
+        await WaitWrittenAsync(10);
+
+        Assert.Equal(0, Dropped(ResultsMetrics.StoreError));
+        Assert.Equal(10, await StoredRowsAsync());
+    }
+
+    [Fact]
     public async Task QueueFull_TheBatchThatDoesNotFitIsDroppedAndCounted_NeverWaitedFor()
     {
         var writer = Create(capacity: 10);
@@ -177,7 +198,12 @@ public sealed class ResultsWriterTests : IAsyncLifetime
     {
         public int FailNext { get; set; }
 
+        /// <summary>Whether its failures say "away for now", as a lost PostgreSQL connection does.</summary>
+        public bool FailsAsAway { get; set; }
+
         public void Initialize() => inner.Initialize();
+
+        public bool IsTransient(Exception error) => FailsAsAway && error is IOException;
 
         public async Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
         {

@@ -1,0 +1,98 @@
+using System.Data.Common;
+using System.Text.Json;
+using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Notifications;
+
+namespace RealTimeInference.Results.Storage;
+
+/// <summary>
+/// What both stores read back, in the column order their queries share; they differ only in how a
+/// time is kept (the <c>time</c> reader: SQLite's microseconds, PostgreSQL's <c>timestamptz</c>).
+/// </summary>
+internal static class StoredRows
+{
+    /// <summary>The open alerts and the <c>@recent</c> last resolved (SQLite and Npgsql both bind <c>@name</c>).</summary>
+    public const string LoadAlerts = """
+        SELECT id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors FROM alerts
+        WHERE state <> 'Resolved' OR id IN (SELECT id FROM alerts WHERE state = 'Resolved' ORDER BY id DESC LIMIT @recent)
+        ORDER BY id
+        """;
+
+    /// <summary>The timelines of the alerts <see cref="LoadAlerts"/> reads, in one query.</summary>
+    public const string LoadTimelines = """
+        SELECT alert_id, time, kind, sensor_id, score, by, note FROM alert_events
+        WHERE alert_id IN (SELECT id FROM alerts WHERE state <> 'Resolved' OR id IN (SELECT id FROM alerts WHERE state = 'Resolved' ORDER BY id DESC LIMIT @recent))
+        ORDER BY alert_id, seq
+        """;
+
+    public const string LastAlertId = "SELECT coalesce(max(id), 0) FROM alerts";
+
+    public static StoredPrediction Prediction(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
+        new(r.GetInt64(0), new PredictionRecord(
+            time(r, 1),
+            time(r, 2),
+            r.GetString(3),
+            Text(r, 4),
+            Text(r, 5),
+            r.GetString(6),
+            r.GetInt32(7),
+            r.GetFloat(8),
+            r.GetFloat(9),
+            r.GetFloat(10),
+            r.GetFloat(11),
+            r.GetBoolean(12),
+            r.GetDouble(13),
+            LatencyClasses.TryParse(r.GetString(14), out var latencyClass) ? latencyClass : LatencyClass.ProcessControl,
+            r.GetString(15)));
+
+    public static StoredWafer Wafer(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
+        new(r.GetInt64(0), new WaferRecord(
+            time(r, 1),
+            r.GetString(2),
+            r.GetString(3),
+            r.GetInt32(4),
+            r.GetString(5),
+            r.GetBoolean(6),
+            r.GetFloat(7),
+            r.GetString(8),
+            r.GetString(9),
+            r.GetDouble(10),
+            LatencyClasses.TryParse(r.GetString(11), out var latencyClass) ? latencyClass : LatencyClass.DefectDetection,
+            r.GetString(12)));
+
+    public static SummaryBucket Bucket(DbDataReader r, DateTimeOffset start) =>
+        new(Text(r, 0), Text(r, 1), start, r.GetInt64(3), r.GetInt64(4), r.GetDouble(5), r.GetDouble(6));
+
+    /// <summary>A row of <see cref="LoadAlerts"/>, its timeline still empty.</summary>
+    public static AlertView Alert(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
+        new(r.GetInt64(0),
+            Text(r, 1),
+            Text(r, 2),
+            r.GetString(3),
+            Enum.Parse<AlertSeverity>(r.GetString(4)),
+            Enum.Parse<AlertState>(r.GetString(5)),
+            time(r, 6),
+            r.IsDBNull(7) ? null : time(r, 7),
+            r.IsDBNull(8) ? null : time(r, 8),
+            r.GetFloat(9),
+            JsonSerializer.Deserialize(r.GetString(10), ResultsJson.Default.IReadOnlyListString) ?? [],
+            []);
+
+    /// <summary>A row of <see cref="LoadTimelines"/>: the alert it belongs to, and the step.</summary>
+    public static (long AlertId, AlertEvent Step) Step(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
+        (r.GetInt64(0), new AlertEvent(time(r, 1), r.GetString(2), Text(r, 3), r.IsDBNull(4) ? null : r.GetFloat(4), Text(r, 5), Text(r, 6)));
+
+    /// <summary>Each alert with its steps, in the order read.</summary>
+    public static List<AlertView> WithTimelines(List<AlertView> alerts, List<(long AlertId, AlertEvent Step)> steps)
+    {
+        var timelines = steps.ToLookup(s => s.AlertId, s => s.Step);
+        return [.. alerts.Select(a => a with { Timeline = [.. timelines[a.Id]] })];
+    }
+
+    /// <summary>An outbox row: <c>seq, alert, event</c>, the two last as JSON text.</summary>
+    public static Notification Notification(DbDataReader r, string sink) =>
+        new(r.GetInt64(0), sink, JsonSerializer.Deserialize(r.GetString(1), ResultsJson.Default.AlertView)!, JsonSerializer.Deserialize(r.GetString(2), ResultsJson.Default.AlertEvent)!);
+
+    private static string? Text(DbDataReader r, int column) => r.IsDBNull(column) ? null : r.GetString(column);
+}

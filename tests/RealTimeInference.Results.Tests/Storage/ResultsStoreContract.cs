@@ -1,0 +1,195 @@
+using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Storage;
+using static RealTimeInference.Results.Tests.Storage.StoreFolder;
+
+namespace RealTimeInference.Results.Tests.Storage;
+
+/// <summary>What every results store does alike; each store's test class runs these against the real thing.</summary>
+public abstract class ResultsStoreContract : IAsyncLifetime
+{
+    protected IResultsStore Store { get; set; } = null!;
+
+    /// <summary>A store on this test's database, not yet initialized; the same database each time.</summary>
+    protected abstract IResultsStore Open();
+
+    protected abstract Task<long> CountAsync(string sql);
+
+    public virtual Task InitializeAsync()
+    {
+        Store = Open();
+        Store.Initialize();
+        return Task.CompletedTask;
+    }
+
+    public virtual Task DisposeAsync()
+    {
+        Store.Dispose();
+        return Task.CompletedTask;
+    }
+
+    protected Task<IReadOnlyList<StoredPrediction>> Query(
+        string? tool = null, string? sensor = null, DateTimeOffset? from = null, DateTimeOffset? to = null, bool anomaliesOnly = false, int limit = 100, PageCursor? after = null) =>
+        Store.QueryAsync(new PredictionQuery(tool, sensor, from, to, anomaliesOnly, limit, after), CancellationToken.None);
+
+    [Fact]
+    public async Task Write_ThenQuery_ReturnsEveryFieldAsWritten()
+    {
+        var row = Row(tool: "tool-3", sensor: "s9", score: 0.93f, anomaly: true, request: "0HN:1") with { LatencyMs = 2.25, Temperature = 412.5f };
+        await Store.WriteAsync([Chunk(row)], CancellationToken.None);
+
+        var stored = Assert.Single(await Query());
+
+        Assert.Equal(row, stored.Record);
+    }
+
+    [Fact]
+    public async Task Query_FiltersByToolSensorTimeAndAnomaly_NewestFirst()
+    {
+        await Store.WriteAsync(
+            [Chunk(
+                Row("a", "1", T0, request: "old"),
+                Row("a", "1", T0.AddMinutes(1), anomaly: true, request: "mid"),
+                Row("a", "2", T0.AddMinutes(2), request: "other-sensor"),
+                Row("b", "1", T0.AddMinutes(3), request: "other-tool"),
+                Row("a", "1", T0.AddMinutes(4), request: "new"))],
+            CancellationToken.None);
+
+        Assert.Equal(["new", "mid", "old"], (await Query("a", "1")).Select(p => p.Record.RequestId));
+        Assert.Equal(["other-sensor", "mid"], (await Query("a", from: T0.AddMinutes(1), to: T0.AddMinutes(4))).Select(p => p.Record.RequestId));
+        Assert.Equal(["mid"], (await Query(anomaliesOnly: true)).Select(p => p.Record.RequestId));
+    }
+
+    [Fact]
+    public async Task Pages_WalkEveryRowOnce_EvenWhenTimesAreEqual()
+    {
+        var rows = Enumerable.Range(0, 25).Select(i => Row(time: T0.AddSeconds(i / 5), request: $"r{i}")).ToArray();
+        await Store.WriteAsync([Chunk(rows[..12]), Chunk(rows[12..])], CancellationToken.None);
+
+        var seen = new List<string>();
+        PageCursor? after = null;
+        while (await Query(limit: 4, after: after) is { Count: > 0 } page)
+        {
+            seen.AddRange(page.Select(p => p.Record.RequestId));
+            after = PageCursor.After(page[^1]);
+        }
+
+        // Newest time first; within a time, the last written first.
+        Assert.Equal(rows.Select(r => r.RequestId).Reverse(), seen);
+    }
+
+    [Fact]
+    public async Task Summarize_CountsAnomaliesAndScoresPerSensorAndBucket()
+    {
+        await Store.WriteAsync(
+            [Chunk(
+                Row("a", "1", T0.AddSeconds(10), score: 0.2f),
+                Row("a", "1", T0.AddSeconds(50), score: 0.8f, anomaly: true),
+                Row("a", "1", T0.AddSeconds(70), score: 0.4f),
+                Row("a", "2", T0.AddSeconds(5), score: 0.5f),
+                Row("b", "1", T0.AddSeconds(5), score: 0.5f))],
+            CancellationToken.None);
+
+        var buckets = await Store.SummarizeAsync(new SummaryQuery("a", T0, T0.AddMinutes(5), TimeSpan.FromMinutes(1)), CancellationToken.None);
+
+        Assert.Equal(3, buckets.Count);
+        var first = buckets[0];
+        Assert.Equal(("1", T0, 2L, 1L), (first.SensorId, first.BucketStart, first.Count, first.Anomalies));
+        Assert.Equal(0.5, first.MeanScore, precision: 5);
+        Assert.Equal(0.8, first.MaxScore, precision: 5);
+        Assert.Equal(("1", T0.AddMinutes(1), 1L), (buckets[1].SensorId, buckets[1].BucketStart, buckets[1].Count));
+        Assert.Equal("2", buckets[2].SensorId);
+    }
+
+    [Fact]
+    public async Task Reopened_TheStoreKeepsItsRows_AndItsSchemaIsNotAppliedTwice()
+    {
+        await Store.WriteAsync([Chunk(Row(request: "before restart"))], CancellationToken.None);
+        Store.Dispose();
+
+        Store = Open();
+        Store.Initialize();
+        await Store.WriteAsync([Chunk(Row(request: "after restart"))], CancellationToken.None);
+
+        Assert.Equal(["after restart", "before restart"], (await Query()).Select(p => p.Record.RequestId));
+    }
+
+    [Fact]
+    public async Task Alerts_AreKeptWithTheirTimelines_OpenOnesAndTheRecentResolvedLoadBack()
+    {
+        var fired = new AlertView(1, "tool-1", "s1", "sensor-anomaly", AlertSeverity.Critical, AlertState.Firing, T0, null, null, 0.97f, ["s1"], []);
+        var acknowledged = fired with { State = AlertState.Acknowledged, AcknowledgedAt = T0.AddSeconds(5) };
+        var other = new AlertView(2, "tool-2", null, "sensor-anomaly", AlertSeverity.Warning, AlertState.Firing, T0, null, null, 0.7f, ["a", "b"], []);
+        var resolved = other with { State = AlertState.Resolved, ResolvedAt = T0.AddMinutes(1), MaxScore = 0.8f };
+        await Store.SaveAlertAsync(new AlertChange(fired, new AlertEvent(T0, "fired", "s1", 0.97f)), ["webhook-0"], CancellationToken.None);
+        await Store.SaveAlertAsync(new AlertChange(other, new AlertEvent(T0, "fired", "a", 0.7f)), [], CancellationToken.None);
+        await Store.SaveAlertAsync(new AlertChange(acknowledged, new AlertEvent(T0.AddSeconds(5), "acknowledged", By: "operator-7", Note: "on it")), ["webhook-0"], CancellationToken.None);
+        await Store.SaveAlertAsync(new AlertChange(resolved, new AlertEvent(T0.AddMinutes(1), "resolved", "b")), [], CancellationToken.None);
+
+        var (alerts, lastId) = await Store.LoadAlertsAsync(10, CancellationToken.None);
+
+        Assert.Equal(2, lastId);
+        Assert.Equal([1L, 2L], alerts.Select(a => a.Id));
+        Assert.Equal(acknowledged with { Sensors = alerts[0].Sensors, Timeline = alerts[0].Timeline }, alerts[0]);
+        Assert.Equal(["s1"], alerts[0].Sensors);
+        Assert.Equal(["fired", "acknowledged"], alerts[0].Timeline.Select(e => e.Kind));
+        Assert.Equal(("operator-7", "on it"), (alerts[0].Timeline[1].By, alerts[0].Timeline[1].Note));
+        Assert.Equal((AlertState.Resolved, 0.8f), (alerts[1].State, alerts[1].MaxScore));
+        Assert.Equal(["a", "b"], alerts[1].Sensors);
+        Assert.DoesNotContain((await Store.LoadAlertsAsync(0, CancellationToken.None)).Alerts, a => a.Id == 2);
+        // Each change to each sink, in order, with the alert as it stood then.
+        var pending = await Store.PendingAsync("webhook-0", 10, CancellationToken.None);
+        Assert.Equal([AlertState.Firing, AlertState.Acknowledged], pending.Select(n => n.Alert.State));
+        Assert.Equal("operator-7", pending[1].Event.By);
+        await Store.DeliveredAsync(pending[0], T0, CancellationToken.None);
+        Assert.Equal("acknowledged", Assert.Single(await Store.PendingAsync("webhook-0", 10, CancellationToken.None)).Event.Kind);
+    }
+
+    [Fact]
+    public async Task DeleteDeliveredNotifications_RemovesOnlyThoseDeliveredBeforeTheCutoff()
+    {
+        var alert = new AlertView(1, "tool-1", "s1", "sensor-anomaly", AlertSeverity.Warning, AlertState.Firing, T0, null, null, 0.9f, ["s1"], []);
+        await Store.SaveAlertAsync(new AlertChange(alert, new AlertEvent(T0, "fired")), ["old", "undelivered"], CancellationToken.None);
+        await Store.SaveAlertAsync(new AlertChange(alert, new AlertEvent(T0, "acknowledged")), ["recent"], CancellationToken.None);
+        await Store.DeliveredAsync(Assert.Single(await Store.PendingAsync("old", 10, CancellationToken.None)), T0.AddDays(-8), CancellationToken.None);
+        await Store.DeliveredAsync(Assert.Single(await Store.PendingAsync("recent", 10, CancellationToken.None)), T0, CancellationToken.None);
+
+        Assert.Equal(1, await Store.DeleteDeliveredNotificationsAsync(T0.AddDays(-7), CancellationToken.None));
+        Assert.Equal(0, await Store.DeleteDeliveredNotificationsAsync(T0.AddDays(-7), CancellationToken.None));
+        Assert.Single(await Store.PendingAsync("undelivered", 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task WaferVerdicts_AreWrittenBesideSensorRows_AndRetentionTakesTheOldOnes()
+    {
+        WaferRecord Wafer(DateTimeOffset at, string hash) =>
+            new(at, "http", "wafer-defect", 1, "center", true, 0.97f, "{\"none\":0.03,\"center\":0.97}", hash, 12.5, Inference.Scheduling.LatencyClass.DefectDetection, "0HN:1");
+        var wafers = new[] { Wafer(T0.AddDays(-8), "old"), Wafer(T0, "recent") };
+        await Store.WriteAsync([Chunk(Row()), new RecordChunk(wafers, wafers.Length)], CancellationToken.None);
+
+        Assert.Equal(2, await CountAsync("SELECT count(*) FROM wafer_predictions"));
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM wafer_predictions WHERE image_sha256 = 'recent' AND defect_type = 'center' AND confidence > 0.96"));
+        Assert.Equal(1, await Store.DeleteOlderThanAsync(T0.AddDays(-7), 10, CancellationToken.None));
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM wafer_predictions WHERE image_sha256 = 'old'"));
+        Assert.Single(await Query());
+    }
+
+    [Fact]
+    public async Task WaferPages_WalkEveryVerdictOnce_DefectsOnlyFilters()
+    {
+        var wafers = Enumerable.Range(0, 5).Select(i => new WaferRecord(
+            T0, "http", "wafer-defect", 1, i % 2 == 0 ? "center" : "none", i % 2 == 0, 0.9f, "{}", $"hash{i}", 3.5, Inference.Scheduling.LatencyClass.DefectDetection, $"r{i}")).ToArray();
+        await Store.WriteAsync([new RecordChunk(wafers, wafers.Length)], CancellationToken.None);
+
+        var seen = new List<string>();
+        PageCursor? after = null;
+        while (await Store.QueryWafersAsync(new WaferQuery(null, null, false, 2, after), CancellationToken.None) is { Count: > 0 } page)
+        {
+            seen.AddRange(page.Select(w => w.Record.ImageSha256));
+            after = new PageCursor(UnixMicroseconds.From(page[^1].Record.PredictedAt), page[^1].Id);
+        }
+
+        Assert.Equal(["hash4", "hash3", "hash2", "hash1", "hash0"], seen);
+        var defects = await Store.QueryWafersAsync(new WaferQuery(T0, T0.AddSeconds(1), true, 10, null), CancellationToken.None);
+        Assert.Equal(["hash4", "hash2", "hash0"], defects.Select(w => w.Record.ImageSha256));
+    }
+}
