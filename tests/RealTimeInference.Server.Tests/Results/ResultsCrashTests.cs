@@ -87,18 +87,20 @@ public sealed class ResultsCrashTests : IDisposable
         Assert.Equal(3, stored.GetProperty("items").GetArrayLength());
     }
 
-    [Fact]
-    public async Task AStoreThatCannotBeOpened_StopsTheServerAtStart_NamingTheSetting()
+    [Theory]
+    [InlineData("Results:Path", "--Results:Store=sqlite")]
+    [InlineData("Results:ConnectionString", "--Results:Store=postgres", "--Results:ConnectionString=Host=127.0.0.1;Port=1;Timeout=2")]
+    public async Task AStoreThatCannotBeOpened_StopsTheServerAtStart_NamingTheSetting(string setting, params string[] settings)
     {
         // A file where the store's folder would be: no folder can be made there.
         Directory.CreateDirectory(_folder);
         await File.WriteAllTextAsync(Path.Combine(_folder, "blocker"), "");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[]
-        {
+        foreach (var argument in (string[])
+        [
             Path.Combine(AppContext.BaseDirectory, "RealTimeInference.Server.dll"), "--urls", "http://127.0.0.1:0",
-            "--Simulator:Enabled=false", "--Results:Path=" + Path.Combine(_folder, "blocker", "results.db"),
-        })
+            "--Simulator:Enabled=false", "--Results:Path=" + Path.Combine(_folder, "blocker", "results.db"), .. settings,
+        ])
         {
             start.ArgumentList.Add(argument);
         }
@@ -110,6 +112,6 @@ public sealed class ResultsCrashTests : IDisposable
         await process.WaitForExitAsync(timeout.Token);
 
         Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains("Results:Path", await output + await errors, StringComparison.Ordinal);
+        Assert.Contains(setting, await output + await errors, StringComparison.Ordinal);
     }
 }

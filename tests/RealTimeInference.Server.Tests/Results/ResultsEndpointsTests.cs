@@ -8,8 +8,8 @@ using RealTimeInference.Results.Storage;
 
 namespace RealTimeInference.Server.Tests.Results;
 
-/// <summary>Every prediction is stored, off the request's path, and can be asked for again.</summary>
-public sealed class ResultsEndpointsTests(ServerFixture server) : IClassFixture<ServerFixture>, IDisposable
+/// <summary>Every prediction is stored, off the request's path, and can be asked for again; the same with each store.</summary>
+public abstract class ResultsEndpointsTests(ServerFixture server) : IDisposable
 {
     private readonly HttpClient _client = server.CreateClient();
     private readonly MetricCollector<long> _written = new(
@@ -108,6 +108,10 @@ public sealed class ResultsEndpointsTests(ServerFixture server) : IClassFixture<
         Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty(parameter, out _), await response.Content.ReadAsStringAsync());
     }
 }
+
+public sealed class SqliteResultsEndpointsTests(ServerFixture server) : ResultsEndpointsTests(server), IClassFixture<ServerFixture>;
+
+public sealed class PostgresResultsEndpointsTests(PostgresStoreFixture server) : ResultsEndpointsTests(server), IClassFixture<PostgresStoreFixture>;
 
 /// <summary>A server told to keep no results.</summary>
 public sealed class NoResultsServerFixture : ServerFixture
