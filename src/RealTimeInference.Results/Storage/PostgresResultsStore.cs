@@ -29,8 +29,8 @@ internal sealed class PostgresResultsStore : IResultsStore
             time timestamptz NOT NULL,
             predicted_at timestamptz NOT NULL,
             source text NOT NULL,
-            tool_id text,
-            sensor_id text,
+            tool_id text COLLATE "C",
+            sensor_id text COLLATE "C",
             model text NOT NULL,
             model_version integer NOT NULL,
             temperature real NOT NULL,
@@ -42,6 +42,7 @@ internal sealed class PostgresResultsStore : IResultsStore
             latency_class text NOT NULL,
             request_id text NOT NULL
         ) PARTITION BY RANGE (predicted_at);
+        ALTER SEQUENCE predictions_id_seq CACHE 1000;
         CREATE INDEX predictions_by_time ON predictions (time, id);
         CREATE INDEX predictions_by_tool ON predictions (tool_id, sensor_id, time, id);
         CREATE TABLE alerts (

@@ -102,7 +102,7 @@ internal sealed partial class ResultsWriter(
         {
             if (rows > 0)
             {
-                await WriteWithRetriesAsync(store, rows, cancellationToken).ConfigureAwait(false);
+                await WriteWithRetriesAsync(store, rows, running: cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -117,7 +117,12 @@ internal sealed partial class ResultsWriter(
         }
     }
 
-    private async Task WriteWithRetriesAsync(IResultsStore store, int rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the batch, trying again as the class says. A write is never cancelled: rows taken from
+    /// the queue are written or counted, and a stop lets the write under way finish. While
+    /// <paramref name="running"/> can still be cancelled and is not, a store that is away is waited for.
+    /// </summary>
+    private async Task WriteWithRetriesAsync(IResultsStore store, int rows, CancellationToken running)
     {
         var backoff = FirstBackoff;
         for (var attempt = 1; ; attempt++)
@@ -125,7 +130,7 @@ internal sealed partial class ResultsWriter(
             var started = Stopwatch.GetTimestamp();
             try
             {
-                await store.WriteAsync(_batch, cancellationToken).ConfigureAwait(false);
+                await store.WriteAsync(_batch, CancellationToken.None).ConfigureAwait(false);
                 metrics.Written(rows, Stopwatch.GetElapsedTime(started));
                 return;
             }
@@ -135,7 +140,7 @@ internal sealed partial class ResultsWriter(
             {
                 // A store that is away (PostgreSQL restarting) is waited for while the server runs: the
                 // queue keeps taking rows meanwhile, and counts what it cannot hold.
-                var waitForStore = store.IsTransient(ex) && cancellationToken.CanBeCanceled && !cancellationToken.IsCancellationRequested;
+                var waitForStore = store.IsTransient(ex) && running.CanBeCanceled && !running.IsCancellationRequested;
                 if (attempt >= options.Value.WriteAttempts && !waitForStore)
                 {
                     LogDropped(logger, ex, rows, attempt);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using RealTimeInference.Results.Alerts;
 using RealTimeInference.Results.Notifications;
 using RealTimeInference.Inference.Scheduling;
@@ -102,8 +103,8 @@ internal sealed class SqliteResultsStore : IResultsStore
         "predicted_at, source, model, model_version, defect_type, defect_detected, confidence, class_probabilities, image_sha256, latency_ms, latency_class, request_id";
 
     private SqliteConnection? _writer;
-    private SqliteCommand? _insert;
-    private SqliteCommand? _insertWafer;
+    private sqlite3_stmt? _insert;
+    private sqlite3_stmt? _insertWafer;
 
     public SqliteResultsStore(string path)
     {
@@ -122,7 +123,7 @@ internal sealed class SqliteResultsStore : IResultsStore
 
             _writer = new SqliteConnection(_connectionString);
             _writer.Open();
-            Execute(_writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+            Execute(_writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;");
             Migrate(_writer);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
@@ -130,47 +131,40 @@ internal sealed class SqliteResultsStore : IResultsStore
             throw new InvalidOperationException($"Results:Path '{_path}' cannot be opened as the results store: {ex.Message}", ex);
         }
 
-        // One row a statement: Microsoft.Data.Sqlite binds parameters by name, which costs more per
-        // row than it saves as statements grow (measured: 109,000 rows/s at one row, 33,000 at 64).
-        _insert = Insert(_writer, "predictions", Columns);
-        _insertWafer = Insert(_writer, "wafer_predictions", WaferColumns);
+        // One row a statement, bound by position through SQLite's own API on the writer's connection:
+        // Microsoft.Data.Sqlite's parameters box every value and bind by name on each execution.
+        _insert = Prepare(_writer, "predictions", Columns);
+        _insertWafer = Prepare(_writer, "wafer_predictions", WaferColumns);
     }
 
     /// <summary>A local file is never away for a while: a failed write is tried Results:WriteAttempts times.</summary>
     public bool IsTransient(Exception error) => false;
 
-    private static SqliteCommand Insert(SqliteConnection connection, string table, string columns)
+    private static sqlite3_stmt Prepare(SqliteConnection connection, string table, string columns)
     {
         var count = columns.Split(", ").Length;
-        var command = connection.CreateCommand();
-        command.CommandText = $"INSERT INTO {table} ({columns}) VALUES ({string.Join(", ", Enumerable.Range(0, count).Select(c => $"$p{c}"))})";
-        for (var c = 0; c < count; c++)
-        {
-            command.Parameters.Add(new SqliteParameter($"$p{c}", null));
-        }
-
-        command.Prepare();
-        return command;
+        var sql = $"INSERT INTO {table} ({columns}) VALUES ({string.Join(", ", Enumerable.Repeat("?", count))})";
+        Check(connection.Handle!, raw.sqlite3_prepare_v2(connection.Handle, sql, out var statement));
+        return statement;
     }
 
     public Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
     {
         var insert = _insert ?? throw new InvalidOperationException("The store is not initialized.");
-        var insertWafer = _insertWafer!;
-        using var transaction = _writer!.BeginTransaction();
-        insert.Transaction = insertWafer.Transaction = transaction;
+        var db = _writer!.Handle!;
+        using var transaction = _writer.BeginTransaction();
         foreach (var chunk in chunks)
         {
             foreach (ref readonly var row in chunk.Rows)
             {
-                Bind(insert.Parameters, row);
-                insert.ExecuteNonQuery();
+                Bind(insert, row);
+                Step(db, insert);
             }
 
             foreach (ref readonly var wafer in chunk.WaferRows)
             {
-                Bind(insertWafer.Parameters, wafer);
-                insertWafer.ExecuteNonQuery();
+                Bind(_insertWafer!, wafer);
+                Step(db, _insertWafer!);
             }
         }
 
@@ -178,39 +172,69 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.CompletedTask;
     }
 
-    private static void Bind(SqliteParameterCollection p, in PredictionRecord row)
+    private static void Step(sqlite3 db, sqlite3_stmt statement)
     {
-        p[0].Value = UnixMicroseconds.From(row.Time);
-        p[1].Value = UnixMicroseconds.From(row.PredictedAt);
-        p[2].Value = row.Source;
-        p[3].Value = (object?)row.ToolId ?? DBNull.Value;
-        p[4].Value = (object?)row.SensorId ?? DBNull.Value;
-        p[5].Value = row.Model;
-        p[6].Value = row.ModelVersion;
-        p[7].Value = row.Temperature;
-        p[8].Value = row.Pressure;
-        p[9].Value = row.FlowRate;
-        p[10].Value = row.Score;
-        p[11].Value = row.IsAnomaly;
-        p[12].Value = row.LatencyMs;
-        p[13].Value = row.Class.Name();
-        p[14].Value = row.RequestId;
+        var result = raw.sqlite3_step(statement);
+        raw.sqlite3_reset(statement);
+        if (result != raw.SQLITE_DONE)
+        {
+            Check(db, result);
+        }
     }
 
-    private static void Bind(SqliteParameterCollection p, in WaferRecord row)
+    private static void Check(sqlite3 db, int result)
     {
-        p[0].Value = UnixMicroseconds.From(row.PredictedAt);
-        p[1].Value = row.Source;
-        p[2].Value = row.Model;
-        p[3].Value = row.ModelVersion;
-        p[4].Value = row.DefectType;
-        p[5].Value = row.DefectDetected;
-        p[6].Value = row.Confidence;
-        p[7].Value = row.ClassProbabilities;
-        p[8].Value = row.ImageSha256;
-        p[9].Value = row.LatencyMs;
-        p[10].Value = row.Class.Name();
-        p[11].Value = row.RequestId;
+        if (result is not (raw.SQLITE_OK or raw.SQLITE_DONE))
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), result);
+        }
+    }
+
+    private static void Bind(sqlite3_stmt s, in PredictionRecord row)
+    {
+        raw.sqlite3_bind_int64(s, 1, UnixMicroseconds.From(row.Time));
+        raw.sqlite3_bind_int64(s, 2, UnixMicroseconds.From(row.PredictedAt));
+        raw.sqlite3_bind_text(s, 3, row.Source);
+        BindTextOrNull(s, 4, row.ToolId);
+        BindTextOrNull(s, 5, row.SensorId);
+        raw.sqlite3_bind_text(s, 6, row.Model);
+        raw.sqlite3_bind_int(s, 7, row.ModelVersion);
+        raw.sqlite3_bind_double(s, 8, row.Temperature);
+        raw.sqlite3_bind_double(s, 9, row.Pressure);
+        raw.sqlite3_bind_double(s, 10, row.FlowRate);
+        raw.sqlite3_bind_double(s, 11, row.Score);
+        raw.sqlite3_bind_int(s, 12, row.IsAnomaly ? 1 : 0);
+        raw.sqlite3_bind_double(s, 13, row.LatencyMs);
+        raw.sqlite3_bind_text(s, 14, row.Class.Name());
+        raw.sqlite3_bind_text(s, 15, row.RequestId);
+    }
+
+    private static void Bind(sqlite3_stmt s, in WaferRecord row)
+    {
+        raw.sqlite3_bind_int64(s, 1, UnixMicroseconds.From(row.PredictedAt));
+        raw.sqlite3_bind_text(s, 2, row.Source);
+        raw.sqlite3_bind_text(s, 3, row.Model);
+        raw.sqlite3_bind_int(s, 4, row.ModelVersion);
+        raw.sqlite3_bind_text(s, 5, row.DefectType);
+        raw.sqlite3_bind_int(s, 6, row.DefectDetected ? 1 : 0);
+        raw.sqlite3_bind_double(s, 7, row.Confidence);
+        raw.sqlite3_bind_text(s, 8, row.ClassProbabilities);
+        raw.sqlite3_bind_text(s, 9, row.ImageSha256);
+        raw.sqlite3_bind_double(s, 10, row.LatencyMs);
+        raw.sqlite3_bind_text(s, 11, row.Class.Name());
+        raw.sqlite3_bind_text(s, 12, row.RequestId);
+    }
+
+    private static void BindTextOrNull(sqlite3_stmt s, int index, string? value)
+    {
+        if (value is null)
+        {
+            raw.sqlite3_bind_null(s, index);
+        }
+        else
+        {
+            raw.sqlite3_bind_text(s, index, value);
+        }
     }
 
     public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken)

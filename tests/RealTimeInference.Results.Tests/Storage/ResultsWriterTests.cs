@@ -177,6 +177,24 @@ public sealed class ResultsWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StopDuringAWrite_TheWriteFinishes_ItsRowsAreWrittenNotDropped()
+    {
+        var writer = Create();
+        _store.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await writer.StartAsync(CancellationToken.None);
+        Assert.True(Offer(10));
+        await _store.WriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var stopping = writer.StopAsync(CancellationToken.None);
+        _store.Gate.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(10, Written);
+        Assert.Equal(0, Dropped(ResultsMetrics.StoreError));
+        Assert.Equal(10, await StoredRowsAsync());
+    }
+
+    [Fact]
     public async Task Retention_DeletesEveryPredictionPastIt_ChunkByChunk()
     {
         var options = Options.Create(new ResultsOptions { Retention = TimeSpan.FromDays(7) });
@@ -205,8 +223,19 @@ public sealed class ResultsWriterTests : IAsyncLifetime
 
         public bool IsTransient(Exception error) => FailsAsAway && error is IOException;
 
+        /// <summary>When set, a write waits for it (as a write over the network takes its time), honouring its token as Npgsql does.</summary>
+        public TaskCompletionSource? Gate { get; set; }
+
+        public TaskCompletionSource WriteStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public async Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
         {
+            WriteStarted.TrySetResult();
+            if (Gate is { } gate)
+            {
+                await gate.Task.WaitAsync(cancellationToken);
+            }
+
             if (FailNext > 0)
             {
                 FailNext--;
