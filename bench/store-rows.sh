@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Rows a second each results store absorbs: the server's own results queue and writer
 # (bench/RealTimeInference.StoreBench) fed as fast as they take rows, in chunks of 1 (as /predict
-# hands them over) and of 100 (a /predict-batch of 100), then at the target rate in chunks of 1
-# (SQLite 50,000/s, PostgreSQL 100,000/s: "absorbed" = nothing dropped and the queue no deeper at
-# the end than one second of that rate). SQLite writes a file in a temporary folder; PostgreSQL is
+# hands them over) and of 100 (a /predict-batch of 100), then at the target rate in both chunk
+# sizes (SQLite 50,000/s, PostgreSQL 100,000/s: "absorbed" = nothing dropped and the queue no
+# deeper at the end than one second of that rate). SQLite writes a file in a temporary folder; PostgreSQL is
 # Debian's postgresql-15, a fresh cluster on a loopback port with its default durability settings
 # (fsync and synchronous commit on), a fresh database a run. BENCH_ROUNDS (3) rounds of
 # BENCH_SECONDS (20) each, interleaved; medians at the end. Output: bench-results/store-rows-<stamp>/.
@@ -43,7 +43,8 @@ for round in $(seq "$rounds"); do
         run "$store" 0 1 "r${round}_${store}_max1"
         run "$store" 0 100 "r${round}_${store}_max100"
         if [[ $store == sqlite ]]; then target=50000; else target=100000; fi
-        run "$store" "$target" 1 "r${round}_${store}_target"
+        run "$store" "$target" 1 "r${round}_${store}_target1"
+        run "$store" "$target" 100 "r${round}_${store}_target100"
     done
 done
 

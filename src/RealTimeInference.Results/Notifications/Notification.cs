@@ -17,9 +17,15 @@ public interface INotificationOutbox
     Task DeliveredAsync(Notification notification, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
-/// <summary>The outbox of a server with no store: lost on a restart, like its alerts.</summary>
-internal sealed class MemoryOutbox : INotificationOutbox
+/// <summary>
+/// The outbox of a server with no store: lost on a restart, like its alerts. A sink that stays away
+/// cannot make it grow without end: past <see cref="Capacity"/> undelivered notifications, a sink's
+/// oldest is dropped, counted in <c>rti_alert_notifications_total{result="dropped"}</c>.
+/// </summary>
+internal sealed class MemoryOutbox(NotificationMetrics metrics) : INotificationOutbox
 {
+    public const int Capacity = 10_000;
+
     private readonly Lock _gate = new();
     private readonly Dictionary<string, List<Notification>> _pending = [];
     private long _seq;
@@ -36,6 +42,11 @@ internal sealed class MemoryOutbox : INotificationOutbox
                 }
 
                 list.Add(new Notification(++_seq, sink, change.Alert, change.Event));
+                if (list.Count > Capacity)
+                {
+                    list.RemoveAt(0);
+                    metrics.Dropped(sink);
+                }
             }
         }
     }

@@ -15,7 +15,7 @@ public sealed class NotificationMetrics
     {
         var meter = meterFactory.Create(MeterName);
         _notifications = meter.CreateCounter<long>(
-            "notifications_total", description: "Alert notifications by sink and result (delivered, failed: a try the receiver refused or did not answer).");
+            "notifications_total", description: "Alert notifications by sink and result (delivered; failed: a try the receiver refused or did not answer; dropped: past the in-memory outbox's bound, with no results store).");
         _notifySeconds = meter.CreateHistogram<double>(
             "notify", "s", "From the prediction that changed an alert to the sink's 2xx.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
@@ -28,4 +28,6 @@ public sealed class NotificationMetrics
     }
 
     public void Failed(string sink) => _notifications.Add(1, new TagList { { "sink", sink }, { "result", "failed" } });
+
+    public void Dropped(string sink) => _notifications.Add(1, new TagList { { "sink", sink }, { "result", "dropped" } });
 }

@@ -40,8 +40,8 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     /// <summary>Deletes up to <paramref name="maxRows"/> sensor predictions and as many wafer verdicts made before <paramref name="cutoff"/>; returns how many in all.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the notifications delivered before <paramref name="cutoff"/>; returns how many.</summary>
-    Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
+    /// <summary>Deletes the notifications delivered, and the alerts (with their timelines) resolved, before <paramref name="cutoff"/>; returns how many rows in all. The newest alert stays, however old: its id is where ids go on after a restart.</summary>
+    Task<int> DeleteOldAlertsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken);
 
     /// <summary>Newest first (by reading time, then id), up to <see cref="PredictionQuery.Limit"/>.</summary>
     Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken);

@@ -308,11 +308,17 @@ internal sealed class PostgresResultsStore : IResultsStore
         return (int)Math.Min(int.MaxValue, deleted);
     }
 
-    public async Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    public async Task<int> DeleteOldAlertsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using var command = Source.CreateCommand("DELETE FROM alert_outbox WHERE delivered_at < $1");
-        command.Parameters.AddWithValue(cutoff);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command("DELETE FROM alert_outbox WHERE delivered_at < $1", cutoff));
+        batch.BatchCommands.Add(Command("DELETE FROM alert_events WHERE alert_id IN (SELECT id FROM alerts WHERE state = 'Resolved' AND resolved_at < $1 AND id < (SELECT max(id) FROM alerts))", cutoff));
+        batch.BatchCommands.Add(Command("DELETE FROM alerts WHERE state = 'Resolved' AND resolved_at < $1 AND id < (SELECT max(id) FROM alerts)", cutoff));
+        var deleted = await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return deleted;
     }
 
     public async Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken)

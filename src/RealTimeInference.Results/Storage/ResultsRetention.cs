@@ -7,7 +7,8 @@ namespace RealTimeInference.Results.Storage;
 
 /// <summary>
 /// Every Results:RetentionInterval, deletes the predictions made longer than Results:Retention ago,
-/// in chunks so the writer is never held for long, and the alert notifications delivered as long ago.
+/// in chunks so the writer is never held for long, and the alert notifications delivered and the
+/// alerts resolved as long ago.
 /// </summary>
 internal sealed partial class ResultsRetention(
     ResultsStoreChoice choice,
@@ -63,8 +64,8 @@ internal sealed partial class ResultsRetention(
         }
         while (deleted >= ChunkRows && !cancellationToken.IsCancellationRequested);
 
-        // Notifications delivered as long ago are done with too (undelivered ones stay, however old).
-        await store.DeleteDeliveredNotificationsAsync(cutoff, cancellationToken).ConfigureAwait(false);
+        // Notifications delivered and alerts resolved as long ago are done with too (undelivered ones and open alerts stay, however old).
+        await store.DeleteOldAlertsAsync(cutoff, cancellationToken).ConfigureAwait(false);
         return total;
     }
 

@@ -251,11 +251,15 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.FromResult(command.ExecuteNonQuery());
     }
 
-    public Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
+    public Task<int> DeleteOldAlertsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM alert_outbox WHERE delivered_at < $cutoff";
+        command.CommandText = """
+            DELETE FROM alert_outbox WHERE delivered_at < $cutoff;
+            DELETE FROM alert_events WHERE alert_id IN (SELECT id FROM alerts WHERE state = 'Resolved' AND resolved_at < $cutoff AND id < (SELECT max(id) FROM alerts));
+            DELETE FROM alerts WHERE state = 'Resolved' AND resolved_at < $cutoff AND id < (SELECT max(id) FROM alerts);
+            """;
         command.Parameters.AddWithValue("$cutoff", UnixMicroseconds.From(cutoff));
         return Task.FromResult(command.ExecuteNonQuery());
     }

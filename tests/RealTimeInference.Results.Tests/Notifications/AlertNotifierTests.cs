@@ -39,8 +39,9 @@ public sealed class AlertNotifierTests : IAsyncLifetime
         var alertMetrics = new AlertMetrics(_meters);
         _book = new AlertBook(alerts, alertMetrics);
         var choice = new ResultsStoreChoice(_store);
-        _keeper = new AlertKeeper(_book, choice, new MemoryOutbox(), doorbell, new AlertFeed(alertMetrics), alerts, notifications, _time, NullLogger<AlertKeeper>.Instance);
-        _notifier = new AlertNotifier(_store, doorbell, _book, notifications, new NotificationMetrics(_meters), _time, NullLogger<AlertNotifier>.Instance);
+        var notificationMetrics = new NotificationMetrics(_meters);
+        _keeper = new AlertKeeper(_book, choice, new MemoryOutbox(notificationMetrics), doorbell, new AlertFeed(alertMetrics), alerts, notifications, _time, NullLogger<AlertKeeper>.Instance);
+        _notifier = new AlertNotifier(_store, doorbell, _book, notifications, notificationMetrics, _time, NullLogger<AlertNotifier>.Instance);
     }
 
     public async Task InitializeAsync()

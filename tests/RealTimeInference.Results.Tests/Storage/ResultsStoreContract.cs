@@ -145,17 +145,25 @@ public abstract class ResultsStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task DeleteDeliveredNotifications_RemovesOnlyThoseDeliveredBeforeTheCutoff()
+    public async Task DeleteOldAlerts_RemovesNotificationsDeliveredAndAlertsResolvedBeforeTheCutoff_NothingStillOwedOrOpen()
     {
         var alert = new AlertView(1, "tool-1", "s1", "sensor-anomaly", AlertSeverity.Warning, AlertState.Firing, T0, null, null, 0.9f, ["s1"], []);
         await Store.SaveAlertAsync(new AlertChange(alert, new AlertEvent(T0, "fired")), ["old", "undelivered"], CancellationToken.None);
         await Store.SaveAlertAsync(new AlertChange(alert, new AlertEvent(T0, "acknowledged")), ["recent"], CancellationToken.None);
         await Store.DeliveredAsync(Assert.Single(await Store.PendingAsync("old", 10, CancellationToken.None)), T0.AddDays(-8), CancellationToken.None);
         await Store.DeliveredAsync(Assert.Single(await Store.PendingAsync("recent", 10, CancellationToken.None)), T0, CancellationToken.None);
+        var longResolved = alert with { Id = 2, State = AlertState.Resolved, StartedAt = T0.AddDays(-9), ResolvedAt = T0.AddDays(-8) };
+        await Store.SaveAlertAsync(new AlertChange(longResolved with { State = AlertState.Firing, ResolvedAt = null }, new AlertEvent(T0.AddDays(-9), "fired")), [], CancellationToken.None);
+        await Store.SaveAlertAsync(new AlertChange(longResolved, new AlertEvent(T0.AddDays(-8), "resolved")), [], CancellationToken.None);
+        var recentlyResolved = alert with { Id = 3, State = AlertState.Resolved, ResolvedAt = T0 };
+        await Store.SaveAlertAsync(new AlertChange(recentlyResolved, new AlertEvent(T0, "resolved")), [], CancellationToken.None);
 
-        Assert.Equal(1, await Store.DeleteDeliveredNotificationsAsync(T0.AddDays(-7), CancellationToken.None));
-        Assert.Equal(0, await Store.DeleteDeliveredNotificationsAsync(T0.AddDays(-7), CancellationToken.None));
+        // One notification, and one alert with its two steps.
+        Assert.Equal(4, await Store.DeleteOldAlertsAsync(T0.AddDays(-7), CancellationToken.None));
+        Assert.Equal(0, await Store.DeleteOldAlertsAsync(T0.AddDays(-7), CancellationToken.None));
         Assert.Single(await Store.PendingAsync("undelivered", 10, CancellationToken.None));
+        Assert.Equal([1L, 3L], (await Store.LoadAlertsAsync(10, CancellationToken.None)).Alerts.Select(a => a.Id));
+        Assert.Equal(2, await CountAsync("SELECT count(*) FROM alert_events WHERE alert_id = 1"));
     }
 
     [Fact]

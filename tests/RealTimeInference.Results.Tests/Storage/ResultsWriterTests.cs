@@ -248,8 +248,8 @@ public sealed class ResultsWriterTests : IAsyncLifetime
         public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken) =>
             inner.DeleteOlderThanAsync(cutoff, maxRows, cancellationToken);
 
-        public Task<int> DeleteDeliveredNotificationsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
-            inner.DeleteDeliveredNotificationsAsync(cutoff, cancellationToken);
+        public Task<int> DeleteOldAlertsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+            inner.DeleteOldAlertsAsync(cutoff, cancellationToken);
 
         public Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken) =>
             inner.QueryAsync(query, cancellationToken);
