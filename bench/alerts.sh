@@ -3,8 +3,9 @@
 # its anomaly episodes for BENCH_ALERTS_DURATION (10m), the alert rules page a webhook receiver
 # (python3, on a loopback port), and the script reports: alerts opened and notifications
 # delivered, sensors with two open alerts (0 expected), the anomaly -> webhook 2xx latency from
-# rti_alert_notify_seconds (p50 and p99 as the upper bounds of their histogram buckets), and the
-# server's RSS at the start and the end. Results: bench-results/<stamp>-alerts.* (gitignored).
+# rti_alert_notify_seconds (p50 and p99 as the upper bounds of their histogram buckets), the
+# server's RSS every 30 s, and whether every anomaly episode was alerted exactly once (see the end).
+# Results: bench-results/<stamp>-alerts.* (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${BENCH_ALERTS_DURATION:=10m}"
@@ -40,7 +41,9 @@ until curl -fs "$url/health/ready" >/dev/null 2>&1; do kill -0 $server 2>/dev/nu
 rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$server/status"; }
 rss_start=$(rss)
 echo "### $seconds s of 1,000 sensors at 1 Hz (RSS at start $rss_start MB)"
-sleep "$seconds"
+# RSS every 30 s, to see whether it stays flat.
+for ((t = 30; t <= seconds; t += 30)); do sleep 30; echo "$t $(rss)" >>"$out/$stamp-alerts.rss"; done
+sleep $(( seconds % 30 ))
 rss_end=$(rss)
 curl -s "$url/metrics" >"$out/$stamp-alerts.metrics"
 curl -s "$url/alerts?state=firing" >"$out/$stamp-alerts.firing.json"
@@ -58,4 +61,32 @@ PY
 sed -nE 's/^rti_alert_notify_seconds_bucket\{.*le="([^"]+)"\} (.*)/\1 \2/p' "$out/$stamp-alerts.metrics" |
     awk '{ le[NR] = $1; n[NR] = $2 } END { total = n[NR]; for (i = 1; i <= NR; i++) { if (!p50 && n[i] >= total * 0.5) p50 = le[i]; if (!p99 && n[i] >= total * 0.99) p99 = le[i] }
         printf "anomaly -> webhook 2xx (%d notifications): p50 <= %s s, p99 <= %s s\n", total, p50, p99 }'
-echo "RSS: $rss_start MB at the start, $rss_end MB at the end"
+echo "RSS: $rss_start MB at the start, $rss_end MB at the end; every 30 s: $(awk '{ printf "%s ", $2 }' "$out/$stamp-alerts.rss")"
+# Every episode alerted once: stop the server (it writes what is queued), then replay each
+# sensor's stored predictions through the rule (3 anomalies in the last 5 open; 10 normal in a row
+# resolve) and compare the episodes it finds with the alerts the server opened for that sensor
+# (its "fired" and "joined" steps): not zero, not two, per episode.
+kill -TERM $server; wait $server 2>/dev/null || true
+python3 - "$data/results.db" <<'PY'
+import collections, sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+expected = collections.Counter()
+state = {}
+for tool, sensor, anomaly in db.execute("SELECT tool_id, sensor_id, is_anomaly FROM predictions WHERE source = 'simulator' ORDER BY id"):
+    window, alerting, normal = state.setdefault((tool, sensor), (collections.deque(maxlen=5), False, 0))
+    window.append(anomaly)
+    if alerting:
+        normal = 0 if anomaly else normal + 1
+        alerting = normal < 10
+    elif sum(window) >= 3:
+        alerting, normal = True, 0
+        expected[(tool, sensor)] += 1
+    state[(tool, sensor)] = (window, alerting, normal)
+actual = collections.Counter(db.execute(
+    "SELECT a.tool_id, e.sensor_id FROM alert_events e JOIN alerts a ON a.id = e.alert_id WHERE e.kind IN ('fired', 'joined')").fetchall())
+differ = {k for k in expected.keys() | actual.keys() if expected[k] != actual[k]}
+print(f"episodes the rule finds in the stored predictions: {sum(expected.values())}; alerted by the server: {sum(actual.values())}; "
+      f"sensors where the two differ: {len(differ)}; predictions stored: {sum(1 for _ in db.execute('SELECT 1 FROM predictions'))}")
+for k in sorted(differ)[:5]:
+    print(f"  {k}: episodes {expected[k]}, alerted {actual[k]}")
+PY
