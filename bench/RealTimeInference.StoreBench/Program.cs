@@ -17,6 +17,7 @@ var options = Options.Create(new ResultsOptions
     Store = settings.Store,
     Path = settings.Path,
     ConnectionString = settings.ConnectionString,
+    WriteInterval = settings.WriteInterval ?? new ResultsOptions().WriteInterval,
 });
 using var meters = new Meters();
 var metrics = new ResultsMetrics(meters);
@@ -39,8 +40,9 @@ using var choice = new ResultsStoreChoice(options);
 using var writer = new ResultsWriter(queue, choice, options, metrics, TimeProvider.System, new ErrorLogger<ResultsWriter>());
 await writer.StartAsync(CancellationToken.None);
 
-string[] tools = [.. Enumerable.Range(1, 50).Select(t => $"tool-{t:00}")];
-string[] sensors = [.. Enumerable.Range(1, 20).Select(s => $"sensor-{s:00}")];
+// 50 tools x 20 sensors, as bench/alerts.sh; --tools 0: no tool or sensor, as the LoadTest's readings.
+string?[] tools = settings.Tools == 0 ? [null] : [.. Enumerable.Range(1, settings.Tools).Select(t => $"tool-{t:00}")];
+string?[] sensors = settings.Tools == 0 ? [null] : [.. Enumerable.Range(1, 20).Select(s => $"sensor-{s:00}")];
 var offered = 0L;
 var clock = Stopwatch.StartNew();
 while (clock.Elapsed < settings.Duration)
@@ -80,7 +82,7 @@ var absorbed = droppedRows == 0 && (settings.Rate == 0 || queuedAtEnd <= setting
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"store={settings.Store} rate={settings.Rate} chunk={settings.Chunk} seconds={elapsed.TotalSeconds:F1} offered={offered} " +
     $"written_per_second={writtenInRun / elapsed.TotalSeconds:F0} dropped={droppedRows} queued_at_end={queuedAtEnd} drain_seconds={drained.TotalSeconds:F1} " +
-    $"written_total={Interlocked.Read(ref written)} absorbed={(absorbed ? "yes" : "no")}"));
+    $"written_total={Interlocked.Read(ref written)} cpu_seconds={Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} absorbed={(absorbed ? "yes" : "no")}"));
 return absorbed ? 0 : 1;
 
 internal sealed class Meters : IMeterFactory
@@ -97,7 +99,7 @@ internal sealed class Meters : IMeterFactory
     public void Dispose() => _meters.ForEach(m => m.Dispose());
 }
 
-internal sealed record Arguments(ResultsStoreKind Store, string Path, string? ConnectionString, int Rate, int Chunk, TimeSpan Duration)
+internal sealed record Arguments(ResultsStoreKind Store, string Path, string? ConnectionString, int Rate, int Chunk, TimeSpan Duration, TimeSpan? WriteInterval, int Tools)
 {
     public static Arguments Parse(string[] args)
     {
@@ -114,7 +116,9 @@ internal sealed record Arguments(ResultsStoreKind Store, string Path, string? Co
             values.GetValueOrDefault("connection-string"),
             int.Parse(Get("rate", "0"), CultureInfo.InvariantCulture),
             int.Parse(Get("chunk", "1"), CultureInfo.InvariantCulture),
-            TimeSpan.FromSeconds(double.Parse(Get("seconds", "20"), CultureInfo.InvariantCulture)));
+            TimeSpan.FromSeconds(double.Parse(Get("seconds", "20"), CultureInfo.InvariantCulture)),
+            values.TryGetValue("write-interval-ms", out var interval) ? TimeSpan.FromMilliseconds(double.Parse(interval, CultureInfo.InvariantCulture)) : null,
+            int.Parse(Get("tools", "50"), CultureInfo.InvariantCulture));
     }
 }
 

@@ -31,7 +31,7 @@ public sealed class ResultsOptions
     public TimeSpan WriteInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Most rows one write (one transaction) takes.</summary>
-    public int WriteBatchRows { get; set; } = 5_000;
+    public int WriteBatchRows { get; set; } = 50_000;
 
     /// <summary>Tries of one write before its rows are dropped (counted as <c>store_error</c>).</summary>
     public int WriteAttempts { get; set; } = 5;

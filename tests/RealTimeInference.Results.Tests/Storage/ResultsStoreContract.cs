@@ -172,7 +172,7 @@ public abstract class ResultsStoreContract : IAsyncLifetime
         WaferRecord Wafer(DateTimeOffset at, string hash) =>
             new(at, "http", "wafer-defect", 1, "center", true, 0.97f, "{\"none\":0.03,\"center\":0.97}", hash, 12.5, Inference.Scheduling.LatencyClass.DefectDetection, "0HN:1");
         var wafers = new[] { Wafer(T0.AddDays(-8), "old"), Wafer(T0, "recent") };
-        await Store.WriteAsync([Chunk(Row()), new RecordChunk(wafers, wafers.Length)], CancellationToken.None);
+        await Store.WriteAsync([Chunk(Row()), new RecordChunk(wafers, wafers.Length, pooled: false)], CancellationToken.None);
 
         Assert.Equal(2, await CountAsync("SELECT count(*) FROM wafer_predictions"));
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM wafer_predictions WHERE image_sha256 = 'recent' AND defect_type = 'center' AND confidence > 0.96"));
@@ -186,7 +186,7 @@ public abstract class ResultsStoreContract : IAsyncLifetime
     {
         var wafers = Enumerable.Range(0, 5).Select(i => new WaferRecord(
             T0, "http", "wafer-defect", 1, i % 2 == 0 ? "center" : "none", i % 2 == 0, 0.9f, "{}", $"hash{i}", 3.5, Inference.Scheduling.LatencyClass.DefectDetection, $"r{i}")).ToArray();
-        await Store.WriteAsync([new RecordChunk(wafers, wafers.Length)], CancellationToken.None);
+        await Store.WriteAsync([new RecordChunk(wafers, wafers.Length, pooled: false)], CancellationToken.None);
 
         var seen = new List<string>();
         PageCursor? after = null;

@@ -17,7 +17,7 @@ internal sealed class StoreFolder : IDisposable
         string? tool = "tool-1", string? sensor = "s1", DateTimeOffset? time = null, float score = 0.1f, bool anomaly = false, DateTimeOffset? predictedAt = null, string request = "r") =>
         new(time ?? T0, predictedAt ?? T0, "http", tool, sensor, "sensor-anomaly", 1, 350, 1013, 100, score, anomaly, 1.5, LatencyClass.ProcessControl, request);
 
-    public static RecordChunk Chunk(params PredictionRecord[] rows) => new(rows, rows.Length);
+    public static RecordChunk Chunk(params PredictionRecord[] rows) => new(rows, rows.Length, pooled: false);
 
     public void Dispose()
     {
