@@ -175,10 +175,14 @@ internal sealed class SqliteResultsStore : IResultsStore
     private static void Step(sqlite3 db, sqlite3_stmt statement)
     {
         var result = raw.sqlite3_step(statement);
-        raw.sqlite3_reset(statement);
-        if (result != raw.SQLITE_DONE)
+        try
         {
+            // The message is read before the reset.
             Check(db, result);
+        }
+        finally
+        {
+            raw.sqlite3_reset(statement);
         }
     }
 
