@@ -99,3 +99,29 @@ public sealed class IndependentRendererTests
         Assert.Equal(DefectShapes.Draw(grid, WaferPattern.Loc, new Random(11)), DefectShapes.Draw(grid, WaferPattern.Loc, new Random(11)));
     }
 }
+
+public sealed class IndependenceTests
+{
+    [Fact]
+    public void TheIndependentRenderer_NeverUsesTheTrainingGeneratorOrRenderer()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "RealTimeInference.sln")))
+        {
+            root = Path.GetDirectoryName(root)!;
+        }
+
+        var project = Path.Combine(root, "src", "RealTimeInference.WaferEval");
+        var sources = Directory.GetFiles(project, "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal));
+
+        Assert.NotEmpty(sources);
+        foreach (var source in sources)
+        {
+            var text = File.ReadAllText(source);
+            Assert.DoesNotContain("WaferMapGenerator", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("WaferMapRenderer", text, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("RealTimeInference.Training", File.ReadAllText(Path.Combine(project, "RealTimeInference.WaferEval.csproj")), StringComparison.Ordinal);
+    }
+}
