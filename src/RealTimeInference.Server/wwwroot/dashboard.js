@@ -124,29 +124,54 @@ function connect() {
 // Open alerts, kept current by /stream-alerts; each firing one can be acknowledged from here.
 const openAlerts = new Map();
 
+// One list item per open alert, kept and updated in place: a button under the pointer is never
+// replaced by a copy while the stream brings other alerts' changes.
+const alertItems = new Map();
+
 function renderAlerts() {
   const list = document.getElementById('alert-list');
-  list.replaceChildren(...[...openAlerts.values()].sort((a, b) => b.id - a.id).map(alert => {
-    const item = document.createElement('li');
-    item.dataset.alertId = alert.id;
+  for (const [id, item] of alertItems) {
+    if (!openAlerts.has(id)) {
+      item.remove();
+      alertItems.delete(id);
+    }
+  }
+
+  let previous = null;
+  for (const alert of [...openAlerts.values()].sort((a, b) => b.id - a.id)) {
+    let item = alertItems.get(alert.id);
+    if (!item) {
+      item = document.createElement('li');
+      item.dataset.alertId = alert.id;
+      const what = document.createElement('span');
+      what.className = 'what';
+      const when = document.createElement('span');
+      when.className = 'when';
+      item.append(what, when);
+      alertItems.set(alert.id, item);
+    }
+
     item.dataset.state = alert.state;
     item.dataset.severity = alert.severity;
-    const what = document.createElement('span');
-    what.className = 'what';
-    what.textContent = `#${alert.id} ${alert.severity} · ${alert.tool_id ?? '?'} / ${alert.sensor_id ?? alert.sensors.join(', ')} · max ${alert.max_score.toFixed(3)} · ${alert.state}`;
-    const when = document.createElement('span');
-    when.className = 'when';
-    when.textContent = `since ${new Date(alert.started_at).toLocaleTimeString()}`;
-    item.append(what, when);
-    if (alert.state === 'firing') {
-      const ack = document.createElement('button');
-      ack.className = 'ack';
-      ack.textContent = 'Ack';
-      ack.onclick = () => acknowledge(alert.id, ack);
-      item.append(ack);
+    item.querySelector('.what').textContent =
+      `#${alert.id} ${alert.severity} · ${alert.tool_id ?? '?'} / ${alert.sensor_id ?? alert.sensors.join(', ')} · max ${alert.max_score.toFixed(3)} · ${alert.state}`;
+    item.querySelector('.when').textContent = `since ${new Date(alert.started_at).toLocaleTimeString()}`;
+    const ack = item.querySelector('button.ack');
+    if (alert.state === 'firing' && !ack) {
+      const button = document.createElement('button');
+      button.className = 'ack';
+      button.textContent = 'Ack';
+      button.onclick = () => acknowledge(alert.id, button);
+      item.append(button);
+    } else if (alert.state !== 'firing' && ack) {
+      ack.remove();
     }
-    return item;
-  }));
+
+    const next = previous ? previous.nextSibling : list.firstChild;
+    if (next !== item) list.insertBefore(item, next);
+    previous = item;
+  }
+
   document.getElementById('alert-count').textContent = openAlerts.size;
 }
 
