@@ -26,7 +26,6 @@ internal sealed partial class AlertKeeper(
     ILogger<AlertKeeper> logger) : BackgroundService
 {
     private const int Attempts = 5;
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -75,7 +74,7 @@ internal sealed partial class AlertKeeper(
                 continue;
             }
 
-            var backoff = TimeSpan.FromMilliseconds(100);
+            var backoff = StoreRetry.FirstBackoff;
             for (var attempt = 1; ; attempt++)
             {
                 try
@@ -88,8 +87,7 @@ internal sealed partial class AlertKeeper(
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    var waitForStore = store.IsTransient(ex) && running.CanBeCanceled && !running.IsCancellationRequested;
-                    if (attempt >= Attempts && !waitForStore)
+                    if (attempt >= Attempts && !StoreRetry.WaitsOut(store, ex, running))
                     {
                         LogLost(logger, ex, change.Alert.Id, change.Event.Kind);
                         break;
@@ -97,7 +95,7 @@ internal sealed partial class AlertKeeper(
                 }
 
                 await Task.Delay(backoff, time, CancellationToken.None).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+                backoff = StoreRetry.Next(backoff);
             }
 
             // Live subscribers see a change once it is kept (or could not be).

@@ -25,9 +25,6 @@ internal sealed partial class ResultsWriter(
     TimeProvider time,
     ILogger<ResultsWriter> logger) : BackgroundService
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
-
     private readonly List<RecordChunk> _batch = [];
     private readonly SemaphoreSlim _writing = new(1, 1);
 
@@ -124,7 +121,7 @@ internal sealed partial class ResultsWriter(
     /// </summary>
     private async Task WriteWithRetriesAsync(IResultsStore store, int rows, CancellationToken running)
     {
-        var backoff = FirstBackoff;
+        var backoff = StoreRetry.FirstBackoff;
         for (var attempt = 1; ; attempt++)
         {
             var started = Stopwatch.GetTimestamp();
@@ -140,8 +137,7 @@ internal sealed partial class ResultsWriter(
             {
                 // A store that is away (PostgreSQL restarting) is waited for while the server runs: the
                 // queue keeps taking rows meanwhile, and counts what it cannot hold.
-                var waitForStore = store.IsTransient(ex) && running.CanBeCanceled && !running.IsCancellationRequested;
-                if (attempt >= options.Value.WriteAttempts && !waitForStore)
+                if (attempt >= options.Value.WriteAttempts && !StoreRetry.WaitsOut(store, ex, running))
                 {
                     LogDropped(logger, ex, rows, attempt);
                     metrics.Dropped(ResultsMetrics.StoreError, rows);
@@ -153,7 +149,7 @@ internal sealed partial class ResultsWriter(
 
             // A stopping server still gets its tries, so waits ignore the token past that point.
             await Task.Delay(backoff, time, CancellationToken.None).ConfigureAwait(false);
-            backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+            backoff = StoreRetry.Next(backoff);
         }
     }
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using RealTimeInference.Results.Alerts;
@@ -529,9 +528,3 @@ internal sealed class SqliteResultsStore : IResultsStore
         command.ExecuteNonQuery();
     }
 }
-
-/// <summary>The store's own JSON: an alert's sensors; an alert and its step as the outbox keeps them.</summary>
-[JsonSerializable(typeof(IReadOnlyList<string>))]
-[JsonSerializable(typeof(AlertView))]
-[JsonSerializable(typeof(AlertEvent))]
-internal sealed partial class ResultsJson : JsonSerializerContext;

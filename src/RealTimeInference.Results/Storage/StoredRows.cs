@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Results.Alerts;
 using RealTimeInference.Results.Notifications;
@@ -96,3 +97,9 @@ internal static class StoredRows
 
     private static string? Text(DbDataReader r, int column) => r.IsDBNull(column) ? null : r.GetString(column);
 }
+
+/// <summary>Both stores' own JSON: an alert's sensors; an alert and its step as the outbox keeps them.</summary>
+[JsonSerializable(typeof(IReadOnlyList<string>))]
+[JsonSerializable(typeof(AlertView))]
+[JsonSerializable(typeof(AlertEvent))]
+internal sealed partial class ResultsJson : JsonSerializerContext;
