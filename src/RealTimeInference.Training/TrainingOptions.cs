@@ -6,14 +6,14 @@ namespace RealTimeInference.Training;
 internal sealed record TrainingOptions(
     string OutputDirectory, int Seed, int TrainRows, int WafersPerClass = TrainingOptions.DefaultWafersPerClass, string? SamplesDirectory = null)
 {
-    public const int DefaultWafersPerClass = 1_500;
+    public const int DefaultWafersPerClass = 3_000;
 
     public const int DefaultSeed = 42;
     public const int DefaultTrainRows = 200_000;
     public const int MinimumRows = 1_000;
 
     public const string Usage =
-        "usage: RealTimeInference.Training --out <models dir> [--seed <int>, default 42] [--rows <train rows>, default 200000] [--wafers <training wafers per class>, default 1500] [--samples <dir for one wafer PNG per class>]";
+        "usage: RealTimeInference.Training --out <models dir> [--seed <int>, default 42] [--rows <train rows>, default 200000] [--wafers <training wafers per class>, default 3000] [--samples <dir for one wafer PNG per class>]";
 
     /// <summary>Validation and test sets each get a quarter of the training rows.</summary>
     public int HeldOutRows => Math.Max(TrainRows / 4, MinimumRows);

@@ -6,8 +6,10 @@ using RealTimeInference.WaferEval.Evaluation;
 
 // Scores the independent set (IndependentSet) with a wafer model as serving does (its model.json's
 // preprocessing, then ONNX Runtime), and prints detection, false alarms and accuracy overall, per
-// class, per die-grid band, per format and per rendering.
-// Usage: WaferEval [--model models/wafer-defect] [--seed 1] [--per-cell 2]
+// class, per die-grid band, per format and per rendering, and the confusion.
+// Two splits from two seeds: "dev" (seed 1) was looked at while the preprocessing and the training
+// data were developed; "test" (seed 2) only measures a model, never guides a change.
+// Usage: WaferEval [--model models/wafer-defect] [--split dev|test] [--per-cell 2]
 var values = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 0; i + 1 < args.Length; i += 2)
 {
@@ -15,7 +17,13 @@ for (var i = 0; i + 1 < args.Length; i += 2)
 }
 
 var folder = values.GetValueOrDefault("model", "models/wafer-defect");
-var seed = int.Parse(values.GetValueOrDefault("seed", "1"), CultureInfo.InvariantCulture);
+var split = values.GetValueOrDefault("split", "dev");
+var seed = split switch
+{
+    "dev" => 1,
+    "test" => 2,
+    _ => throw new ArgumentException($"--split must be dev or test, not '{split}'."),
+};
 var perCell = int.Parse(values.GetValueOrDefault("per-cell", "2"), CultureInfo.InvariantCulture);
 var manifest = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
 var preprocessor = new ImagePreprocessor(manifest.Preprocessing ?? throw new InvalidDataException($"{folder}: not an image model."));
@@ -61,9 +69,15 @@ void Report(string title, Func<IndependentWafer, string> key)
     }
 }
 
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folder} v{version}, split {split} (seed {seed}), {results.Count} images, threshold {manifest.Threshold}"));
 Report("all", _ => "all");
 Report("class", w => w.Pattern.Name());
 Report("dies across", w => w.GridBand);
 Report("format", w => w.Format);
 Report("rendering", w => w.Render);
-Console.WriteLine("\nclean wafers called: " + string.Join(", ", results.Where(r => r.Wafer.Pattern == WaferPattern.None).GroupBy(r => r.Predicted).Select(g => $"{g.Key} {g.Count()}")));
+Console.WriteLine("\nconfusion (true class: predicted class and count)");
+foreach (var pattern in WaferPatterns.All)
+{
+    var called = results.Where(r => r.Wafer.Pattern == pattern).GroupBy(r => r.Predicted).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal);
+    Console.WriteLine($"{pattern.Name(),-10} " + string.Join(", ", called.Select(g => $"{g.Key} {g.Count()}")));
+}

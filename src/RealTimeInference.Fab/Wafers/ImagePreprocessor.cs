@@ -42,6 +42,7 @@ public sealed class ImagePreprocessor
     private readonly ImagePreprocessing _settings;
     private readonly int[]? _cellOfPixel;
     private readonly float[]? _cellWeight;
+    private readonly WaferSampler? _wafer;
 
     public ImagePreprocessor(ImagePreprocessing settings)
     {
@@ -57,6 +58,10 @@ public sealed class ImagePreprocessor
         if (settings.Sampling == ImagePreprocessing.Polar)
         {
             (_cellOfPixel, _cellWeight) = PolarCells(settings);
+        }
+        else if (settings.Sampling == ImagePreprocessing.Wafer)
+        {
+            _wafer = new WaferSampler(settings);
         }
     }
 
@@ -87,7 +92,11 @@ public sealed class ImagePreprocessor
             return new ImageResult(ImageStatus.Corrupt, width, height, $"The image does not decode ({result}).");
         }
 
-        if (width == _settings.Width && height == _settings.Height)
+        if (_wafer is not null)
+        {
+            _wafer.Sample(decoded, destination[..TensorLength]);
+        }
+        else if (width == _settings.Width && height == _settings.Height)
         {
             Fill(decoded, destination);
         }
@@ -231,35 +240,9 @@ public sealed class ImagePreprocessor
             }
         }
 
-        if (!_settings.AlignRotation)
+        if (_settings.AlignRotation)
         {
-            return;
-        }
-
-        Span<float> sectorSums = stackalloc float[sectors];
-        for (var i = 0; i < destination.Length; i++)
-        {
-            sectorSums[i % sectors] += destination[i];
-        }
-
-        var shift = 0;
-        for (var a = 1; a < sectors; a++)
-        {
-            shift = sectorSums[a] > sectorSums[shift] ? a : shift;
-        }
-
-        if (shift == 0)
-        {
-            return;
-        }
-
-        Span<float> line = stackalloc float[sectors];
-        for (var start = 0; start < destination.Length; start += sectors)
-        {
-            var row = destination.Slice(start, sectors);
-            row.CopyTo(line);
-            line[shift..].CopyTo(row);
-            line[..shift].CopyTo(row[(sectors - shift)..]);
+            WaferSampler.AlignSectors(destination, sectors);
         }
     }
 

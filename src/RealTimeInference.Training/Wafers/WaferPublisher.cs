@@ -10,7 +10,8 @@ internal static class WaferPublisher
     public static ModelManifest CreateManifest(TrainedWaferModel model, WaferDataset data, int seed) => new(
         WaferTrainer.Name,
         "Wafer-map defect classifier for the nine WM-811K pattern classes: class probabilities from the preprocessed image " +
-        "(decoded, grey, 64x64, averaged into 8 rings x 16 sectors turned so the strongest sector comes first). " +
+        "(decoded, grey, its off-wafer, pass and fail greys and its wafer ellipse read from the image itself, then fail densities per wafer area: " +
+        "8 rings x 16 sectors turned so the strongest sector comes first, a radial profile, edge-arc, clustering, line and hot-spot features). " +
         "A wafer is defective when 1 - P(none) reaches the threshold, chosen to maximise detection rate minus false-alarm rate " +
         "on a separate validation set. Metrics: ONNX Runtime scores of held-out wafers; the confusion matrix is [true class][predicted class] in classes order.",
         new ModelInput(model.InputName, []),

@@ -30,29 +30,33 @@ internal static class WaferTrainer
     public const string LabelColumn = "Label";
     public const string ScoreColumn = "Score";
 
-    private const int Iterations = 150, Leaves = 16, MinimumLeafRows = 10;
-    private const double LearningRate = 0.15;
+    private const int Iterations = 400, Leaves = 31, MinimumLeafRows = 10;
+    private const double LearningRate = 0.1;
 
     public static string Trainer { get; } =
         $"LightGbmMulticlass(softmax, iterations={Iterations}, leaves={Leaves}, min_leaf_rows={MinimumLeafRows}, learning_rate={LearningRate}, threads=1)";
 
     /// <summary>
-    /// What the model sees: the 64x64 grey image averaged into 8 rings x 16 sectors of the wafer
-    /// circle, turned so the sector with the most failing dies comes first. Position on the wafer
-    /// (centre, donut, edge) becomes the ring, and a pattern's orientation stops mattering.
+    /// What the model sees: fail densities per wafer area (<see cref="ImagePreprocessing.Wafer"/>), read
+    /// with the image's own grey levels and outline, so die size, rendering and compression do not
+    /// move them: 8 rings x 16 sectors turned so the strongest sector comes first, a radial profile and
+    /// shape features (edge arc, clustering, the strongest line). Images over 512 px are averaged down first.
     /// </summary>
     public static ImagePreprocessing Preprocessing { get; } = new(
         ImagePreprocessing.Grayscale,
-        Width: WaferDataset.ImageSize,
-        Height: WaferDataset.ImageSize,
+        Width: WorkingSide,
+        Height: WorkingSide,
         Scale: 1f / 255,
         Mean: [0f],
         Std: [1f],
         Layout: ImagePreprocessing.Flat,
-        Sampling: ImagePreprocessing.Polar,
+        Sampling: ImagePreprocessing.Wafer,
         Rings: 8,
         Sectors: 16,
         AlignRotation: true);
+
+    /// <summary>Longest side the wafer preprocessing works at.</summary>
+    public const int WorkingSide = 512;
 
     public static IEstimator<ITransformer> CreatePipeline(MLContext ml, int seed) =>
         ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options

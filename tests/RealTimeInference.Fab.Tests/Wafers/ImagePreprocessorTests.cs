@@ -145,15 +145,15 @@ public sealed class ImagePreprocessorTests
 
     private static WaferMap Rotate(WaferMap map)
     {
-        var dies = new byte[map.Size * map.Size];
-        for (var row = 0; row < map.Size; row++)
+        var dies = new byte[map.Columns * map.Columns];
+        for (var row = 0; row < map.Columns; row++)
         {
-            for (var column = 0; column < map.Size; column++)
+            for (var column = 0; column < map.Columns; column++)
             {
-                dies[(column * map.Size) + (map.Size - 1 - row)] = map[row, column];
+                dies[(column * map.Columns) + (map.Columns - 1 - row)] = map[row, column];
             }
         }
 
-        return new WaferMap(map.Size, dies, map.Pattern);
+        return new WaferMap(map.Columns, dies, map.Pattern);
     }
 }

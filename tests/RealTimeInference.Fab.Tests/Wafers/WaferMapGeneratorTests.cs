@@ -20,7 +20,7 @@ public sealed class WaferMapGeneratorTests
     [Fact]
     public void Generate_VariesTheDieGrid()
     {
-        var sizes = new WaferMapGenerator(3).Generate(20).Select(map => map.Size).Distinct().Count();
+        var sizes = new WaferMapGenerator(3).Generate(20).Select(map => map.Columns).Distinct().Count();
 
         Assert.True(sizes > 10, $"{sizes} distinct die grids");
     }
@@ -30,9 +30,9 @@ public sealed class WaferMapGeneratorTests
     {
         var map = new WaferMapGenerator(5).Next(WaferPattern.NearFull);
 
-        for (var row = 0; row < map.Size; row++)
+        for (var row = 0; row < map.Columns; row++)
         {
-            for (var column = 0; column < map.Size; column++)
+            for (var column = 0; column < map.Columns; column++)
             {
                 Assert.Equal(map.Radius(row, column) > 1, map[row, column] == WaferMap.OffWafer);
             }
@@ -77,10 +77,10 @@ public sealed class WaferMapGeneratorTests
     public void Render_PngShowsEachDieAtItsLevel()
     {
         var map = new WaferMapGenerator(2).Next(WaferPattern.Center);
-        var preprocessor = new ImagePreprocessor(new ImagePreprocessing(ImagePreprocessing.Grayscale, map.Size, map.Size, 1, [0], [1], ImagePreprocessing.Flat));
-        var pixels = new float[map.Size * map.Size];
+        var preprocessor = new ImagePreprocessor(new ImagePreprocessing(ImagePreprocessing.Grayscale, map.Columns, map.Columns, 1, [0], [1], ImagePreprocessing.Flat));
+        var pixels = new float[map.Columns * map.Columns];
 
-        var result = preprocessor.Preprocess(WaferMapRenderer.Render(map, map.Size), pixels);
+        var result = preprocessor.Preprocess(WaferMapRenderer.Render(map, map.Columns), pixels);
 
         Assert.True(result.IsOk);
         for (var i = 0; i < pixels.Length; i++)
@@ -95,17 +95,64 @@ public sealed class WaferMapGeneratorTests
         }
     }
 
+    [Fact]
+    public void FabVariety_SpansGridsShapesAndEdgeRules()
+    {
+        var generator = new WaferMapGenerator(12, WaferMapGeneratorOptions.FabVariety());
+        var maps = Enumerable.Range(0, 200).Select(i => generator.Next(WaferPatterns.All[i % 9])).ToList();
+
+        Assert.InRange(maps.Min(m => m.Columns), 20, 25);
+        Assert.InRange(maps.Max(m => m.Columns), 200, 301);
+        Assert.Contains(maps, m => Math.Abs(m.Rows - m.Columns) > m.Columns / 10);
+        Assert.Contains(maps, m => Math.Abs(m.Centre.Column - (m.Columns / 2.0)) > 0.2);
+        Assert.All(maps, m =>
+        {
+            for (var row = 0; row < m.Rows; row++)
+            {
+                for (var column = 0; column < m.Columns; column++)
+                {
+                    var r = m.Radius(row, column);
+                    // Inside the wafer a die is always on it; a die can be on it beyond only by being cut by the edge.
+                    Assert.True(r <= 1 ? m[row, column] != WaferMap.OffWafer : m[row, column] == WaferMap.OffWafer || r < 1 + (2.0 / m.Columns * 1.5));
+                }
+            }
+        });
+    }
+
+    [Theory]
+    [InlineData(WaferPattern.None, 0.0, 1.0, 0.0, 0.05)]
+    [InlineData(WaferPattern.Random, 0.0, 1.0, 0.1, 0.45)]
+    [InlineData(WaferPattern.EdgeRing, 0.97, 1.2, 0.4, 1.0)]
+    [InlineData(WaferPattern.EdgeRing, 0.0, 0.6, 0.0, 0.05)]
+    [InlineData(WaferPattern.Center, 0.0, 0.15, 0.5, 1.0)]
+    [InlineData(WaferPattern.Scratch, 0.0, 1.0, 0.01, 0.12)]
+    public void FabVariety_KeepsEachClassSignature(WaferPattern pattern, double inner, double outer, double min, double max)
+    {
+        var generator = new WaferMapGenerator(22, WaferMapGeneratorOptions.FabVariety());
+        var mean = Enumerable.Range(0, Maps).Select(_ => generator.Next(pattern).FailFractionWithin(inner, outer)).Average();
+
+        Assert.InRange(mean, min, max);
+    }
+
+    [Fact]
+    public void Options_OutOfRange_AreRefusedByName()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new WaferMapGenerator(1, new WaferMapGeneratorOptions { MaxDieAspect = 0.5 }));
+
+        Assert.Equal(nameof(WaferMapGeneratorOptions.MaxDieAspect), error.ParamName);
+    }
+
     /// <summary>Mean distance, in wafer radii, of the failing dies from their centroid.</summary>
     private static double FailSpan(WaferMap map)
     {
         var points = new List<(double X, double Y)>();
-        for (var row = 0; row < map.Size; row++)
+        for (var row = 0; row < map.Rows; row++)
         {
-            for (var column = 0; column < map.Size; column++)
+            for (var column = 0; column < map.Columns; column++)
             {
                 if (map[row, column] == WaferMap.Fail)
                 {
-                    points.Add(((double)column / map.Size, (double)row / map.Size));
+                    points.Add(((double)column / map.Columns, (double)row / map.Columns));
                 }
             }
         }

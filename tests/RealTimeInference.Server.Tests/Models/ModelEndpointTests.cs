@@ -16,7 +16,7 @@ public sealed class ModelEndpointTests(ServerFixture server) : IClassFixture<Ser
         Assert.Equal(["sensor-anomaly", "sensor-anomaly-lite", "wafer-defect"], models.Select(m => m.GetProperty("name").GetString()));
         var wafer = models[2].GetProperty("manifest");
         Assert.Equal(9, wafer.GetProperty("classes").GetArrayLength());
-        Assert.Equal("polar", wafer.GetProperty("preprocessing").GetProperty("sampling").GetString());
+        Assert.Equal("wafer", wafer.GetProperty("preprocessing").GetProperty("sampling").GetString());
         Assert.All(models[..2], m =>
         {
             Assert.Equal("serving", m.GetProperty("state").GetString());

@@ -60,15 +60,18 @@ public sealed class WaferModelTests(SmallWaferModel small) : IClassFixture<Small
         Assert.True(correct > train.Count * 0.9, $"{correct} of {train.Count} training wafers scored as their own class");
     }
 
-    [Fact]
-    public void TrainingRows_AreTheTensorsServingBuildsFromTheSamePng()
+    [Theory]
+    [InlineData(0, WaferResampling.Nearest, WaferImageFormat.Png)]
+    [InlineData(300, WaferResampling.Linear, WaferImageFormat.Jpeg)]
+    public void TrainingRows_AreTheTensorsServingBuildsFromTheSameImage(int side, WaferResampling resampling, WaferImageFormat format)
     {
-        var map = new WaferMapGenerator(3).Next(WaferPattern.Scratch);
+        var map = new WaferMapGenerator(3, WaferMapGeneratorOptions.FabVariety()).Next(WaferPattern.Scratch);
+        var style = new WaferRenderStyle(Side: side, Resampling: resampling, Format: format, PassLevel: 128);
         var preprocessor = new ImagePreprocessor(WaferTrainer.Preprocessing);
         var served = new float[preprocessor.TensorLength];
 
-        var row = WaferDataset.ToRow(preprocessor, map);
-        Assert.True(preprocessor.Preprocess(WaferMapRenderer.Render(map, WaferDataset.ImageSize), served).IsOk);
+        var row = WaferDataset.ToRow(preprocessor, map, style);
+        Assert.True(preprocessor.Preprocess(WaferMapRenderer.Render(map, style), served).IsOk);
 
         Assert.Equal(served, row.Features);
         Assert.Equal(WaferPattern.Scratch, row.Pattern);
