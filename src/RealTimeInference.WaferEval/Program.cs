@@ -75,6 +75,8 @@ Report("class", w => w.Pattern.Name());
 Report("dies across", w => w.GridBand);
 Report("format", w => w.Format);
 Report("rendering", w => w.Render);
+var defective = results.Where(r => r.Wafer.Pattern != WaferPattern.None).ToList();
+Console.WriteLine($"\ndefective wafers under the threshold: {defective.Count(r => !r.Defective)} of {defective.Count} ({defective.Count(r => !r.Defective && r.Predicted == "none")} of them also most probably none)");
 Console.WriteLine("\nconfusion (true class: predicted class and count)");
 foreach (var pattern in WaferPatterns.All)
 {
