@@ -6,7 +6,7 @@ namespace RealTimeInference.Fab.Wafers;
 /// <c>(pixel * scale - mean[c]) / std[c]</c>, then either kept as the pixel grid
 /// (<see cref="Sampling"/> "grid") or averaged into <see cref="Rings"/> × <see cref="Sectors"/>
 /// polar cells of the inscribed wafer circle ("polar"), laid out "nchw" ([C, H, W]) or "flat" ([C·H·W]).
-/// Polar only: <c>align_rotation</c> rotates the sectors so the one with the most signal comes first.
+/// Polar and wafer: <c>align_rotation</c> rotates the sectors so the one with the most signal comes first.
 /// "wafer" (grayscale, flat, scale 1/255, mean 0, std 1) reads the wafer's grey levels and outline from
 /// the image itself and gives fail densities per wafer area (see <c>WaferSampler</c>): <see cref="Rings"/> ×
 /// <see cref="Sectors"/> polar cells, a radial profile and shape features; an image longer than

@@ -38,6 +38,7 @@ internal sealed class WaferSampler
     private const int RadiusSteps = 1024;
 
     private static readonly SKSamplingOptions Downsampling = new(SKFilterMode.Linear, SKMipmapMode.Linear);
+
     /// <summary>The radial profile's bin for a radius, in steps of 1 / <see cref="RadiusSteps"/> up to <see cref="LookupExtent"/>.</summary>
     private static readonly byte[] ProfileBinOfRadius =
         [.. Enumerable.Range(0, (int)(LookupExtent * RadiusSteps) + 2).Select(i => (byte)ProfileEdges.Count(edge => (i + 0.5f) / RadiusSteps >= edge))];
@@ -54,11 +55,12 @@ internal sealed class WaferSampler
         [.. Enumerable.Range(0, Angles).Select(a => ((float)Math.Cos(a * Math.PI / Angles), (float)Math.Sin(a * Math.PI / Angles)))];
 
     private readonly int _rings, _sectors, _maxSide;
+    private readonly bool _alignRotation;
     private readonly byte[] _sectorLookup;
 
     public WaferSampler(ImagePreprocessing settings)
     {
-        (_rings, _sectors, _maxSide) = (settings.Rings, settings.Sectors, Math.Max(settings.Width, settings.Height));
+        (_rings, _sectors, _maxSide, _alignRotation) = (settings.Rings, settings.Sectors, Math.Max(settings.Width, settings.Height), settings.AlignRotation);
         _sectorLookup = new byte[LookupSide * LookupSide];
         for (var y = 0; y < LookupSide; y++)
         {
@@ -212,7 +214,6 @@ internal sealed class WaferSampler
                 }
             }
         }
-
     }
 
     private void Features(ReadOnlySpan<byte> luma, int width, int height, WaferLevels levels, WaferEllipse ellipse, Span<float> destination)
@@ -313,7 +314,11 @@ internal sealed class WaferSampler
             polar[c] = Density(cellFailed[c], cellMass[c], global);
         }
 
-        AlignSectors(polar, _sectors);
+        if (_alignRotation)
+        {
+            AlignSectors(polar, _sectors);
+        }
+
         var profile = destination.Slice(cells, profileBins);
         for (var b = 0; b < profileBins; b++)
         {
