@@ -205,8 +205,7 @@ public sealed class ImagePreprocessor
                 var i = (y * width) + x;
                 if (s.Channels == 1)
                 {
-                    // Integer luma weights that sum to 256, so a grey pixel keeps its exact level.
-                    var luma = ((77 * r) + (150 * g) + (29 * b) + 128) >> 8;
+                    var luma = Luma(r, g, b);
                     grid[i] = ((luma * s.Scale) - s.Mean[0]) / s.Std[0];
                 }
                 else
@@ -218,6 +217,9 @@ public sealed class ImagePreprocessor
             }
         }
     }
+
+    /// <summary>Grey level of an RGB pixel: integer weights that sum to 256, so a grey pixel keeps its exact level.</summary>
+    internal static byte Luma(byte r, byte g, byte b) => (byte)(((77 * r) + (150 * g) + (29 * b) + 128) >> 8);
 
     /// <summary>Averages the grid into ring × sector cells, then (optionally) rotates the strongest sector to the front.</summary>
     private void ToPolar(ReadOnlySpan<float> grid, Span<float> destination)

@@ -110,8 +110,7 @@ internal sealed class WaferSampler
                 var target = luma.AsSpan(y * repeat * workingWidth, workingWidth);
                 for (var x = 0; x < width; x++)
                 {
-                    // Integer luma weights that sum to 256, so a grey pixel keeps its exact level.
-                    var level = (byte)(((77 * row[x * 4]) + (150 * row[(x * 4) + 1]) + (29 * row[(x * 4) + 2]) + 128) >> 8);
+                    var level = ImagePreprocessor.Luma(row[x * 4], row[(x * 4) + 1], row[(x * 4) + 2]);
                     if (repeat == 1)
                     {
                         target[x] = level;
@@ -565,7 +564,7 @@ internal sealed class WaferSampler
         output[3] = Math.Abs(((bestBin + (bestWidth / 2f)) / binScale) - 1.42f);
         output[4] = bestScore > 0 ? Math.Max(across, 0) / bestScore : 0;
         output[5] = (float)((bestExcess - meanExcess) / (spread + 0.002));
-        output[6] = bestScore > 0 ? Mean(bestOfAngle) / bestScore : 0;
+        output[6] = bestScore > 0 ? MeanOfPositive(bestOfAngle) / bestScore : 0;
     }
 
     /// <summary>
@@ -744,7 +743,8 @@ internal sealed class WaferSampler
         return max;
     }
 
-    private static float Mean(ReadOnlySpan<float> values)
+    /// <summary>The mean with negative values (and directions without a band) counted as 0.</summary>
+    private static float MeanOfPositive(ReadOnlySpan<float> values)
     {
         var sum = 0f;
         foreach (var value in values)
