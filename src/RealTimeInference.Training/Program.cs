@@ -4,8 +4,9 @@ using RealTimeInference.Training.Data;
 using RealTimeInference.Training.Publishing;
 using RealTimeInference.Training.Trainers;
 using RealTimeInference.Training.Wafers;
+using RealTimeInference.Training.Yield;
 
-// Simulated sensor data -> ML.NET training -> ONNX export into models/<name>/, with held-out metrics.
+// Simulated sensor, wafer and process data -> ML.NET training -> ONNX export into models/<name>/, with held-out metrics.
 var options = TrainingOptions.Parse(args, out var error);
 if (options is null)
 {
@@ -34,6 +35,13 @@ var wafer = WaferTrainer.Train(wafers, options.Seed);
 var waferFolder = WaferPublisher.Publish(options.OutputDirectory, wafer, wafers, options.Seed);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {waferFolder} ({wafer.Onnx.Length} bytes of ONNX)"));
 SummaryTable.Write(Console.Out, wafer);
+var lots = YieldDataset.Create(options.Seed, options.YieldLots);
+Console.WriteLine(lots.Generator);
+var yieldModel = YieldTrainer.Train(lots, options.Seed);
+var yieldFolder = YieldPublisher.Publish(options.OutputDirectory, yieldModel, lots, options.Seed);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {yieldFolder} ({yieldModel.Onnx.Length} bytes of ONNX)"));
+SummaryTable.Write(Console.Out, yieldModel);
+
 if (options.SamplesDirectory is { } samples)
 {
     Console.WriteLine($"wrote {WaferDataset.WriteSamples(samples, options.Seed)} sample wafer images to {samples}");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using RealTimeInference.Training.Trainers;
 using RealTimeInference.Training.Wafers;
+using RealTimeInference.Training.Yield;
 
 namespace RealTimeInference.Training;
 
@@ -33,4 +34,10 @@ internal static class SummaryTable
             $"{model.InputName} -> {model.OutputName}"));
         writer.WriteLine("confusion [true][predicted]: " + string.Join(" | ", t.ConfusionMatrix.Select(row => string.Join(' ', row))));
     }
+
+    public static void Write(TextWriter writer, TrainedYieldModel model) =>
+        writer.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{YieldTrainer.Name,-22} r2 {model.Test.RSquared:F4} mae {model.Test.MeanAbsoluteError:F4} rmse {model.Test.RootMeanSquaredError:F4} " +
+            $"(validation r2 {model.Validation.RSquared:F4}) parity {model.ParityMaxAbsDiff:E1} fit_s {model.TrainingTime.TotalSeconds:F1}  {model.InputName} -> {model.OutputName}"));
 }

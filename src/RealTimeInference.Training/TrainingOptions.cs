@@ -2,18 +2,24 @@ using System.Globalization;
 
 namespace RealTimeInference.Training;
 
-/// <summary>The CLI's arguments: <c>--out DIR [--seed N] [--rows N]</c>.</summary>
+/// <summary>The CLI's arguments: <c>--out DIR [--seed N] [--rows N] [--wafers N] [--lots N] [--samples DIR]</c>.</summary>
 internal sealed record TrainingOptions(
-    string OutputDirectory, int Seed, int TrainRows, int WafersPerClass = TrainingOptions.DefaultWafersPerClass, string? SamplesDirectory = null)
+    string OutputDirectory,
+    int Seed,
+    int TrainRows,
+    int WafersPerClass = TrainingOptions.DefaultWafersPerClass,
+    string? SamplesDirectory = null,
+    int YieldLots = TrainingOptions.DefaultYieldLots)
 {
     public const int DefaultWafersPerClass = 3_000;
+    public const int DefaultYieldLots = 40_000;
 
     public const int DefaultSeed = 42;
     public const int DefaultTrainRows = 200_000;
     public const int MinimumRows = 1_000;
 
     public const string Usage =
-        "usage: RealTimeInference.Training --out <models dir> [--seed <int>, default 42] [--rows <train rows>, default 200000] [--wafers <training wafers per class>, default 3000] [--samples <dir for one wafer PNG per class>]";
+        "usage: RealTimeInference.Training --out <models dir> [--seed <int>, default 42] [--rows <train rows>, default 200000] [--wafers <training wafers per class>, default 3000] [--lots <training lots for yield-forecast>, default 40000] [--samples <dir for one wafer PNG per class>]";
 
     /// <summary>Validation and test sets each get a quarter of the training rows.</summary>
     public int HeldOutRows => Math.Max(TrainRows / 4, MinimumRows);
@@ -21,7 +27,7 @@ internal sealed record TrainingOptions(
     public static TrainingOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
         string? output = null, samples = null;
-        int seed = DefaultSeed, rows = DefaultTrainRows, wafers = DefaultWafersPerClass;
+        int seed = DefaultSeed, rows = DefaultTrainRows, wafers = DefaultWafersPerClass, lots = DefaultYieldLots;
         for (var i = 0; i < args.Count; i++)
         {
             var value = i + 1 < args.Count ? args[i + 1] : null;
@@ -39,9 +45,11 @@ internal sealed record TrainingOptions(
                     break;
                 case "--wafers" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out wafers) && wafers >= 10:
                     break;
+                case "--lots" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out lots) && lots >= MinimumRows:
+                    break;
                 default:
                     error = $"unexpected or invalid argument '{args[i]}'" + (value is null ? "" : $" '{value}'") +
-                        $" (--rows must be an integer of at least {MinimumRows}, --wafers of at least 10)";
+                        $" (--rows and --lots must be integers of at least {MinimumRows}, --wafers of at least 10)";
                     return null;
             }
 
@@ -55,6 +63,6 @@ internal sealed record TrainingOptions(
         }
 
         error = null;
-        return new TrainingOptions(output, seed, rows, wafers, samples);
+        return new TrainingOptions(output, seed, rows, wafers, samples, lots);
     }
 }

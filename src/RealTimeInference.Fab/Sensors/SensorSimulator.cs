@@ -3,7 +3,9 @@ namespace RealTimeInference.Fab.Sensors;
 /// <summary>
 /// Deterministic stream of chamber readings per tool and sensor: temperature ~ N(350, 5) °C,
 /// pressure ~ N(1013, 10) mbar, flow rate ~ N(100, 2) sccm, with labelled anomaly episodes.
-/// The same seed gives the same readings, so training data and the live stream agree.
+/// The same seed gives the same readings, so training data and the live stream agree. A tool's
+/// recipe setpoints (<see cref="SetMeans"/>) move its readings' means; the random draws do not
+/// depend on them, so two runs that differ only in setpoints see the same noise and episodes.
 /// </summary>
 public sealed class SensorSimulator
 {
@@ -17,6 +19,7 @@ public sealed class SensorSimulator
     private readonly SensorSimulatorOptions _options;
     private readonly Random _random;
     private readonly Channel[] _channels;
+    private readonly float[] _means;
     private long _tick;
 
     public SensorSimulator(SensorSimulatorOptions options)
@@ -34,13 +37,26 @@ public sealed class SensorSimulator
         _options = options;
         _random = new Random(options.Seed);
         _channels = new Channel[options.Tools * options.SensorsPerTool];
+        _means = new float[options.Tools * 3];
         for (var t = 0; t < options.Tools; t++)
         {
+            SetMeans(t, TemperatureMean, PressureMean, FlowMean);
             for (var s = 0; s < options.SensorsPerTool; s++)
             {
-                _channels[(t * options.SensorsPerTool) + s] = new Channel($"tool-{t + 1:D2}", $"sensor-{s + 1:D2}");
+                _channels[(t * options.SensorsPerTool) + s] = new Channel(ToolId(t), $"sensor-{s + 1:D2}", t);
             }
         }
+    }
+
+    /// <summary>The name of tool <paramref name="tool"/> (0-based), as its readings carry it.</summary>
+    public static string ToolId(int tool) => $"tool-{tool + 1:D2}";
+
+    /// <summary>Centres the readings of every sensor of tool <paramref name="tool"/> (0-based) on its recipe setpoints.</summary>
+    public void SetMeans(int tool, float temperature, float pressure, float flowRate)
+    {
+        _means[tool * 3] = temperature;
+        _means[(tool * 3) + 1] = pressure;
+        _means[(tool * 3) + 2] = flowRate;
     }
 
     /// <summary>Readings per tick: one per tool and sensor.</summary>
@@ -73,9 +89,10 @@ public sealed class SensorSimulator
 
     private LabelledReading Next(Channel channel, DateTimeOffset timestamp)
     {
-        var temperature = Normal(TemperatureMean, TemperatureSd);
-        var pressure = Normal(PressureMean, PressureSd);
-        var flow = Normal(FlowMean, FlowSd);
+        var means = _means.AsSpan(channel.Tool * 3, 3);
+        var temperature = Normal(means[0], TemperatureSd);
+        var pressure = Normal(means[1], PressureSd);
+        var flow = Normal(means[2], FlowSd);
 
         if (channel.Remaining == 0 && _random.NextDouble() < _options.AnomalyRate)
         {
@@ -156,9 +173,11 @@ public sealed class SensorSimulator
         return mean + (sd * (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2)));
     }
 
-    private sealed class Channel(string toolId, string sensorId)
+    private sealed class Channel(string toolId, string sensorId, int tool)
     {
         public string ToolId { get; } = toolId;
+
+        public int Tool { get; } = tool;
 
         public string SensorId { get; } = sensorId;
 

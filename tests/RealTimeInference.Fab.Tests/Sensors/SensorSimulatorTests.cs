@@ -138,4 +138,23 @@ public sealed class SensorSimulatorTests
         var withinOneSd = sample.Count(v => Math.Abs(v - mean) <= sd) / (double)sample.Length;
         Assert.InRange(withinOneSd, 0.66, 0.70);
     }
+
+    [Fact]
+    public void SetMeans_MovesOnlyThatToolsReadings_AndKeepsTheNoise()
+    {
+        var nominal = Create(anomalyRate: 0, tools: 2, sensors: 1);
+        var moved = Create(anomalyRate: 0, tools: 2, sensors: 1);
+        moved.SetMeans(1, 360f, 1000f, 104f);
+
+        var a = nominal.Generate(20).ToArray();
+        var b = moved.Generate(20).ToArray();
+
+        for (var i = 0; i < a.Length; i++)
+        {
+            var shift = a[i].Reading.ToolId == "tool-02" ? (10f, -13f, 4f) : (0f, 0f, 0f);
+            Assert.Equal(a[i].Reading.Temperature + shift.Item1, b[i].Reading.Temperature, 3);
+            Assert.Equal(a[i].Reading.Pressure + shift.Item2, b[i].Reading.Pressure, 3);
+            Assert.Equal(a[i].Reading.FlowRate + shift.Item3, b[i].Reading.FlowRate, 3);
+        }
+    }
 }
