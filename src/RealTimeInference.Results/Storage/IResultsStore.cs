@@ -37,7 +37,7 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     /// <summary>Writes every row of <paramref name="chunks"/> in one transaction: all or none.</summary>
     Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken);
 
-    /// <summary>Deletes up to <paramref name="maxRows"/> sensor predictions and as many wafer verdicts made before <paramref name="cutoff"/>; returns how many in all.</summary>
+    /// <summary>Deletes up to <paramref name="maxRows"/> sensor predictions and as many wafer verdicts made before <paramref name="cutoff"/>, and as many optimizer decisions decided before it; returns how many in all.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken);
 
     /// <summary>Deletes the notifications delivered, and the alerts (with their timelines) resolved, before <paramref name="cutoff"/>; returns how many rows in all. The newest alert stays, however old: its id is where ids go on after a restart.</summary>
@@ -50,6 +50,12 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     Task<IReadOnlyList<StoredWafer>> QueryWafersAsync(WaferQuery query, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Keeps each of <paramref name="decisions"/> as it now stands, replacing the one saved before with its id, in one transaction: all or none.</summary>
+    Task SaveDecisionsAsync(IReadOnlyList<OptimizerDecision> decisions, CancellationToken cancellationToken);
+
+    /// <summary>The optimizer's decisions, newest first (by when they were decided, then id), up to <see cref="DecisionQuery.Limit"/>.</summary>
+    Task<IReadOnlyList<OptimizerDecision>> QueryDecisionsAsync(DecisionQuery query, CancellationToken cancellationToken);
 
     /// <summary>Keeps an alert as it now stands, the step that changed it, and its notification to each of <paramref name="notify"/>, in one transaction.</summary>
     Task SaveAlertAsync(AlertChange change, IReadOnlyList<string> notify, CancellationToken cancellationToken);

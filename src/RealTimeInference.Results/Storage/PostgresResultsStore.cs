@@ -92,6 +92,29 @@ internal sealed class PostgresResultsStore : IResultsStore
         ) PARTITION BY RANGE (predicted_at);
         CREATE INDEX wafer_predictions_by_time ON wafer_predictions (predicted_at, id);
         """,
+        """
+        CREATE TABLE optimizer_decisions (
+            id text COLLATE "C" PRIMARY KEY,
+            tool_id text COLLATE "C" NOT NULL,
+            decided_at timestamptz NOT NULL,
+            mode text NOT NULL,
+            action text NOT NULL,
+            reason text NOT NULL,
+            temperature_before double precision NOT NULL,
+            pressure_before double precision NOT NULL,
+            flow_before double precision NOT NULL,
+            temperature_after double precision NOT NULL,
+            pressure_after double precision NOT NULL,
+            flow_after double precision NOT NULL,
+            predicted_current double precision,
+            predicted_best double precision,
+            predicted_gain double precision,
+            applied_by text,
+            applied_at timestamptz,
+            effective_lot bigint,
+            measured_yield double precision);
+        CREATE INDEX optimizer_decisions_by_tool ON optimizer_decisions (tool_id, decided_at);
+        """,
     ];
 
     /// <summary>The partitioned tables; each day's partition is the table's name and <c>_pYYYYMMDD</c>.</summary>
@@ -267,7 +290,8 @@ internal sealed class PostgresResultsStore : IResultsStore
     /// <summary>
     /// Drops every day partition whose day ended at or before <paramref name="cutoff"/> (whole days:
     /// a row is kept up to a day past the retention), counting their rows first; <paramref name="maxRows"/>
-    /// does not apply, a partition going at once.
+    /// does not apply, a partition going at once. Optimizer decisions are not partitioned: up to
+    /// <paramref name="maxRows"/> of those decided before <paramref name="cutoff"/> are deleted.
     /// </summary>
     public async Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken)
     {
@@ -303,6 +327,14 @@ internal sealed class PostgresResultsStore : IResultsStore
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 _partitions.TryRemove(day, out _);
             }
+        }
+
+        await using (var decisions = new NpgsqlCommand(
+            "DELETE FROM optimizer_decisions WHERE id IN (SELECT id FROM optimizer_decisions WHERE decided_at < $1 ORDER BY decided_at LIMIT $2)", connection))
+        {
+            decisions.Parameters.AddWithValue(cutoff);
+            decisions.Parameters.AddWithValue(maxRows);
+            deleted += await decisions.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return (int)Math.Min(int.MaxValue, deleted);
@@ -371,6 +403,40 @@ internal sealed class PostgresResultsStore : IResultsStore
             GROUP BY tool_id, sensor_id, b ORDER BY tool_id, sensor_id, b
             """;
         return await ReadAllAsync(command, r => StoredRows.Bucket(r, r.GetFieldValue<DateTimeOffset>(2)), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SaveDecisionsAsync(IReadOnlyList<OptimizerDecision> decisions, CancellationToken cancellationToken)
+    {
+        if (decisions.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var decision in decisions)
+        {
+            var upsert = new NpgsqlBatchCommand(StoredRows.SaveDecision);
+            foreach (var (name, value) in StoredRows.DecisionParameters(decision, time => time.UtcDateTime))
+            {
+                upsert.Parameters.Add(new NpgsqlParameter(name, value));
+            }
+
+            batch.BatchCommands.Add(upsert);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<OptimizerDecision>> QueryDecisionsAsync(DecisionQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = Source.CreateCommand();
+        var where = new StringBuilder("TRUE");
+        Filter(command, where, "tool_id = ", query.ToolId);
+        command.CommandText = $"SELECT {StoredRows.DecisionColumns} FROM optimizer_decisions WHERE {where} ORDER BY decided_at DESC, id DESC LIMIT {query.Limit}";
+        return await ReadAllAsync(command, r => StoredRows.Decision(r, Time), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SaveAlertAsync(AlertChange change, IReadOnlyList<string> notify, CancellationToken cancellationToken)

@@ -6,7 +6,7 @@ using RealTimeInference.Inference;
 namespace RealTimeInference.Results.Storage;
 
 /// <summary>
-/// Every Results:RetentionInterval, deletes the predictions made longer than Results:Retention ago,
+/// Every Results:RetentionInterval, deletes the predictions made (and the optimizer decisions decided) longer than Results:Retention ago,
 /// in chunks so the writer is never held for long, and the alert notifications delivered and the
 /// alerts resolved as long ago.
 /// </summary>

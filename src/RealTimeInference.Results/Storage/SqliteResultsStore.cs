@@ -91,6 +91,29 @@ internal sealed class SqliteResultsStore : IResultsStore
             request_id TEXT NOT NULL);
         CREATE INDEX wafer_predictions_by_time ON wafer_predictions (predicted_at);
         """,
+        """
+        CREATE TABLE optimizer_decisions (
+            id TEXT PRIMARY KEY NOT NULL,
+            tool_id TEXT NOT NULL,
+            decided_at INTEGER NOT NULL,
+            mode TEXT NOT NULL,
+            action TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            temperature_before REAL NOT NULL,
+            pressure_before REAL NOT NULL,
+            flow_before REAL NOT NULL,
+            temperature_after REAL NOT NULL,
+            pressure_after REAL NOT NULL,
+            flow_after REAL NOT NULL,
+            predicted_current REAL,
+            predicted_best REAL,
+            predicted_gain REAL,
+            applied_by TEXT,
+            applied_at INTEGER,
+            effective_lot INTEGER,
+            measured_yield REAL);
+        CREATE INDEX optimizer_decisions_by_tool ON optimizer_decisions (tool_id, decided_at);
+        """,
     ];
 
     private const string Columns =
@@ -248,6 +271,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         command.CommandText = """
             DELETE FROM predictions WHERE id IN (SELECT id FROM predictions WHERE predicted_at < $cutoff ORDER BY id LIMIT $max);
             DELETE FROM wafer_predictions WHERE id IN (SELECT id FROM wafer_predictions WHERE predicted_at < $cutoff ORDER BY id LIMIT $max);
+            DELETE FROM optimizer_decisions WHERE id IN (SELECT id FROM optimizer_decisions WHERE decided_at < $cutoff ORDER BY decided_at LIMIT $max);
             """;
         command.Parameters.AddWithValue("$cutoff", UnixMicroseconds.From(cutoff));
         command.Parameters.AddWithValue("$max", maxRows);
@@ -345,6 +369,45 @@ internal sealed class SqliteResultsStore : IResultsStore
         }
 
         return Task.FromResult<IReadOnlyList<SummaryBucket>>(buckets);
+    }
+
+    public Task SaveDecisionsAsync(IReadOnlyList<OptimizerDecision> decisions, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        foreach (var decision in decisions)
+        {
+            using var upsert = connection.CreateCommand();
+            upsert.Transaction = transaction;
+            upsert.CommandText = StoredRows.SaveDecision;
+            foreach (var (name, value) in StoredRows.DecisionParameters(decision, time => UnixMicroseconds.From(time)))
+            {
+                upsert.Parameters.AddWithValue(name, value);
+            }
+
+            upsert.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<OptimizerDecision>> QueryDecisionsAsync(DecisionQuery query, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        var where = new StringBuilder("1 = 1");
+        Filter(command, where, "tool_id = $tool", "$tool", query.ToolId);
+        command.CommandText = $"SELECT {StoredRows.DecisionColumns} FROM optimizer_decisions WHERE {where} ORDER BY decided_at DESC, id DESC LIMIT $limit";
+        command.Parameters.AddWithValue("$limit", query.Limit);
+        var items = new List<OptimizerDecision>(Math.Min(query.Limit, 1024));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            items.Add(StoredRows.Decision(reader, Time));
+        }
+
+        return Task.FromResult<IReadOnlyList<OptimizerDecision>>(items);
     }
 
     public Task SaveAlertAsync(AlertChange change, IReadOnlyList<string> notify, CancellationToken cancellationToken)

@@ -29,6 +29,25 @@ internal static class StoredRows
 
     public const string LastAlertId = "SELECT coalesce(max(id), 0) FROM alerts";
 
+    /// <summary>An optimizer decision's columns, in the order <see cref="Decision"/> reads them and <see cref="DecisionParameters"/> gives them.</summary>
+    public const string DecisionColumns =
+        "id, tool_id, decided_at, mode, action, reason, temperature_before, pressure_before, flow_before, temperature_after, pressure_after, flow_after, "
+        + "predicted_current, predicted_best, predicted_gain, applied_by, applied_at, effective_lot, measured_yield";
+
+    /// <summary>Keeps one decision, or replaces every column of the one saved with its id; each value is the parameter named <c>@</c> and its column.</summary>
+    public const string SaveDecision = """
+        INSERT INTO optimizer_decisions (id, tool_id, decided_at, mode, action, reason, temperature_before, pressure_before, flow_before,
+            temperature_after, pressure_after, flow_after, predicted_current, predicted_best, predicted_gain, applied_by, applied_at, effective_lot, measured_yield)
+        VALUES (@id, @tool_id, @decided_at, @mode, @action, @reason, @temperature_before, @pressure_before, @flow_before,
+            @temperature_after, @pressure_after, @flow_after, @predicted_current, @predicted_best, @predicted_gain, @applied_by, @applied_at, @effective_lot, @measured_yield)
+        ON CONFLICT (id) DO UPDATE SET tool_id = excluded.tool_id, decided_at = excluded.decided_at, mode = excluded.mode, action = excluded.action,
+            reason = excluded.reason, temperature_before = excluded.temperature_before, pressure_before = excluded.pressure_before,
+            flow_before = excluded.flow_before, temperature_after = excluded.temperature_after, pressure_after = excluded.pressure_after,
+            flow_after = excluded.flow_after, predicted_current = excluded.predicted_current, predicted_best = excluded.predicted_best,
+            predicted_gain = excluded.predicted_gain, applied_by = excluded.applied_by, applied_at = excluded.applied_at,
+            effective_lot = excluded.effective_lot, measured_yield = excluded.measured_yield
+        """;
+
     public static StoredPrediction Prediction(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
         new(r.GetInt64(0), new PredictionRecord(
             time(r, 1),
@@ -65,6 +84,52 @@ internal static class StoredRows
     public static SummaryBucket Bucket(DbDataReader r, DateTimeOffset start) =>
         new(Text(r, 0), Text(r, 1), start, r.GetInt64(3), r.GetInt64(4), r.GetDouble(5), r.GetDouble(6));
 
+    /// <summary>A row of <see cref="DecisionColumns"/>.</summary>
+    public static OptimizerDecision Decision(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
+        new(r.GetString(0),
+            r.GetString(1),
+            time(r, 2),
+            r.GetString(3),
+            r.GetString(4),
+            r.GetString(5),
+            r.GetDouble(6),
+            r.GetDouble(7),
+            r.GetDouble(8),
+            r.GetDouble(9),
+            r.GetDouble(10),
+            r.GetDouble(11),
+            Number(r, 12),
+            Number(r, 13),
+            Number(r, 14),
+            Text(r, 15),
+            r.IsDBNull(16) ? null : time(r, 16),
+            r.IsDBNull(17) ? null : r.GetInt64(17),
+            Number(r, 18));
+
+    /// <summary>The parameters of <see cref="SaveDecision"/> for <paramref name="d"/>, a null as <see cref="DBNull"/>; <paramref name="time"/> gives a time as the store keeps it.</summary>
+    public static (string Name, object Value)[] DecisionParameters(OptimizerDecision d, Func<DateTimeOffset, object> time) =>
+    [
+        ("@id", d.Id),
+        ("@tool_id", d.ToolId),
+        ("@decided_at", time(d.DecidedAt)),
+        ("@mode", d.Mode),
+        ("@action", d.Action),
+        ("@reason", d.Reason),
+        ("@temperature_before", d.TemperatureBefore),
+        ("@pressure_before", d.PressureBefore),
+        ("@flow_before", d.FlowBefore),
+        ("@temperature_after", d.TemperatureAfter),
+        ("@pressure_after", d.PressureAfter),
+        ("@flow_after", d.FlowAfter),
+        ("@predicted_current", (object?)d.PredictedCurrent ?? DBNull.Value),
+        ("@predicted_best", (object?)d.PredictedBest ?? DBNull.Value),
+        ("@predicted_gain", (object?)d.PredictedGain ?? DBNull.Value),
+        ("@applied_by", (object?)d.AppliedBy ?? DBNull.Value),
+        ("@applied_at", d.AppliedAt is { } appliedAt ? time(appliedAt) : DBNull.Value),
+        ("@effective_lot", (object?)d.EffectiveLot ?? DBNull.Value),
+        ("@measured_yield", (object?)d.MeasuredYield ?? DBNull.Value),
+    ];
+
     /// <summary>A row of <see cref="LoadAlerts"/>, its timeline still empty.</summary>
     public static AlertView Alert(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
         new(r.GetInt64(0),
@@ -96,6 +161,8 @@ internal static class StoredRows
         new(r.GetInt64(0), sink, JsonSerializer.Deserialize(r.GetString(1), ResultsJson.Default.AlertView)!, JsonSerializer.Deserialize(r.GetString(2), ResultsJson.Default.AlertEvent)!);
 
     private static string? Text(DbDataReader r, int column) => r.IsDBNull(column) ? null : r.GetString(column);
+
+    private static double? Number(DbDataReader r, int column) => r.IsDBNull(column) ? null : r.GetDouble(column);
 }
 
 /// <summary>Both stores' own JSON: an alert's sensors; an alert and its step as the outbox keeps them.</summary>

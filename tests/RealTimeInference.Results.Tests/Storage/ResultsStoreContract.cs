@@ -31,6 +31,106 @@ public abstract class ResultsStoreContract : IAsyncLifetime
         string? tool = null, string? sensor = null, DateTimeOffset? from = null, DateTimeOffset? to = null, bool anomaliesOnly = false, int limit = 100, PageCursor? after = null) =>
         Store.QueryAsync(new PredictionQuery(tool, sensor, from, to, anomaliesOnly, limit, after), CancellationToken.None);
 
+    /// <summary>A decision recommended and not yet applied: every field that may be null, null.</summary>
+    protected static OptimizerDecision Decision(string id, string tool = "tool-1", DateTimeOffset? decidedAt = null) =>
+        new(id, tool, decidedAt ?? T0, "advisory", "recommended", "gain above the threshold", 350, 1013, 100, 355.5, 1010.25, 102.125,
+            null, null, null, null, null, null, null);
+
+    protected Task<IReadOnlyList<OptimizerDecision>> Decisions(string? tool = null, int limit = 100) =>
+        Store.QueryDecisionsAsync(new DecisionQuery(tool, limit), CancellationToken.None);
+
+    [Fact]
+    public async Task SaveDecisions_ThenQuery_ReturnsEveryFieldAsSaved_NullsIncluded()
+    {
+        var recommended = Decision("0197a000-0000-7000-8000-000000000001", decidedAt: T0);
+        var applied = new OptimizerDecision(
+            "0197a000-0000-7000-8000-000000000002", "tool-1", T0.AddSeconds(30), "closed-loop", "applied", "predicted gain 0.031",
+            350.125, 1013.5, 100.25, 352.75, 1009.0625, 98.5, 0.912345678901, 0.943210987654, 0.030865308753, "optimizer", T0.AddSeconds(31), 4_294_967_301, 0.9375);
+
+        await Store.SaveDecisionsAsync([recommended, applied], CancellationToken.None);
+
+        Assert.Equal([applied, recommended], await Decisions());
+    }
+
+    [Fact]
+    public async Task SaveDecisions_SameIdTwice_KeepsOneRowWithTheNewValues()
+    {
+        var recommended = Decision("d1");
+        await Store.SaveDecisionsAsync([recommended], CancellationToken.None);
+        var measured = recommended with
+        {
+            Mode = "closed-loop",
+            Action = "applied",
+            Reason = "applied by the operator",
+            TemperatureAfter = 360,
+            PredictedCurrent = 0.9,
+            PredictedBest = 0.95,
+            PredictedGain = 0.05,
+            AppliedBy = "operator-7",
+            AppliedAt = T0.AddMinutes(1),
+            EffectiveLot = 42,
+            MeasuredYield = 0.948,
+        };
+
+        await Store.SaveDecisionsAsync([measured], CancellationToken.None);
+
+        Assert.Equal(measured, Assert.Single(await Decisions()));
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM optimizer_decisions"));
+    }
+
+    [Fact]
+    public async Task SaveDecisions_WhenOneCannotBeKept_KeepsNoneOfThem()
+    {
+        await Store.SaveDecisionsAsync([Decision("kept")], CancellationToken.None);
+        // The last has no tool, which the store cannot keep: the two before it are not kept either.
+        var noTool = Decision("bad") with { ToolId = null! };
+
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.SaveDecisionsAsync(
+            [Decision("kept") with { Action = "skipped" }, Decision("new"), noTool], CancellationToken.None));
+
+        Assert.Equal(Decision("kept"), Assert.Single(await Decisions()));
+    }
+
+    [Fact]
+    public async Task QueryDecisions_FiltersByTool_NewestFirst_UpToTheLimit()
+    {
+        await Store.SaveDecisionsAsync(
+            [
+                Decision("a-old", "a", T0),
+                Decision("b-new", "b", T0.AddMinutes(5)),
+                Decision("a-mid-1", "a", T0.AddMinutes(1)),
+                Decision("a-mid-2", "a", T0.AddMinutes(1)),
+                Decision("a-new", "a", T0.AddMinutes(2)),
+            ],
+            CancellationToken.None);
+
+        // Within a time, the higher id first.
+        Assert.Equal(["a-new", "a-mid-2", "a-mid-1", "a-old"], (await Decisions("a")).Select(d => d.Id));
+        Assert.Equal(["a-new", "a-mid-2"], (await Decisions("a", limit: 2)).Select(d => d.Id));
+        Assert.Equal(["b-new", "a-new"], (await Decisions(limit: 2)).Select(d => d.Id));
+        Assert.Empty(await Decisions("c"));
+    }
+
+    [Fact]
+    public async Task DeleteOlderThan_RemovesDecisionsDecidedBeforeTheCutoff_AtMostTheGivenRows_KeepsNewerOnes()
+    {
+        var cutoff = T0.AddDays(-7);
+        await Store.SaveDecisionsAsync(
+            [
+                Decision("nine days", decidedAt: T0.AddDays(-9)),
+                Decision("eight days", decidedAt: T0.AddDays(-8)),
+                Decision("just after the cutoff", decidedAt: cutoff.AddSeconds(1)),
+                Decision("today", decidedAt: T0),
+            ],
+            CancellationToken.None);
+
+        Assert.Equal(1, await Store.DeleteOlderThanAsync(cutoff, 1, CancellationToken.None));
+        Assert.Equal(1, await Store.DeleteOlderThanAsync(cutoff, 1, CancellationToken.None));
+        Assert.Equal(0, await Store.DeleteOlderThanAsync(cutoff, 1, CancellationToken.None));
+
+        Assert.Equal(["today", "just after the cutoff"], (await Decisions()).Select(d => d.Id));
+    }
+
     [Fact]
     public async Task Write_ThenQuery_ReturnsEveryFieldAsWritten()
     {

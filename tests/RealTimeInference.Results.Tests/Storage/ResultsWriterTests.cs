@@ -260,6 +260,12 @@ public sealed class ResultsWriterTests : IAsyncLifetime
         public Task<IReadOnlyList<SummaryBucket>> SummarizeAsync(SummaryQuery query, CancellationToken cancellationToken) =>
             inner.SummarizeAsync(query, cancellationToken);
 
+        public Task SaveDecisionsAsync(IReadOnlyList<OptimizerDecision> decisions, CancellationToken cancellationToken) =>
+            inner.SaveDecisionsAsync(decisions, cancellationToken);
+
+        public Task<IReadOnlyList<OptimizerDecision>> QueryDecisionsAsync(DecisionQuery query, CancellationToken cancellationToken) =>
+            inner.QueryDecisionsAsync(query, cancellationToken);
+
         public Task SaveAlertAsync(AlertChange change, IReadOnlyList<string> notify, CancellationToken cancellationToken) =>
             inner.SaveAlertAsync(change, notify, cancellationToken);
 
