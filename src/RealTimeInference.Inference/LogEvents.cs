@@ -43,4 +43,10 @@ public static class LogEvents
     // 4100-4199 the in-server simulator.
     public const int SimulatorStarted = 4100;
     public const int SimulatorTickSkipped = 4101;
+    public const int ProcessStarted = 4110;
+
+    // 4200-4299 the process optimizer.
+    public const int OptimizerCycleFault = 4200;
+    public const int OptimizerDecisionsNotKept = 4201;
+    public const int OptimizerModeChanged = 4202;
 }

@@ -4,6 +4,7 @@ using RealTimeInference.Server.Health;
 using RealTimeInference.Server.Hosting;
 using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.Optimizer;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Results;
@@ -11,6 +12,7 @@ using RealTimeInference.Server.Simulation;
 using RealTimeInference.Server.Sockets;
 using RealTimeInference.Server.Streaming;
 using RealTimeInference.Server.Wafers;
+using RealTimeInference.Server.Yield;
 
 // Content root at the binaries, so appsettings.json and models/ are found from any working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -26,6 +28,8 @@ builder.Services.AddResults();
 builder.Services.AddAlertRules();
 builder.Services.AddSimulation();
 builder.Services.AddWafers();
+builder.Services.AddYieldForecasts();
+builder.Services.AddOptimizer();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddApiDocs();
 
@@ -38,6 +42,8 @@ app.MapPredictionEndpoints();
 app.MapPredictSocketEndpoints();
 app.MapModelEndpoints();
 app.MapWaferEndpoints();
+app.MapYieldEndpoints();
+app.MapOptimizerEndpoints();
 app.MapStreamingEndpoints();
 app.MapResultsEndpoints();
 app.MapAlertEndpoints();

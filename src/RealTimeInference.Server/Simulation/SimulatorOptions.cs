@@ -18,4 +18,7 @@ public sealed class SimulatorOptions
     public double AnomalyRate { get; set; } = 0.02;
 
     public int Seed { get; set; } = 42;
+
+    /// <summary>Time between two lots of each simulated tool's process (each lot's yield is measured two lots later).</summary>
+    public TimeSpan LotInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

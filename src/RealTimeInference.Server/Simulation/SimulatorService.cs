@@ -9,12 +9,14 @@ namespace RealTimeInference.Server.Simulation;
 
 /// <summary>
 /// Runs the fab simulator in the server: each tick, one reading per tool and sensor goes through
-/// the sensor scoring service like any client's, and on to the stream and the other sinks.
+/// the sensor scoring service like any client's, and on to the stream and the other sinks. Each
+/// tool's readings are centred on its current recipe (<see cref="FabProcess"/>).
 /// </summary>
 internal sealed partial class SimulatorService(
     IOptions<SimulatorOptions> options,
     IOptions<PredictionOptions> predictions,
     SensorScoring scoring,
+    FabProcess process,
     TimeProvider time,
     ILogger<SimulatorService> logger) : BackgroundService
 {
@@ -50,6 +52,12 @@ internal sealed partial class SimulatorService(
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
+                for (var tool = 0; tool < process.ToolCount; tool++)
+                {
+                    var setpoints = process.State(tool).Setpoints;
+                    simulator.SetMeans(tool, (float)setpoints.Temperature, (float)setpoints.Pressure, (float)setpoints.Flow);
+                }
+
                 simulator.NextTick(readings);
                 using var batch = new SensorBatch(readings.Length, time.GetUtcNow());
                 foreach (var reading in readings)

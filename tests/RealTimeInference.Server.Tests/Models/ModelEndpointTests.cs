@@ -13,7 +13,7 @@ public sealed class ModelEndpointTests(ServerFixture server) : IClassFixture<Ser
         using var json = JsonDocument.Parse(await _client.GetStringAsync("/models"));
         var models = json.RootElement.EnumerateArray().ToArray();
 
-        Assert.Equal(["sensor-anomaly", "sensor-anomaly-lite", "wafer-defect"], models.Select(m => m.GetProperty("name").GetString()));
+        Assert.Equal(["sensor-anomaly", "sensor-anomaly-lite", "wafer-defect", "yield-forecast"], models.Select(m => m.GetProperty("name").GetString()));
         var wafer = models[2].GetProperty("manifest");
         Assert.Equal(9, wafer.GetProperty("classes").GetArrayLength());
         Assert.Equal("wafer", wafer.GetProperty("preprocessing").GetProperty("sampling").GetString());
