@@ -13,7 +13,7 @@ public sealed class BadInputCorpusTests(ServerFixture server) : IClassFixture<Se
     private static readonly string[] Tokens =
         ["{", "}", "[", "]", ",", ":", "\"", "null", "true", "NaN", "-Infinity", "1e400", "-0", "\\u0000", "\"temperature\"", "99999999999999999999", "\uFFFF", " "];
 
-    private static readonly string[] Paths = ["/predict", "/predict-batch", "/baseline/predict", "/baseline/predict-batch", "/predict-wafer"];
+    private static readonly string[] Paths = ["/predict", "/predict-batch", "/baseline/predict", "/baseline/predict-batch", "/predict-wafer", "/predict-yield"];
 
     private static readonly string[] ContentTypes =
         ["application/json", "application/json; charset=utf-8", "text/plain", "application/xml", "application/x-www-form-urlencoded", "application/problem+json"];
