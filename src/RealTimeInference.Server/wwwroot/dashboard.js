@@ -1,5 +1,5 @@
-// Live page: subscribes to /stream-predictions (SSE) and polls /metrics (JSON). Works offline:
-// Chart.js is served from wwwroot/lib.
+// Live page: subscribes to /stream-predictions (SSE) and polls /metrics and /optimizer (JSON).
+// Works offline: Chart.js is served from wwwroot/lib.
 'use strict';
 
 const POINTS = 60;           // readings kept per sensor
@@ -8,7 +8,8 @@ const tools = new Map();     // tool id -> { element, readings, scores, sensors:
 const counts = { events: 0, anomalies: 0, dropped: 0 };
 let dirty = new Set();
 
-function chartFor(canvas, yOptions) {
+// scales: further axes, or ones that replace the x and y above (a time axis, a second y axis).
+function chartFor(canvas, yOptions, scales = {}) {
   return new Chart(canvas, {
     type: 'line',
     data: { datasets: [] },
@@ -21,6 +22,7 @@ function chartFor(canvas, yOptions) {
       scales: {
         x: { type: 'linear', ticks: { display: false }, grid: { color: '#26313c' } },
         y: { ...yOptions, ticks: { color: '#8b98a5' }, grid: { color: '#26313c' } },
+        ...scales,
       },
       plugins: { legend: { labels: { color: '#d8dee6', boxWidth: 10 } } },
     },
@@ -238,8 +240,137 @@ async function pollMetrics() {
   }
 }
 
+// The process optimizer: one panel per simulated tool, polled (its lots and decisions change a few
+// times a second at most, not with every prediction).
+const optimizerTools = new Map(); // tool id -> { element, yield, setpoints, updates }
+const TIME_AXIS = {
+  type: 'linear',
+  bounds: 'data',
+  ticks: { color: '#8b98a5', maxTicksLimit: 3, maxRotation: 0, callback: ms => new Date(ms).toLocaleTimeString() },
+  grid: { color: '#26313c' },
+};
+const UNITS = { temperature: '°C', pressure: 'mbar', flow: 'sccm' };
+
+function axis(color, position) {
+  return { position, ticks: { color }, grid: { color: '#26313c', drawOnChartArea: position === 'left' } };
+}
+
+function line(label, color, extra = {}) {
+  return { label, data: [], borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 1.5, ...extra };
+}
+
+function optimizerToolFor(id) {
+  let tool = optimizerTools.get(id);
+  if (tool) return tool;
+  const node = document.getElementById('optimizer-template').content.firstElementChild.cloneNode(true);
+  node.dataset.tool = id;
+  node.querySelector('.tool-name').textContent = id;
+  document.getElementById('optimizer-tools').append(node);
+  const button = node.querySelector('button.apply');
+  button.onclick = () => applyRecommendation(id, button);
+  tool = {
+    element: node,
+    yield: chartFor(node.querySelector('.yield'), {}, { x: TIME_AXIS }),
+    // Each setpoint on its own axis, coloured as its line: their ranges differ by an order of magnitude.
+    setpoints: chartFor(node.querySelector('.setpoints'), {}, {
+      x: TIME_AXIS, y: axis(COLORS[0], 'left'), y1: axis(COLORS[1], 'right'), y2: axis(COLORS[2], 'right'),
+    }),
+    updates: 0,
+  };
+  tool.yield.data.datasets.push(
+    line('measured', COLORS[0]),
+    line('predicted', COLORS[1]),
+    line('applied', '#46c37b', { showLine: false, pointStyle: 'triangle', pointRadius: 6 }));
+  tool.setpoints.data.datasets.push(...['temperature', 'pressure', 'flow'].map(
+    (name, i) => line(`${name} ${UNITS[name]}`, COLORS[i], { stepped: true, yAxisID: ['y', 'y1', 'y2'][i] })));
+  optimizerTools.set(id, tool);
+  return tool;
+}
+
+const number = v => Number(v.toFixed(2));
+const percent = v => (v == null ? '–' : `${(v * 100).toFixed(1)} %`);
+const time = text => new Date(text).toLocaleTimeString();
+
+function setpointsText(s) {
+  return `T ${number(s.temperature)} °C · P ${number(s.pressure)} mbar · F ${number(s.flow)} sccm`;
+}
+
+function renderOptimizerTool(t, history) {
+  const tool = optimizerToolFor(t.tool_id);
+  const node = tool.element;
+  node.querySelector('.state').textContent =
+    `${setpointsText(t.setpoints)} · chamber age ${number(t.chamber_age)} wafers · yield measured ${percent(t.measured_yield)}, predicted ${percent(t.predicted_yield)}`;
+  const last = t.last_decision;
+  node.querySelector('.decision').textContent = last ? `last decision ${time(last.decided_at)}: ${last.action} (${last.reason})` : 'no decision yet';
+
+  const box = node.querySelector('.recommendation');
+  const button = box.querySelector('button.apply');
+  const rec = t.recommendation;
+  box.hidden = !rec;
+  if (rec) {
+    box.querySelector('.what').textContent =
+      `recommended ${time(rec.decided_at)}: ${setpointsText(rec.after)}, predicted ${percent(rec.predicted_best)} (+${(rec.predicted_gain * 100).toFixed(2)} pts)`;
+    // A new recommendation gets a fresh button; the one being applied stays disabled.
+    if (button.dataset.decision !== rec.id) {
+      button.dataset.decision = rec.id;
+      button.disabled = false;
+      button.textContent = 'Apply';
+    }
+  }
+
+  const [measured, predicted, applied] = tool.yield.data.datasets;
+  measured.data = history.lots.map(l => ({ x: Date.parse(l.measured_at), y: l.yield * 100 }));
+  const scored = history.decisions.filter(d => d.predicted_current != null);
+  predicted.data = scored.map(d => ({ x: Date.parse(d.decided_at), y: d.predicted_current * 100 }));
+  applied.data = scored.filter(d => d.action === 'applied').map(d => ({ x: Date.parse(d.decided_at), y: d.predicted_current * 100 }));
+  tool.setpoints.data.datasets.forEach((series, i) => {
+    const name = ['temperature', 'pressure', 'flow'][i];
+    series.data = history.lots.map(l => ({ x: Date.parse(l.measured_at), y: l.setpoints[name] }));
+  });
+  tool.yield.update('none');
+  tool.setpoints.update('none');
+  tool.updates++;
+  node.dataset.updates = tool.updates;
+}
+
+async function pollOptimizer() {
+  try {
+    const response = await fetch('optimizer');
+    if (!response.ok) return;
+    const o = await response.json();
+    document.getElementById('optimizer-mode').textContent = o.mode;
+    const choice = document.getElementById('optimizer-mode-choice');
+    if (document.activeElement !== choice) choice.value = o.mode;
+    document.getElementById('optimizer-cycle').textContent =
+      `${o.last_cycle_ms == null ? '–' : `${o.last_cycle_ms.toFixed(2)} ms`} · every ${o.interval_seconds} s · min gain ${(o.min_gain * 100).toFixed(2)} pts`;
+    const histories = await Promise.all(o.tools.map(async t => {
+      const h = await fetch(`optimizer/tools/${encodeURIComponent(t.tool_id)}/history`);
+      return h.ok ? h.json() : { lots: [], decisions: [] };
+    }));
+    o.tools.forEach((t, i) => renderOptimizerTool(t, histories[i]));
+  } catch {
+    // Figures stay as they were until the next poll.
+  }
+}
+
+async function setOptimizerMode(mode) {
+  await fetch('optimizer/mode', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ mode }) });
+  await pollOptimizer();
+}
+
+async function applyRecommendation(id, button) {
+  button.disabled = true;
+  const response = await fetch(`optimizer/tools/${encodeURIComponent(id)}/apply`, { method: 'POST' });
+  // 409: the recommendation was replaced or withdrawn by a later cycle meanwhile; the poll shows what waits now.
+  if (!response.ok) button.textContent = `${response.status}`;
+  await pollOptimizer();
+}
+
 connect();
 loadAlerts();
 pollMetrics();
 setInterval(pollMetrics, 2000);
+document.getElementById('optimizer-mode-choice').onchange = e => setOptimizerMode(e.target.value);
+pollOptimizer();
+setInterval(pollOptimizer, 2000);
 requestAnimationFrame(render);

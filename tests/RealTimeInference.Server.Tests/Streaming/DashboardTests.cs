@@ -18,16 +18,7 @@ public sealed class DashboardTests(DashboardFixture server) : IClassFixture<Dash
     public async Task Dashboard_InChromium_ShowsPredictionsArrivingAndTheChartsUpdating()
     {
         var page = await server.NewPageAsync();
-        var failures = new List<string>();
-        page.RequestFailed += (_, request) => failures.Add(request.Url);
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                failures.Add($"{message.Text} ({message.Location})");
-            }
-        };
-
+        var failures = PageChecks.Failures(page);
         await page.GotoAsync("/");
         await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
         // One panel per simulated tool, each redrawn as its predictions arrive.
@@ -38,10 +29,7 @@ public sealed class DashboardTests(DashboardFixture server) : IClassFixture<Dash
         await Assertions.Expect(firstTool).Not.ToHaveAttributeAsync("data-updates", before.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(int.Parse(await page.Locator("#events").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0);
         // The chart holds points: Chart.js draws on the canvas, which is not blank.
-        var drawn = await page.EvaluateAsync<bool>(
-            "() => { const c = document.querySelector(\"article.tool[data-tool='tool-01'] canvas.scores\"); " +
-            "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; return d.some(v => v !== 0); }");
-        Assert.True(drawn);
+        Assert.True(await PageChecks.DrawnAsync(page, "article.tool[data-tool='tool-01'] canvas.scores"));
         // Server figures come from /metrics.
         await Assertions.Expect(page.Locator("#p99")).Not.ToHaveTextAsync("–");
 
@@ -79,4 +67,29 @@ public sealed class DashboardTests(DashboardFixture server) : IClassFixture<Dash
         await Assertions.Expect(page.Locator("#alert-timeline li", new PageLocatorOptions { HasText = tool })).ToHaveCountAsync(2);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = BrowserFixture.ArtifactPath("dashboard-alert.png"), FullPage = true });
     }
+}
+
+/// <summary>What the dashboard's tests check on a page.</summary>
+internal static class PageChecks
+{
+    /// <summary>The page's failed requests and console errors from now on.</summary>
+    public static List<string> Failures(IPage page)
+    {
+        var failures = new List<string>();
+        page.RequestFailed += (_, request) => failures.Add(request.Url);
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                failures.Add($"{message.Text} ({message.Location})");
+            }
+        };
+        return failures;
+    }
+
+    /// <summary>Whether Chart.js has drawn on the canvas <paramref name="selector"/> finds: it is not blank.</summary>
+    public static Task<bool> DrawnAsync(IPage page, string selector) => page.EvaluateAsync<bool>(
+        "selector => { const c = document.querySelector(selector); " +
+        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; return d.some(v => v !== 0); }",
+        selector);
 }
