@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using RealTimeInference.Fab.Process;
 using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Simulation;
+using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Optimizer;
 
@@ -41,7 +42,7 @@ internal sealed record LimitsView(SetpointValues Min, SetpointValues Max, Setpoi
 internal sealed record DecisionView(
     string Id,
     string ToolId,
-    DateTimeOffset DecidedAt,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset DecidedAt,
     string Mode,
     string Action,
     string Reason,
@@ -51,7 +52,7 @@ internal sealed record DecisionView(
     double? PredictedBest,
     double? PredictedGain,
     string? AppliedBy,
-    DateTimeOffset? AppliedAt,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset? AppliedAt,
     long? EffectiveLot,
     double? MeasuredYield)
 {
@@ -104,7 +105,7 @@ internal sealed record OptimizerView(string Mode, double IntervalSeconds, double
 /// <param name="Yield">Its measured yield.</param>
 /// <param name="Setpoints">The recipe it ran with.</param>
 /// <param name="ChamberAge">The chamber age it ran at.</param>
-internal sealed record LotView(DateTimeOffset MeasuredAt, long Lot, double Yield, SetpointValues Setpoints, double ChamberAge)
+internal sealed record LotView([property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset MeasuredAt, long Lot, double Yield, SetpointValues Setpoints, double ChamberAge)
 {
     public static LotView From(MeasuredLot l) => new(l.MeasuredAt, l.Number, l.Yield, SetpointValues.From(l.Setpoints), l.ChamberAge);
 }
