@@ -51,6 +51,7 @@ internal static class OptimizerEndpoints
         group.MapPost("/tools/{tool_id}/apply", ApplyAsync)
             .WithName("ApplyRecommendation")
             .WithSummary("Applies the tool's waiting recommendation (inside the safe ranges by construction); 409 when none waits")
+            .WithDescription("With ?decision_id=..., only the setpoints that decision recommended: 409 when a later cycle recommends others or none, so what was approved is what runs.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/decisions", DecisionsAsync)
@@ -133,7 +134,8 @@ internal static class OptimizerEndpoints
             : TypedResults.Ok(DecisionView.From(decision));
     }
 
-    private static async Task<Results<Ok<DecisionView>, ProblemHttpResult>> ApplyAsync([FromRoute(Name = "tool_id")] string toolId, HttpContext context, ProcessOptimizer optimizer)
+    private static async Task<Results<Ok<DecisionView>, ProblemHttpResult>> ApplyAsync(
+        [FromRoute(Name = "tool_id")] string toolId, [FromQuery(Name = "decision_id")] string? decisionId, HttpContext context, ProcessOptimizer optimizer)
     {
         var tool = optimizer.Fab.Find(toolId);
         if (tool < 0)
@@ -141,10 +143,12 @@ internal static class OptimizerEndpoints
             return UnknownTool(toolId);
         }
 
-        return await optimizer.ApplyAsync(tool, ClientIdentity.Of(context), context.RequestAborted) is { } applied
+        return await optimizer.ApplyAsync(tool, ClientIdentity.Of(context), decisionId, context.RequestAborted) is { } applied
             ? TypedResults.Ok(DecisionView.From(applied))
             : TypedResults.Problem(
-                $"No recommendation waits for {toolId}: ask for one with POST /optimizer/tools/{toolId}/recommend.",
+                decisionId is null
+                    ? $"No recommendation waits for {toolId}: ask for one with POST /optimizer/tools/{toolId}/recommend."
+                    : $"The setpoints of recommendation {decisionId} no longer wait for {toolId}: a later decision recommends others, or none.",
                 statusCode: StatusCodes.Status409Conflict,
                 title: "Nothing to apply");
     }

@@ -146,14 +146,18 @@ internal sealed partial class ProcessOptimizer
         }
     }
 
-    /// <summary>Applies the tool's waiting recommendation; null when there is none.</summary>
-    public async Task<OptimizerDecision?> ApplyAsync(int tool, string by, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies the tool's waiting recommendation; with <paramref name="decisionId"/>, only when that
+    /// decision recommended the same setpoints (a later cycle may have recommended them again), so what
+    /// an engineer approved is what runs. Null when nothing (or something else) waits.
+    /// </summary>
+    public async Task<OptimizerDecision?> ApplyAsync(int tool, string by, string? decisionId, CancellationToken cancellationToken)
     {
         var slot = _tools[tool];
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (slot.Pending is not { } pending)
+            if (slot.Pending is not { } pending || (decisionId is not null && !Approves(slot, decisionId, pending)))
             {
                 return null;
             }
@@ -183,6 +187,15 @@ internal sealed partial class ProcessOptimizer
         lock (slot.History)
         {
             return (slot.Last, slot.Pending, [.. slot.History]);
+        }
+    }
+
+    private static bool Approves(ToolSlot slot, string decisionId, OptimizerDecision pending)
+    {
+        lock (slot.History)
+        {
+            return slot.History.Find(d => d.Id == decisionId) is { Action: Actions.Recommended } approved
+                && (approved.TemperatureAfter, approved.PressureAfter, approved.FlowAfter) == (pending.TemperatureAfter, pending.PressureAfter, pending.FlowAfter);
         }
     }
 

@@ -360,7 +360,9 @@ async function setOptimizerMode(mode) {
 
 async function applyRecommendation(id, button) {
   button.disabled = true;
-  const response = await fetch(`optimizer/tools/${encodeURIComponent(id)}/apply`, { method: 'POST' });
+  // The recommendation shown, not whatever waits by now: what the engineer approved is what runs.
+  const decision = encodeURIComponent(button.dataset.decision);
+  const response = await fetch(`optimizer/tools/${encodeURIComponent(id)}/apply?decision_id=${decision}`, { method: 'POST' });
   // 409: the recommendation was replaced or withdrawn by a later cycle meanwhile; the poll shows what waits now.
   if (!response.ok) button.textContent = `${response.status}`;
   await pollOptimizer();

@@ -92,7 +92,10 @@ public sealed class OptimizerTests(ServerFixture server) : IClassFixture<ServerF
         var view = state.GetProperty("tools").EnumerateArray().Single(t => t.GetProperty("tool_id").GetString() == tool);
         Assert.Equal(recommended.GetProperty("id").GetString(), view.GetProperty("recommendation").GetProperty("id").GetString());
 
-        var apply = await _client.PostAsync($"/optimizer/tools/{tool}/apply", null);
+        // Only the recommendation approved is applied: another id is refused and changes nothing.
+        Assert.Equal(HttpStatusCode.Conflict, (await _client.PostAsync($"/optimizer/tools/{tool}/apply?decision_id=not-this-one", null)).StatusCode);
+        Assert.Equal(start, Fab.State(1).Setpoints);
+        var apply = await _client.PostAsync($"/optimizer/tools/{tool}/apply?decision_id={recommended.GetProperty("id").GetString()}", null);
 
         Assert.Equal(HttpStatusCode.OK, apply.StatusCode);
         var applied = await apply.Content.ReadFromJsonAsync<JsonElement>();

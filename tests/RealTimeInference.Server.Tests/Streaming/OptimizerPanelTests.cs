@@ -83,7 +83,7 @@ public sealed class OptimizerPanelTests(OptimizerPanelFixture server) : IClassFi
                 var left = Math.Max(1, 30_000 - (float)waited.Elapsed.TotalMilliseconds);
                 await Assertions.Expect(apply).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = left });
                 response = await page.RunAndWaitForResponseAsync(
-                    () => apply.DispatchEventAsync("click"), r => r.Url.EndsWith("/optimizer/tools/tool-01/apply", StringComparison.Ordinal));
+                    () => apply.DispatchEventAsync("click"), r => r.Url.Contains("/optimizer/tools/tool-01/apply?decision_id=", StringComparison.Ordinal));
             }
             while (response.Status == (int)HttpStatusCode.Conflict);
 
