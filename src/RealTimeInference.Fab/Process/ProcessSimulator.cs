@@ -80,8 +80,6 @@ public sealed class ProcessSimulator
     /// <summary>Lot steps run so far: every tool runs one lot a step.</summary>
     public long Lots => _lots;
 
-    public ProcessSimulatorOptions Options => _options;
-
     public string ToolId(int tool) => _tools[tool].Id;
 
     /// <summary>The tool's current setpoints, chamber age and its last lot's sensor statistics.</summary>
