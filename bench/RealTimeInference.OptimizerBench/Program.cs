@@ -137,9 +137,10 @@ internal sealed class Fixed : IStrategy
 }
 
 /// <summary>
-/// What an engineer could do by hand: move one setpoint by its largest step, wait for the yield of
-/// the first lot run that way, keep the move if it beat the last measured yield before it, else go
-/// back; then try the next setpoint and direction (a move that paid is tried again).
+/// What an engineer could do by hand: measure the yield at the current recipe, move one setpoint by
+/// its largest step, wait for the yield of the first lot run that way, and keep the move if it beat
+/// that baseline (the kept lot's yield is the next baseline: try the same move again); else go back,
+/// measure the recipe again, and try the other direction or another setpoint.
 /// </summary>
 internal sealed class HillClimber(ProcessLimits limits, int seed) : IStrategy
 {
@@ -150,27 +151,31 @@ internal sealed class HillClimber(ProcessLimits limits, int seed) : IStrategy
 
     public void Decide(ProcessSimulator simulator, IReadOnlyList<Lot> measured)
     {
-        var last = measured.ToDictionary(l => l.Tool);
-        for (var t = 0; t < simulator.ToolCount; t++)
+        foreach (var lot in measured)
         {
-            if (!last.TryGetValue(t, out var lot))
+            var t = lot.Tool;
+            var trial = _trials.GetValueOrDefault(t) ?? new Trial(null, double.NaN, 1, _random.Next(Setpoints.Count), 1);
+            if (lot.Number < trial.FirstLot)
             {
+                _trials[t] = trial;
                 continue;
             }
 
             var current = simulator.State(t).Setpoints;
-            if (!_trials.TryGetValue(t, out var trial))
+            if (trial.Previous is not { } previous)
             {
-                _trials[t] = Start(simulator, t, current, lot.MeasuredYield, setpoint: _random.Next(Setpoints.Count), direction: 1);
+                // The baseline is measured: try the move.
+                _trials[t] = Start(simulator, t, current, lot.MeasuredYield, trial.Setpoint, trial.Direction);
             }
-            else if (lot.Number >= trial.FirstLot)
+            else if (lot.MeasuredYield > trial.Baseline)
             {
-                // The first lot run with the trial setpoints is measured: keep or go back.
-                var better = lot.MeasuredYield > trial.Baseline;
-                var kept = better ? trial.Trying : trial.Previous;
-                simulator.Apply(t, kept);
-                var (setpoint, direction) = better ? (trial.Setpoint, trial.Direction) : Next(trial.Setpoint, trial.Direction);
-                _trials[t] = Start(simulator, t, kept, better ? lot.MeasuredYield : trial.Baseline, setpoint, direction);
+                _trials[t] = Start(simulator, t, current, lot.MeasuredYield, trial.Setpoint, trial.Direction);
+            }
+            else
+            {
+                simulator.Apply(t, previous);
+                var (setpoint, direction) = trial.Direction > 0 ? (trial.Setpoint, -1) : (_random.Next(Setpoints.Count), 1);
+                _trials[t] = new Trial(null, double.NaN, simulator.Lots + 1, setpoint, direction);
             }
         }
     }
@@ -179,13 +184,11 @@ internal sealed class HillClimber(ProcessLimits limits, int seed) : IStrategy
     {
         var trying = limits.Clamp(from.With(setpoint, from[setpoint] + (direction * limits.MaxStep[setpoint])));
         simulator.Apply(tool, trying);
-        return new Trial(from, trying, baseline, simulator.Lots + 1, setpoint, direction);
+        return new Trial(from, baseline, simulator.Lots + 1, setpoint, direction);
     }
 
-    private (int Setpoint, int Direction) Next(int setpoint, int direction) =>
-        direction > 0 ? (setpoint, -1) : (_random.Next(Setpoints.Count), 1);
-
-    private sealed record Trial(Setpoints Previous, Setpoints Trying, double Baseline, long FirstLot, int Setpoint, int Direction);
+    /// <summary>A move under way (<see cref="Previous"/> set) or a baseline being measured (null); either waits for lot <see cref="FirstLot"/>.</summary>
+    private sealed record Trial(Setpoints? Previous, double Baseline, long FirstLot, int Setpoint, int Direction);
 }
 
 /// <summary>The server's optimizer in closed loop: candidates around each tool's setpoints, one batched model run per tool, the best applied when it gains enough.</summary>

@@ -33,6 +33,8 @@ public sealed class ProcessSimulator
     private readonly Tool[] _tools;
     private readonly LabelledReading[] _readings;
     private readonly Queue<Lot> _awaitingMetrology = new();
+    private readonly double[] _sums;
+    private readonly int[] _anomalous;
     private long _lots;
 
     public ProcessSimulator(ProcessSimulatorOptions options)
@@ -53,6 +55,9 @@ public sealed class ProcessSimulator
             Seed = options.Seed,
         });
         _readings = new LabelledReading[_sensors.ChannelCount];
+        // Per tool: the sum and sum of squares of each sensor's offset from its setpoint, and its anomalous readings.
+        _sums = new double[options.Tools * 6];
+        _anomalous = new int[options.Tools];
         _noise = new Random(unchecked((options.Seed * 31) + 7));
         var hidden = new Random(unchecked((options.Seed * 31) + 11));
         _tools = new Tool[options.Tools];
@@ -104,17 +109,15 @@ public sealed class ProcessSimulator
     /// <summary>The hidden surface: the yield a lot at <paramref name="setpoints"/> and <paramref name="chamberAge"/> would have with no anomaly and no noise.</summary>
     public double ExpectedYield(int tool, Setpoints setpoints, double chamberAge)
     {
-        var t = _tools[tool];
-        var cycles = chamberAge / _options.MaintenanceWafers * t.DriftScale;
+        var optimum = Optimum(tool, chamberAge);
         var exponent = 0.0;
         for (var i = 0; i < Setpoints.Count; i++)
         {
-            var optimum = t.Optimum[i] + (DriftPerCycle[i] * cycles);
-            var z = (setpoints[i] - optimum) / Widths[i];
+            var z = (setpoints[i] - optimum[i]) / Widths[i];
             exponent += z * z;
         }
 
-        return t.Peak * Math.Exp(-0.5 * exponent);
+        return _tools[tool].Peak * Math.Exp(-0.5 * exponent);
     }
 
     /// <summary>The setpoints of the hidden optimum at <paramref name="chamberAge"/>: for tests and plots, never for the optimizer.</summary>
@@ -135,8 +138,8 @@ public sealed class ProcessSimulator
     public IReadOnlyList<Lot> Step()
     {
         var n = _options.ReadingsPerLot;
-        Span<double> sums = stackalloc double[_tools.Length * 6];
-        Span<int> anomalous = stackalloc int[_tools.Length];
+        var sums = _sums.AsSpan();
+        var anomalous = _anomalous.AsSpan();
         sums.Clear();
         anomalous.Clear();
         for (var r = 0; r < n; r++)

@@ -6,30 +6,39 @@ namespace RealTimeInference.Server.Optimizer;
 
 /// <summary>
 /// Keeps the optimizer's decisions in the results store, when there is one: a bounded queue the
-/// optimizer never waits on, drained in transactions; a store that is away is waited out, a store
-/// that refuses a batch has it counted as dropped, as is a decision the full queue cannot take.
+/// optimizer never waits on, drained in transactions by one writer. As the prediction writer does,
+/// a write is never cancelled, a store that is away is waited out while the server runs, and every
+/// decision not stored is counted: the full queue's, a closed queue's, a store's refusal.
 /// </summary>
-internal sealed partial class DecisionLog(ResultsStoreChoice choice, OptimizerMetrics metrics, ILogger<DecisionLog> logger) : BackgroundService
+internal sealed partial class DecisionLog(ResultsStoreChoice choice, OptimizerMetrics metrics, TimeProvider time, ILogger<DecisionLog> logger) : BackgroundService
 {
     private const int Capacity = 10_000, BatchSize = 500, Attempts = 3;
 
     private readonly Channel<OptimizerDecision> _queue = Channel.CreateBounded<OptimizerDecision>(
-        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+        new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropWrite },
         _ => metrics.Dropped("queue_full"));
+
+    private readonly SemaphoreSlim _writing = new(1, 1);
 
     public bool Storing => choice.Store is not null;
 
     public void Save(OptimizerDecision decision)
     {
-        if (Storing)
+        if (Storing && !_queue.Writer.TryWrite(decision) && _queue.Reader.Completion.IsCompleted)
         {
-            _queue.Writer.TryWrite(decision);
+            metrics.Dropped("stopped");
         }
     }
 
     /// <summary>The stored decisions, newest first; empty with no store.</summary>
     public Task<IReadOnlyList<OptimizerDecision>> QueryAsync(DecisionQuery query, CancellationToken cancellationToken) =>
         choice.Store?.QueryDecisionsAsync(query, cancellationToken) ?? Task.FromResult<IReadOnlyList<OptimizerDecision>>([]);
+
+    public override void Dispose()
+    {
+        _writing.Dispose();
+        base.Dispose();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -38,12 +47,11 @@ internal sealed partial class DecisionLog(ResultsStoreChoice choice, OptimizerMe
             return;
         }
 
-        var batch = new List<OptimizerDecision>(BatchSize);
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
-                await WriteAsync(store, batch, stoppingToken).ConfigureAwait(false);
+                await WriteNextAsync(store, stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -58,42 +66,53 @@ internal sealed partial class DecisionLog(ResultsStoreChoice choice, OptimizerMe
         _queue.Writer.TryComplete();
         if (choice.Store is { } store)
         {
-            var batch = new List<OptimizerDecision>(BatchSize);
             while (_queue.Reader.TryPeek(out _))
             {
-                await WriteAsync(store, batch, CancellationToken.None).ConfigureAwait(false);
+                await WriteNextAsync(store, CancellationToken.None).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task WriteAsync(IResultsStore store, List<OptimizerDecision> batch, CancellationToken stoppingToken)
+    /// <summary>Writes what is queued, up to a batch; <paramref name="running"/> only says whether a store that is away is worth waiting for.</summary>
+    private async Task WriteNextAsync(IResultsStore store, CancellationToken running)
     {
-        batch.Clear();
-        while (batch.Count < BatchSize && _queue.Reader.TryRead(out var decision))
+        // One write at a time, should the host's stop timeout end StopAsync's wait for the loop.
+        await _writing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
         {
-            batch.Add(decision);
-        }
-
-        var backoff = StoreRetry.FirstBackoff;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+            var batch = new List<OptimizerDecision>(BatchSize);
+            while (batch.Count < BatchSize && _queue.Reader.TryRead(out var decision))
             {
-                await store.SaveDecisionsAsync(batch, stoppingToken).ConfigureAwait(false);
-                return;
+                batch.Add(decision);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+
+            var backoff = StoreRetry.FirstBackoff;
+            for (var attempt = 1; batch.Count > 0; attempt++)
             {
-                if (attempt >= Attempts && !StoreRetry.WaitsOut(store, ex, stoppingToken))
+                try
                 {
-                    metrics.Dropped("store_failed", batch.Count);
-                    LogNotKept(logger, batch.Count, ex);
+                    await store.SaveDecisionsAsync(batch, CancellationToken.None).ConfigureAwait(false);
                     return;
                 }
+#pragma warning disable CA1031 // Whatever the store threw, the decisions are counted and the log goes on.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    if (attempt >= Attempts && !StoreRetry.WaitsOut(store, ex, running))
+                    {
+                        metrics.Dropped("store_failed", batch.Count);
+                        LogNotKept(logger, batch.Count, ex);
+                        return;
+                    }
+                }
 
-                await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(backoff, time, CancellationToken.None).ConfigureAwait(false);
                 backoff = StoreRetry.Next(backoff);
             }
+        }
+        finally
+        {
+            _writing.Release();
         }
     }
 

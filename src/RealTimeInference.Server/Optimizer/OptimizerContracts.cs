@@ -78,7 +78,7 @@ internal sealed record DecisionView(
 /// <param name="Setpoints">Its current recipe.</param>
 /// <param name="ChamberAge">Wafers since its chamber's last maintenance.</param>
 /// <param name="SafeRanges">Where the optimizer may take it, and how far per decision.</param>
-/// <param name="PredictedYield">The model's yield for its current setpoints at the last decision.</param>
+/// <param name="PredictedYield">The model's yield for its current setpoints at the last decision (the best candidate's, when that decision applied it).</param>
 /// <param name="MeasuredYield">The last lot metrology measured.</param>
 /// <param name="LastDecision">The last decision for it.</param>
 /// <param name="Recommendation">A recommendation waiting for POST /optimizer/tools/{tool_id}/apply, if any.</param>

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Transport;
 using RealTimeInference.Server.Yield;
@@ -30,7 +31,8 @@ internal static class OptimizerEndpoints
 
     public static IEndpointRouteBuilder MapOptimizerEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/optimizer").WithTags("Optimizer").WithApiKey(app.ServiceProvider);
+        // Rate-limited as the predict endpoints: recommend runs the model.
+        var group = app.MapGroup("/optimizer").WithTags("Optimizer").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider);
         group.MapGet("", Get)
             .WithName("GetOptimizer")
             .WithSummary("The optimizer's mode and, per tool, its setpoints, safe ranges, last decision, waiting recommendation and predicted vs measured yield");
@@ -69,14 +71,14 @@ internal static class OptimizerEndpoints
         {
             var state = fab.State(tool);
             var (last, pending, _) = optimizer.View(tool);
-            var measured = fab.Measured(tool);
             return new ToolView(
                 fab.ToolId(tool),
                 SetpointValues.From(state.Setpoints),
                 state.ChamberAge,
                 limits,
-                last?.PredictedCurrent,
-                measured.Count > 0 ? measured[^1].Yield : null,
+                // Applied: the recipe now is the one the best forecast was for.
+                last?.Action == Actions.Applied ? last.PredictedBest : last?.PredictedCurrent,
+                fab.LastMeasured(tool)?.Yield,
                 last is null ? null : DecisionView.From(last),
                 pending is null ? null : DecisionView.From(pending));
         }).ToList();

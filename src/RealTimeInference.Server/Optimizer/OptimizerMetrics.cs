@@ -21,10 +21,10 @@ internal sealed class OptimizerMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _decisions = meter.CreateCounter<long>(
             "optimizer_decisions_total",
-            description: "Optimizer decisions by action: recommended, applied, kept (no gain, or a model that gave no yield), skipped (the yield model did not answer: overload, unavailable).");
+            description: "Optimizer decisions by action, each counted once when made and once more when applied: recommended, applied, kept (no gain, or a model that gave no yield), skipped (the yield model did not answer: overload, unavailable).");
         _dropped = meter.CreateCounter<long>(
             "optimizer_decisions_dropped_total",
-            description: "Decision records not stored, by reason (queue_full: the store fell behind; store_failed: the store refused them).");
+            description: "Decision records not stored or not completed, by reason (queue_full: the store fell behind; stopped: the server was stopping; store_failed: the store refused them; unmeasured: more than 64 of a tool's decisions waited for their measured yield).");
     }
 
     public void Cycle(TimeSpan duration) => _cycle.Record(duration.TotalSeconds);

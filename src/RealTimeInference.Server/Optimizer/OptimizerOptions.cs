@@ -22,9 +22,17 @@ internal static class OptimizerModes
 
     public static bool TryParse(string? text, out OptimizerMode mode)
     {
-        var index = Names.ToList().FindIndex(name => string.Equals(name, text?.Trim(), StringComparison.OrdinalIgnoreCase));
-        mode = index < 0 ? OptimizerMode.Off : (OptimizerMode)index;
-        return index >= 0;
+        for (var i = 0; i < Names.Count; i++)
+        {
+            if (string.Equals(Names[i], text?.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                mode = (OptimizerMode)i;
+                return true;
+            }
+        }
+
+        mode = OptimizerMode.Off;
+        return false;
     }
 }
 
@@ -87,15 +95,22 @@ internal sealed class OptimizerOptionsValidator : IValidateOptions<OptimizerOpti
 {
     public ValidateOptionsResult Validate(string? name, OptimizerOptions options)
     {
-        var errors = options.ToLimits().Validate().Select(e => $"{OptimizerOptions.Section}:{e}").ToList();
+        var limits = options.ToLimits();
+        var errors = limits.Validate().Select(e => $"{OptimizerOptions.Section}:{e}").ToList();
+        if (errors.Count == 0 && !limits.Contains(Setpoints.Nominal))
+        {
+            // The simulated tools start at the nominal recipe: they must start inside the ranges.
+            errors.Add($"Optimizer:SafeRanges must hold the tools' starting recipe (temperature {Setpoints.Nominal.Temperature}, pressure {Setpoints.Nominal.Pressure}, flow {Setpoints.Nominal.Flow}).");
+        }
+
         if (!OptimizerModes.TryParse(options.Mode, out _))
         {
             errors.Add($"Optimizer:Mode must be one of {string.Join(", ", OptimizerModes.Names)}.");
         }
 
-        if (options.Interval < TimeSpan.FromMilliseconds(10))
+        if (options.Interval < TimeSpan.FromMilliseconds(10) || options.Interval > TimeSpan.FromDays(1))
         {
-            errors.Add("Optimizer:Interval must be at least 00:00:00.01.");
+            errors.Add("Optimizer:Interval must be within 00:00:00.01..1.00:00:00.");
         }
 
         if (!(options.MinGain is >= 0 and <= 1))

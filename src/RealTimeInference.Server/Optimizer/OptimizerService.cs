@@ -17,14 +17,10 @@ internal sealed partial class OptimizerService(ProcessOptimizer optimizer, TimeP
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                if (optimizer.Mode == OptimizerMode.Off)
-                {
-                    continue;
-                }
-
                 try
                 {
-                    await optimizer.CycleAsync(stoppingToken).ConfigureAwait(false);
+                    // Off: no decisions, but the last ones still get the yields that followed them.
+                    await (optimizer.Mode == OptimizerMode.Off ? optimizer.CompleteAsync(stoppingToken) : optimizer.CycleAsync(stoppingToken)).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

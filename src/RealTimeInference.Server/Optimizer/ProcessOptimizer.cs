@@ -44,7 +44,9 @@ internal sealed partial class ProcessOptimizer
     {
         (_fab, _scoring, _log, _metrics, _options, _time, _logger) = (fab, scoring, log, metrics, options.Value, time, logger);
         Limits = _options.ToLimits();
-        _mode = OptimizerModes.TryParse(_options.Mode, out var mode) ? mode : OptimizerMode.Advisory;
+        // Validated at start (OptimizerOptionsValidator).
+        OptimizerModes.TryParse(_options.Mode, out var mode);
+        _mode = mode;
         _tools = [.. Enumerable.Range(0, fab.ToolCount).Select(_ => new ToolSlot())];
     }
 
@@ -54,8 +56,10 @@ internal sealed partial class ProcessOptimizer
 
     public OptimizerOptions Options => _options;
 
+    private long _lastCycleTicks = -1;
+
     /// <summary>Server time of the last cycle; null before the first.</summary>
-    public TimeSpan? LastCycle { get; private set; }
+    public TimeSpan? LastCycle => Volatile.Read(ref _lastCycleTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks) : null;
 
     public FabProcess Fab => _fab;
 
@@ -76,8 +80,9 @@ internal sealed partial class ProcessOptimizer
     {
         var started = _time.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, _tools.Length).Select(tool => DecideAsync(tool, automatic: true, cancellationToken))).ConfigureAwait(false);
-        LastCycle = _time.GetElapsedTime(started);
-        _metrics.Cycle(LastCycle.Value);
+        var elapsed = _time.GetElapsedTime(started);
+        Volatile.Write(ref _lastCycleTicks, elapsed.Ticks);
+        _metrics.Cycle(elapsed);
     }
 
     /// <summary>
@@ -91,12 +96,14 @@ internal sealed partial class ProcessOptimizer
         try
         {
             Complete(tool, slot);
-            var mode = _mode;
             var state = _fab.State(tool);
             var candidates = SetpointSearch.Candidates(state.Setpoints, Limits);
             var states = candidates.Select(setpoints => state with { Setpoints = setpoints }).ToArray();
             var deadline = Deadline.For(LatencyClass.YieldForecasting, _time.GetTimestamp(), _time) with { Client = Client };
             var score = await _scoring.ScoreAsync(states, deadline, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            // The mode as it is now: a PUT /optimizer/mode during the model's answer is obeyed.
+            var mode = _mode;
             var now = _time.GetUtcNow();
             var decision = New(tool, now, mode, state.Setpoints);
             if (!score.IsOk)
@@ -137,7 +144,7 @@ internal sealed partial class ProcessOptimizer
                 }
             }
 
-            Record(slot, decision);
+            Record(slot, decision, isNew: true);
             return new Decided(decision, score.Result);
         }
         finally
@@ -149,7 +156,8 @@ internal sealed partial class ProcessOptimizer
     /// <summary>
     /// Applies the tool's waiting recommendation; with <paramref name="decisionId"/>, only when that
     /// decision recommended the same setpoints (a later cycle may have recommended them again), so what
-    /// an engineer approved is what runs. Null when nothing (or something else) waits.
+    /// an engineer approved is what runs. Null when nothing (or something else) waits, or when the
+    /// recipe is no longer the one the recommendation stepped from.
     /// </summary>
     public async Task<OptimizerDecision?> ApplyAsync(int tool, string by, string? decisionId, CancellationToken cancellationToken)
     {
@@ -157,8 +165,10 @@ internal sealed partial class ProcessOptimizer
         await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (slot.Pending is not { } pending || (decisionId is not null && !Approves(slot, decisionId, pending)))
+            if (slot.Pending is not { } pending || (decisionId is not null && !Approves(slot, decisionId, pending))
+                || new Setpoints(pending.TemperatureBefore, pending.PressureBefore, pending.FlowBefore) != _fab.State(tool).Setpoints)
             {
+                // Nothing waits, or not what was approved, or the recipe moved since: the step would not be the one recommended.
                 return null;
             }
 
@@ -171,7 +181,7 @@ internal sealed partial class ProcessOptimizer
 
             var now = _time.GetUtcNow();
             var applied = pending with { Action = Actions.Applied, AppliedBy = by, AppliedAt = now, EffectiveLot = _fab.Apply(tool, after), MeasuredYield = null };
-            Record(slot, applied);
+            Record(slot, applied, isNew: false);
             return applied;
         }
         finally
@@ -226,36 +236,50 @@ internal sealed partial class ProcessOptimizer
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     /// <summary>
-    /// Keeps <paramref name="decision"/>: a new one becomes the tool's latest (and its waiting
-    /// recommendation, or none); a later form of a known one (same id: applied, or measured) replaces it.
-    /// Either is stored.
+    /// Keeps <paramref name="decision"/> and stores it. A new one becomes the tool's latest; a
+    /// recommendation becomes the one waiting, and an applied or kept decision withdraws it (a skipped
+    /// one, which knows nothing new, leaves it). A later form of a known one (same id: applied, or
+    /// measured) replaces it where it is still held, and is stored either way.
     /// </summary>
-    private void Record(ToolSlot slot, OptimizerDecision decision)
+    private void Record(ToolSlot slot, OptimizerDecision decision, bool isNew)
     {
+        string? counted = null;
         lock (slot.History)
         {
             var index = slot.History.FindLastIndex(d => d.Id == decision.Id);
-            if (index >= 0)
-            {
-                slot.History[index] = decision;
-            }
-            else
+            if (isNew)
             {
                 slot.History.Add(decision);
                 if (slot.History.Count > _options.History)
                 {
                     slot.History.RemoveAt(0);
                 }
-            }
 
-            if (index < 0 || slot.Last?.Id == decision.Id)
-            {
                 slot.Last = decision;
-            }
+                if (decision.Action != Actions.Skipped)
+                {
+                    slot.Pending = decision.Action == Actions.Recommended ? decision : null;
+                }
 
-            if (index < 0 || slot.Pending?.Id == decision.Id)
+                counted = decision.Action;
+            }
+            else
             {
-                slot.Pending = decision.Action == Actions.Recommended ? decision : null;
+                if (index >= 0)
+                {
+                    counted = slot.History[index].Action != decision.Action ? decision.Action : null;
+                    slot.History[index] = decision;
+                }
+
+                if (slot.Last?.Id == decision.Id)
+                {
+                    slot.Last = decision;
+                }
+
+                if (slot.Pending?.Id == decision.Id)
+                {
+                    slot.Pending = decision.Action == Actions.Recommended ? decision : null;
+                }
             }
 
             slot.Awaiting.RemoveAll(d => d.Id == decision.Id);
@@ -264,14 +288,37 @@ internal sealed partial class ProcessOptimizer
                 if (slot.Awaiting.Count == MaxAwaiting)
                 {
                     slot.Awaiting.RemoveAt(0);
+                    _metrics.Dropped("unmeasured");
                 }
 
                 slot.Awaiting.Add(decision);
             }
         }
 
-        _metrics.Decided(decision.Action);
+        if (counted is not null)
+        {
+            _metrics.Decided(counted);
+        }
+
         _log.Save(decision);
+    }
+
+    /// <summary>Gives every tool's decisions the measured yields that arrived (the service calls it when cycles are off).</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        for (var tool = 0; tool < _tools.Length; tool++)
+        {
+            var slot = _tools[tool];
+            await slot.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                Complete(tool, slot);
+            }
+            finally
+            {
+                slot.Gate.Release();
+            }
+        }
     }
 
     /// <summary>Gives each decision waiting for it the measured yield of the first lot run after it.</summary>
@@ -294,7 +341,7 @@ internal sealed partial class ProcessOptimizer
 
         foreach (var decision in completed)
         {
-            Record(slot, decision);
+            Record(slot, decision, isNew: false);
         }
     }
 

@@ -10,7 +10,9 @@ internal readonly record struct MeasuredLot(DateTimeOffset MeasuredAt, long Numb
 /// <summary>
 /// The simulated tools' process inside the server (<see cref="ProcessSimulator"/>, the tools and seed of
 /// Simulator:*): one lot per tool every Simulator:LotInterval, measured two lots later. The optimizer
-/// reads states and sets recipes here; the sensor stream follows the recipes. Thread-safe.
+/// reads states and sets recipes here; the sensor stream follows the recipes. Its anomaly episodes,
+/// which cost lots yield, are its own draws (at <see cref="ProcessSimulatorOptions.AnomalyRate"/>), not
+/// the stream's. Thread-safe.
 /// </summary>
 internal sealed partial class FabProcess(IOptions<SimulatorOptions> options, TimeProvider time, ILogger<FabProcess> logger) : BackgroundService
 {
@@ -78,6 +80,15 @@ internal sealed partial class FabProcess(IOptions<SimulatorOptions> options, Tim
         lock (_lock)
         {
             return [.. _measured[tool]];
+        }
+    }
+
+    /// <summary>The tool's last measured lot; null before metrology reported one.</summary>
+    public MeasuredLot? LastMeasured(int tool)
+    {
+        lock (_lock)
+        {
+            return _measured[tool].Count > 0 ? _measured[tool].Last() : null;
         }
     }
 

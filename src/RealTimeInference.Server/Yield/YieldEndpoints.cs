@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Process;
+using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.RateLimiting;
@@ -65,6 +67,12 @@ internal static class YieldEndpoints
         }
 
         var score = await scoring.ScoreAsync(states, deadline, context.RequestAborted);
+        if (score.IsOk && !score.Predictions.All(float.IsFinite))
+        {
+            // JSON has no NaN: a broken model is a failed run, not a 500 from the serializer.
+            score = score with { Result = new ScoreResult(Outcome.Failed, Error: "the model's output was not a finite number") };
+        }
+
         var latency = time.GetElapsedTime(started);
         metrics.RecordRequest(Endpoint, deadline.Class, score.Result.Outcome, latency);
         if (!score.IsOk || score.Model is not { } model)

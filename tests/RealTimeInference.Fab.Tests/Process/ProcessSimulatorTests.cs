@@ -52,8 +52,10 @@ public sealed class ProcessSimulatorTests
 
         for (var i = 0; i < nominal.Count; i++)
         {
-            Assert.Equal(355, moved[i].State.Setpoints.Temperature);
-            // The sensor statistics are offsets from the setpoints, drawn from the same noise.
+            // The readings moved with the setpoints: their offsets from them are the same noise.
+            Assert.Equal(nominal[i].State.Sensors.TemperatureOffset, moved[i].State.Sensors.TemperatureOffset, 2);
+            Assert.Equal(nominal[i].State.Sensors.PressureOffset, moved[i].State.Sensors.PressureOffset, 2);
+            Assert.Equal(nominal[i].State.Sensors.FlowOffset, moved[i].State.Sensors.FlowOffset, 2);
             Assert.Equal(nominal[i].State.Sensors.TemperatureSd, moved[i].State.Sensors.TemperatureSd, 2);
             Assert.Equal(nominal[i].State.ChamberAge, moved[i].State.ChamberAge);
             var noise = nominal[i].MeasuredYield - nominal[i].ExpectedYield;

@@ -70,22 +70,7 @@ public sealed class OptimizerTests(ServerFixture server) : IClassFixture<ServerF
         Optimizer.SetMode(OptimizerMode.Advisory, "test");
         var tool = Fab.ToolId(1);
         var start = Fab.State(1).Setpoints;
-        JsonElement recommended = default;
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            var response = await _client.PostAsync($"/optimizer/tools/{tool}/recommend", null);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            recommended = await response.Content.ReadFromJsonAsync<JsonElement>();
-            if (recommended.GetProperty("action").GetString() == "recommended")
-            {
-                break;
-            }
-
-            // Nothing worth moving for here: a different chamber age gives the model something to say.
-            Fab.RunLot();
-        }
-
-        Assert.Equal("recommended", recommended.GetProperty("action").GetString());
+        var recommended = await RecommendAsync(tool);
         Assert.Equal(start, Fab.State(1).Setpoints);
         var state = await _client.GetFromJsonAsync<JsonElement>("/optimizer");
         Assert.Equal("advisory", state.GetProperty("mode").GetString());
@@ -139,18 +124,60 @@ public sealed class OptimizerTests(ServerFixture server) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task Apply_AfterTheRecipeMovedSinceTheRecommendation_Is409_AndChangesNothing()
+    {
+        Optimizer.SetMode(OptimizerMode.Advisory, "test");
+        var tool = Fab.ToolId(2);
+        await RecommendAsync(tool);
+        var moved = Fab.State(2).Setpoints with { Temperature = Fab.State(2).Setpoints.Temperature + 0.5 };
+        Fab.Apply(2, moved);
+
+        var apply = await _client.PostAsync($"/optimizer/tools/{tool}/apply", null);
+
+        Assert.Equal(HttpStatusCode.Conflict, apply.StatusCode);
+        Assert.Equal(moved, Fab.State(2).Setpoints);
+    }
+
+    /// <summary>Asks for a decision until one recommends a move (running lots between, so the chamber ages and the model has something to say).</summary>
+    private async Task<JsonElement> RecommendAsync(string tool)
+    {
+        JsonElement decision = default;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var response = await _client.PostAsync($"/optimizer/tools/{tool}/recommend", null);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            decision = await response.Content.ReadFromJsonAsync<JsonElement>();
+            if (decision.GetProperty("action").GetString() == "recommended")
+            {
+                return decision;
+            }
+
+            Fab.RunLot();
+        }
+
+        Assert.Fail($"no recommendation for {tool} in 20 decisions; the last: {decision}");
+        return decision;
+    }
+
+    [Fact]
     public async Task Mode_PutChangesIt_AndABadModeIs400NamingTheField()
     {
-        var ok = await _client.PutAsJsonAsync("/optimizer/mode", new { mode = "off" });
-        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-        Assert.Equal("off", (await _client.GetFromJsonAsync<JsonElement>("/optimizer")).GetProperty("mode").GetString());
+        try
+        {
+            var ok = await _client.PutAsJsonAsync("/optimizer/mode", new { mode = "off" });
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.Equal("off", (await _client.GetFromJsonAsync<JsonElement>("/optimizer")).GetProperty("mode").GetString());
 
-        var bad = await _client.PutAsJsonAsync("/optimizer/mode", new { mode = "autopilot" });
-        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        Assert.True((await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("mode", out _));
-        Assert.Equal(HttpStatusCode.NotFound, (await _client.PostAsync("/optimizer/tools/tool-99/recommend", null)).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/optimizer/decisions?limit=0")).StatusCode);
-        Optimizer.SetMode(OptimizerMode.Advisory, "test");
+            var bad = await _client.PutAsJsonAsync("/optimizer/mode", new { mode = "autopilot" });
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.True((await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("mode", out _));
+            Assert.Equal(HttpStatusCode.NotFound, (await _client.PostAsync("/optimizer/tools/tool-99/recommend", null)).StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/optimizer/decisions?limit=0")).StatusCode);
+        }
+        finally
+        {
+            Optimizer.SetMode(OptimizerMode.Advisory, "test");
+        }
     }
 
     [Fact]

@@ -85,7 +85,7 @@ public sealed class OptimizerPanelTests(OptimizerPanelFixture server) : IClassFi
                 response = await page.RunAndWaitForResponseAsync(
                     () => apply.DispatchEventAsync("click"), r => r.Url.Contains("/optimizer/tools/tool-01/apply?decision_id=", StringComparison.Ordinal));
             }
-            while (response.Status == (int)HttpStatusCode.Conflict);
+            while (response.Status == (int)HttpStatusCode.Conflict && waited.Elapsed < TimeSpan.FromSeconds(30));
 
             Assert.Equal((int)HttpStatusCode.OK, response.Status);
             var applied = (await response.JsonAsync())!.Value;

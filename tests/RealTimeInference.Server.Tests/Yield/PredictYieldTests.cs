@@ -44,7 +44,7 @@ public sealed class PredictYieldTests(ServerFixture server) : IClassFixture<Serv
     [Fact]
     public async Task PredictYield_Array_AnswersOneForecastPerState_AsTheOnnxModelGivesThem()
     {
-        var states = new[] { (350.0, 1013.0, 100.0, 0.0), (353.0, 1005.0, 101.5, 0.0), (362.0, 1040.0, 95.0, 2_000.0), (340.0, 980.0, 107.0, 700.0) };
+        var states = new[] { (350.0, 1013.0, 100.0, 2_000.0), (353.0, 1005.0, 101.5, 0.0), (362.0, 1040.0, 95.0, 2_000.0), (340.0, 980.0, 107.0, 700.0) };
         var (response, body) = await PostAsync("[" + string.Join(',', states.Select(s => State(s.Item1, s.Item2, s.Item3, s.Item4))) + "]");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
