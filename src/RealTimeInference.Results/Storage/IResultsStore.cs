@@ -34,8 +34,13 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     /// <summary>Whether <paramref name="error"/> says the store is away for now (a lost connection), not that the write itself is bad: such a write is tried until it succeeds.</summary>
     bool IsTransient(Exception error);
 
-    /// <summary>Writes every row of <paramref name="chunks"/> in one transaction: all or none.</summary>
-    Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes every row of <paramref name="chunks"/> in one transaction: all or none. A row of a chunk
+    /// with a <see cref="RecordChunk.MessageId"/> whose (message id, index in the chunk) is stored
+    /// already — by an earlier write, or by an earlier chunk of this one — is skipped, not stored again.
+    /// </summary>
+    /// <returns>How many rows were skipped so: zero for chunks without a message id.</returns>
+    Task<int> WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken);
 
     /// <summary>Deletes up to <paramref name="maxRows"/> sensor predictions and as many wafer verdicts made before <paramref name="cutoff"/>, and as many optimizer decisions decided before it; returns how many in all.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken);

@@ -15,6 +15,9 @@ namespace RealTimeInference.Results.Storage;
 /// (one transaction per write) into tables partitioned by the UTC day they were made; a day's
 /// partition is created before the first row that needs it, and retention drops whole partitions
 /// once their day has passed the cutoff. Times are <c>timestamptz</c> (microseconds, as in SQLite).
+/// A unique index on a partitioned table must hold the partition key, so could not keep a broker
+/// message's readings once across days: their keys are kept in <c>ingested_messages</c>, claimed in
+/// the write's transaction, and only the rows whose keys were new are copied.
 /// Schema versions are applied at start under an advisory lock, so replicas that start together
 /// apply each one once.
 /// </summary>
@@ -115,6 +118,15 @@ internal sealed class PostgresResultsStore : IResultsStore
             measured_yield double precision);
         CREATE INDEX optimizer_decisions_by_tool ON optimizer_decisions (tool_id, decided_at);
         """,
+        """
+        ALTER TABLE predictions ADD COLUMN message_id text, ADD COLUMN message_seq integer;
+        CREATE TABLE ingested_messages (
+            message_id text COLLATE "C" NOT NULL,
+            message_seq integer NOT NULL,
+            stored_at timestamptz NOT NULL,
+            PRIMARY KEY (message_id, message_seq));
+        CREATE INDEX ingested_messages_by_time ON ingested_messages (stored_at);
+        """,
     ];
 
     /// <summary>The partitioned tables; each day's partition is the table's name and <c>_pYYYYMMDD</c>.</summary>
@@ -122,6 +134,20 @@ internal sealed class PostgresResultsStore : IResultsStore
 
     private const string Columns =
         "time, predicted_at, source, tool_id, sensor_id, model, model_version, temperature, pressure, flow_rate, score, is_anomaly, latency_ms, latency_class, request_id";
+
+    /// <summary>A prediction's columns as written: <see cref="Columns"/> and, for a broker message's row, its key.</summary>
+    private const string WrittenColumns = Columns + ", message_id, message_seq";
+
+    /// <summary>
+    /// Claims the keys of one broker message's rows, <c>$1</c> the message id, indexes 0 to <c>$2</c> - 1,
+    /// kept as of <c>$3</c>; returns the indexes it claimed (those not claimed before, committed or not:
+    /// a claim another transaction holds is waited for).
+    /// </summary>
+    private const string ClaimMessage = """
+        INSERT INTO ingested_messages (message_id, message_seq, stored_at)
+        SELECT $1, s, $3 FROM generate_series(0, $2 - 1) AS s
+        ON CONFLICT DO NOTHING RETURNING message_seq
+        """;
 
     private const string WaferColumns =
         "predicted_at, source, model, model_version, defect_type, defect_detected, confidence, class_probabilities, image_sha256, latency_ms, latency_class, request_id";
@@ -155,19 +181,26 @@ internal sealed class PostgresResultsStore : IResultsStore
     public bool IsTransient(Exception error) => error is NpgsqlException { IsTransient: true };
 
     /// <summary>Rows go by binary COPY, written synchronously: the writer has a thread of its own, and a row's fields are buffered, not sent one by one.</summary>
-    public async Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
+    public async Task<int> WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
     {
         await using var connection = await Source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await EnsurePartitionsAsync(connection, chunks, cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var (claimed, duplicates) = await ClaimMessagesAsync(connection, transaction, chunks, cancellationToken).ConfigureAwait(false);
         if (chunks.Any(c => !c.Rows.IsEmpty))
         {
-            await using var copy = await connection.BeginBinaryImportAsync($"COPY predictions ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-            foreach (var chunk in chunks)
+            await using var copy = await connection.BeginBinaryImportAsync($"COPY predictions ({WrittenColumns}) FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            for (var c = 0; c < chunks.Count; c++)
             {
-                foreach (ref readonly var row in chunk.Rows)
+                var chunk = chunks[c];
+                var rows = chunk.Rows;
+                var keep = claimed?[c];
+                for (var i = 0; i < rows.Length; i++)
                 {
-                    WriteRow(copy, row);
+                    if (keep is null || keep[i])
+                    {
+                        WriteRow(copy, rows[i], chunk.MessageId, i);
+                    }
                 }
             }
 
@@ -189,9 +222,60 @@ internal sealed class PostgresResultsStore : IResultsStore
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return duplicates;
     }
 
-    private static void WriteRow(NpgsqlBinaryImporter copy, in PredictionRecord row)
+    /// <summary>
+    /// Claims the keys of every broker message's rows, in one round trip. Returns, by chunk, which of
+    /// its rows to copy (null: all of them, as for a chunk without a message id or whose keys were all
+    /// new; null in all for a write without messages), and how many rows are stored already.
+    /// </summary>
+    private static async Task<(bool[]?[]? Claimed, int Duplicates)> ClaimMessagesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var chunk in chunks)
+        {
+            if (chunk.MessageId is { } messageId && chunk.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(ClaimMessage, messageId, chunk.Count, chunk.Rows[0].PredictedAt.UtcDateTime));
+            }
+        }
+
+        if (batch.BatchCommands.Count == 0)
+        {
+            return (null, 0);
+        }
+
+        var claimed = new bool[]?[chunks.Count];
+        var duplicates = 0;
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        for (var c = 0; c < chunks.Count; c++)
+        {
+            var chunk = chunks[c];
+            if (chunk.MessageId is null || chunk.Count == 0)
+            {
+                continue;
+            }
+
+            var keep = new bool[chunk.Count];
+            var kept = 0;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                keep[reader.GetInt32(0)] = true;
+                kept++;
+            }
+
+            // All new, the common case: copied as a chunk without a message id is.
+            claimed[c] = kept == chunk.Count ? null : keep;
+            duplicates += chunk.Count - kept;
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return (claimed, duplicates);
+    }
+
+    private static void WriteRow(NpgsqlBinaryImporter copy, in PredictionRecord row, string? messageId, int seq)
     {
         copy.StartRow();
         copy.Write(row.Time.UtcDateTime, NpgsqlDbType.TimestampTz);
@@ -209,6 +293,15 @@ internal sealed class PostgresResultsStore : IResultsStore
         copy.Write(row.LatencyMs, NpgsqlDbType.Double);
         copy.Write(row.Class.Name(), NpgsqlDbType.Text);
         copy.Write(row.RequestId, NpgsqlDbType.Text);
+        WriteTextOrNull(copy, messageId);
+        if (messageId is null)
+        {
+            copy.WriteNull();
+        }
+        else
+        {
+            copy.Write(seq, NpgsqlDbType.Integer);
+        }
     }
 
     private static void WriteRow(NpgsqlBinaryImporter copy, in WaferRecord row)
@@ -290,7 +383,9 @@ internal sealed class PostgresResultsStore : IResultsStore
     /// <summary>
     /// Drops every day partition whose day ended at or before <paramref name="cutoff"/> (whole days:
     /// a row is kept up to a day past the retention), counting their rows first; <paramref name="maxRows"/>
-    /// does not apply, a partition going at once. Optimizer decisions are not partitioned: up to
+    /// does not apply, a partition going at once. The keys of broker messages' rows go with their
+    /// rows' days, <paramref name="maxRows"/> at a time until none is left, uncounted (their rows are
+    /// counted). Optimizer decisions are not partitioned: up to
     /// <paramref name="maxRows"/> of those decided before <paramref name="cutoff"/> are deleted.
     /// </summary>
     public async Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken)
@@ -327,6 +422,25 @@ internal sealed class PostgresResultsStore : IResultsStore
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 _partitions.TryRemove(day, out _);
             }
+        }
+
+        // A message's key is kept as of its first row's time, and goes when that row's day does: a row stored is
+        // never stored twice while it is kept.
+        var droppedDays = new DateTimeOffset(cutoff.UtcDateTime.Date, TimeSpan.Zero);
+        await using (var keys = new NpgsqlCommand(
+            """
+            DELETE FROM ingested_messages WHERE (message_id, message_seq) IN (
+                SELECT message_id, message_seq FROM ingested_messages WHERE stored_at < $1 LIMIT $2)
+            """, connection))
+        {
+            keys.Parameters.AddWithValue(droppedDays);
+            keys.Parameters.AddWithValue(maxRows);
+            int gone;
+            do
+            {
+                gone = await keys.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            while (gone > 0 && gone >= maxRows);
         }
 
         await using (var decisions = new NpgsqlCommand(

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 
 namespace RealTimeInference.Results.Storage;
 
-/// <summary>What became of each prediction's row: written, or dropped and why. Labels are a fixed set of reasons.</summary>
+/// <summary>What became of each prediction's row: written, stored already (a broker message delivered again), or dropped and why. Labels are a fixed set of reasons.</summary>
 public sealed class ResultsMetrics
 {
     public const string MeterName = "rti.results";
@@ -19,6 +19,7 @@ public sealed class ResultsMetrics
 
     private readonly Counter<long> _written;
     private readonly Counter<long> _dropped;
+    private readonly Counter<long> _duplicates;
     private readonly Counter<long> _deleted;
     private readonly Histogram<double> _writeSeconds;
     private readonly Meter _meter;
@@ -29,6 +30,8 @@ public sealed class ResultsMetrics
         _written = meter.CreateCounter<long>("written_total", description: "Predictions written to the results store.");
         _dropped = meter.CreateCounter<long>(
             "dropped_total", description: "Predictions not written to the results store, by reason (queue_full, store_error, stopped).");
+        _duplicates = meter.CreateCounter<long>(
+            "duplicates_total", description: "Rows of a redelivered broker message not stored again: its (message id, index) was stored already.");
         _deleted = meter.CreateCounter<long>("deleted_total", description: "Predictions deleted by retention.");
         _writeSeconds = meter.CreateHistogram<double>(
             "write_duration", "s", "Time of one write (one transaction) to the results store.",
@@ -44,6 +47,10 @@ public sealed class ResultsMetrics
         _written.Add(rows);
         _writeSeconds.Record(duration.TotalSeconds);
     }
+
+    /// <summary>Counts <paramref name="rows"/> rows of a redelivered broker message skipped by a write, as stored already.</summary>
+    /// <param name="rows">How many the write skipped.</param>
+    public void Duplicates(long rows) => _duplicates.Add(rows);
 
     public void Dropped(string reason, long rows) => _dropped.Add(rows, new TagList { { "reason", reason } });
 

@@ -18,6 +18,24 @@ public sealed class RecordChunk
 
     public int Count { get; }
 
+    /// <summary>
+    /// The broker message these rows came from, one row a reading in the message's order; null for
+    /// every other source. The store keeps each (message id, index in the chunk) once: rows of a
+    /// message delivered again are skipped and counted, not stored twice. Sensor predictions only;
+    /// set before <see cref="ResultsQueue.Enqueue"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set on a chunk of wafer verdicts.</exception>
+    public string? MessageId
+    {
+        get;
+        set => field = value is null || Wafers is null
+            ? value
+            : throw new InvalidOperationException("A chunk of wafer verdicts cannot carry a message id: only sensor predictions are kept once per message reading.");
+    }
+
+    /// <summary>Resolved as the rows leave the queue: stored or dropped. Null (the default): nobody waits for them. Set before <see cref="ResultsQueue.Enqueue"/>.</summary>
+    public StoreReceipt? Receipt { get; set; }
+
     /// <summary>Whether the array came from the shared pool (and goes back to it).</summary>
     internal bool Pooled { get; }
 
@@ -64,7 +82,29 @@ public sealed class ResultsQueue
         : rows <= OwnArrayRows ? new RecordChunk(new PredictionRecord[rows], rows, pooled: false)
         : new RecordChunk(ArrayPool<PredictionRecord>.Shared.Rent(rows), rows, pooled: true);
 
-    /// <summary>Room for <paramref name="rows"/> wafer verdicts, as <see cref="Rent"/>.</summary>
+    /// <summary>
+    /// Room for the <paramref name="rows"/> sensor predictions of a broker message, as <see cref="Rent(int)"/>,
+    /// carrying <paramref name="messageId"/> (see <see cref="RecordChunk.MessageId"/>) and
+    /// <paramref name="receipt"/>, which the writer resolves once the chunk, once enqueued, is stored or dropped.
+    /// Null (and counted) when the queue is full: then nothing was queued and the receipt is left
+    /// as it was; the message is the caller's to refuse.
+    /// </summary>
+    /// <param name="rows">How many predictions: the message's readings.</param>
+    /// <param name="messageId">The message's id, as the broker gives it; null for none.</param>
+    /// <param name="receipt">What to resolve once the rows are stored or dropped; null for none.</param>
+    public RecordChunk? Rent(int rows, string? messageId, StoreReceipt? receipt)
+    {
+        if (Rent(rows) is not { } chunk)
+        {
+            return null;
+        }
+
+        chunk.MessageId = messageId;
+        chunk.Receipt = receipt;
+        return chunk;
+    }
+
+    /// <summary>Room for <paramref name="rows"/> wafer verdicts, as <see cref="Rent(int)"/>.</summary>
     public RecordChunk? RentWafers(int rows) =>
         !Reserve(rows) ? null
         : rows <= OwnArrayRows ? new RecordChunk(new WaferRecord[rows], rows, pooled: false)
@@ -86,30 +126,40 @@ public sealed class ResultsQueue
     {
         if (!_chunks.Writer.TryWrite(chunk))
         {
-            _metrics.Dropped(ResultsMetrics.Stopped, chunk.Count);
-            Release(chunk);
+            Drop(chunk, ResultsMetrics.Stopped);
         }
+    }
+
+    /// <summary>The chunk's rows will not be written, for <paramref name="reason"/>: counted, and released as dropped.</summary>
+    internal void Drop(RecordChunk chunk, string reason)
+    {
+        _metrics.Dropped(reason, chunk.Count);
+        Release(chunk, stored: false);
     }
 
     /// <summary>Takes no more rows: the writer is stopping.</summary>
     internal void Complete() => _chunks.Writer.TryComplete();
 
-    /// <summary>The chunk's rows left the queue (written or dropped): its room and its array go back.</summary>
-    internal void Release(RecordChunk chunk)
+    /// <summary>
+    /// The chunk's rows left the queue, <paramref name="stored"/> or dropped: its room and its array go
+    /// back, then its receipt is resolved (so a caller it wakes finds the room). Every way out of the
+    /// queue comes here, once a chunk.
+    /// </summary>
+    internal void Release(RecordChunk chunk, bool stored)
     {
         Interlocked.Add(ref _queuedRows, -chunk.Count);
-        if (!chunk.Pooled)
+        if (chunk.Pooled)
         {
-            return;
+            if (chunk.Wafers is { } wafers)
+            {
+                ArrayPool<WaferRecord>.Shared.Return(wafers, clearArray: true);
+            }
+            else
+            {
+                ArrayPool<PredictionRecord>.Shared.Return(chunk.Records, clearArray: true);
+            }
         }
 
-        if (chunk.Wafers is { } wafers)
-        {
-            ArrayPool<WaferRecord>.Shared.Return(wafers, clearArray: true);
-        }
-        else
-        {
-            ArrayPool<PredictionRecord>.Shared.Return(chunk.Records, clearArray: true);
-        }
+        chunk.Receipt?.Resolve(stored);
     }
 }

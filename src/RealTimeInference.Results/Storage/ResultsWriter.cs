@@ -16,6 +16,9 @@ namespace RealTimeInference.Results.Storage;
 /// the server is stopping. The store
 /// is opened (and migrated) at start: a store that cannot be opened stops the server there. On
 /// shutdown, which comes after the server stopped taking requests, what is queued is still written.
+/// Each chunk's <see cref="RecordChunk.Receipt"/> is resolved as its rows leave the queue: true once
+/// their transaction commits (rows of a redelivered message skipped as stored already included,
+/// and counted as duplicates, not as written), false once they are dropped.
 /// </summary>
 internal sealed partial class ResultsWriter(
     ResultsQueue queue,
@@ -82,6 +85,14 @@ internal sealed partial class ResultsWriter(
                 await WriteNextAsync(store, CancellationToken.None).ConfigureAwait(false);
             }
         }
+        else
+        {
+            // No store: what was offered anyway is dropped, so that no receipt waits forever.
+            while (queue.Reader.TryRead(out var chunk))
+            {
+                queue.Drop(chunk, ResultsMetrics.Stopped);
+            }
+        }
     }
 
     private async Task WriteNextAsync(IResultsStore store, CancellationToken cancellationToken)
@@ -95,18 +106,19 @@ internal sealed partial class ResultsWriter(
             rows += chunk.Count;
         }
 
+        var stored = false;
         try
         {
             if (rows > 0)
             {
-                await WriteWithRetriesAsync(store, rows, running: cancellationToken).ConfigureAwait(false);
+                stored = await WriteWithRetriesAsync(store, rows, running: cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
             foreach (var chunk in _batch)
             {
-                queue.Release(chunk);
+                queue.Release(chunk, stored);
             }
 
             _batch.Clear();
@@ -118,8 +130,9 @@ internal sealed partial class ResultsWriter(
     /// Writes the batch, trying again as the class says. A write is never cancelled: rows taken from
     /// the queue are written or counted, and a stop lets the write under way finish. While
     /// <paramref name="running"/> can still be cancelled and is not, a store that is away is waited for.
+    /// Returns whether the rows are stored (false: dropped, and counted).
     /// </summary>
-    private async Task WriteWithRetriesAsync(IResultsStore store, int rows, CancellationToken running)
+    private async Task<bool> WriteWithRetriesAsync(IResultsStore store, int rows, CancellationToken running)
     {
         var backoff = StoreRetry.FirstBackoff;
         for (var attempt = 1; ; attempt++)
@@ -127,9 +140,14 @@ internal sealed partial class ResultsWriter(
             var started = Stopwatch.GetTimestamp();
             try
             {
-                await store.WriteAsync(_batch, CancellationToken.None).ConfigureAwait(false);
-                metrics.Written(rows, Stopwatch.GetElapsedTime(started));
-                return;
+                var duplicates = await store.WriteAsync(_batch, CancellationToken.None).ConfigureAwait(false);
+                metrics.Written(rows - duplicates, Stopwatch.GetElapsedTime(started));
+                if (duplicates > 0)
+                {
+                    metrics.Duplicates(duplicates);
+                }
+
+                return true;
             }
 #pragma warning disable CA1031 // Whatever the store threw, the rows are counted and the writer goes on.
             catch (Exception ex)
@@ -141,7 +159,7 @@ internal sealed partial class ResultsWriter(
                 {
                     LogDropped(logger, ex, rows, attempt);
                     metrics.Dropped(ResultsMetrics.StoreError, rows);
-                    return;
+                    return false;
                 }
 
                 LogRetrying(logger, ex.Message, rows, attempt, backoff.TotalMilliseconds);

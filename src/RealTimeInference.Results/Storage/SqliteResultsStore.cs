@@ -12,7 +12,8 @@ namespace RealTimeInference.Results.Storage;
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode (readers never block the writer), times as
 /// microseconds since the Unix epoch, one writer connection with a prepared insert, and a pooled
-/// connection per query.
+/// connection per query. A broker message's rows carry their key (message id, index), unique over
+/// the rows that have one, so a redelivered message's rows are skipped as they are inserted.
 /// </summary>
 internal sealed class SqliteResultsStore : IResultsStore
 {
@@ -114,6 +115,11 @@ internal sealed class SqliteResultsStore : IResultsStore
             measured_yield REAL);
         CREATE INDEX optimizer_decisions_by_tool ON optimizer_decisions (tool_id, decided_at);
         """,
+        """
+        ALTER TABLE predictions ADD COLUMN message_id TEXT;
+        ALTER TABLE predictions ADD COLUMN message_seq INTEGER;
+        CREATE UNIQUE INDEX predictions_by_message ON predictions (message_id, message_seq) WHERE message_id IS NOT NULL;
+        """,
     ];
 
     private const string Columns =
@@ -126,6 +132,7 @@ internal sealed class SqliteResultsStore : IResultsStore
 
     private SqliteConnection? _writer;
     private sqlite3_stmt? _insert;
+    private sqlite3_stmt? _insertMessage;
     private sqlite3_stmt? _insertWafer;
 
     public SqliteResultsStore(string path)
@@ -156,31 +163,41 @@ internal sealed class SqliteResultsStore : IResultsStore
         // One row a statement, bound by position through SQLite's own API on the writer's connection:
         // Microsoft.Data.Sqlite's parameters box every value and bind by name on each execution.
         _insert = Prepare(_writer, "predictions", Columns);
+        // A broker message's row, kept once per (message id, index): the unique index skips it when it is there already.
+        _insertMessage = Prepare(_writer, "predictions", Columns + ", message_id, message_seq", " ON CONFLICT DO NOTHING");
         _insertWafer = Prepare(_writer, "wafer_predictions", WaferColumns);
     }
 
     /// <summary>A local file is never away for a while: a failed write is tried Results:WriteAttempts times.</summary>
     public bool IsTransient(Exception error) => false;
 
-    private static sqlite3_stmt Prepare(SqliteConnection connection, string table, string columns)
+    private static sqlite3_stmt Prepare(SqliteConnection connection, string table, string columns, string onConflict = "")
     {
         var count = columns.Split(", ").Length;
-        var sql = $"INSERT INTO {table} ({columns}) VALUES ({string.Join(", ", Enumerable.Repeat("?", count))})";
+        var sql = $"INSERT INTO {table} ({columns}) VALUES ({string.Join(", ", Enumerable.Repeat("?", count))}){onConflict}";
         Check(connection.Handle!, raw.sqlite3_prepare_v2(connection.Handle, sql, out var statement));
         return statement;
     }
 
-    public Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
+    public Task<int> WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
     {
         var insert = _insert ?? throw new InvalidOperationException("The store is not initialized.");
         var db = _writer!.Handle!;
+        var duplicates = 0;
         using var transaction = _writer.BeginTransaction();
         foreach (var chunk in chunks)
         {
-            foreach (ref readonly var row in chunk.Rows)
+            if (chunk.MessageId is { } messageId)
             {
-                Bind(insert, row);
-                Step(db, insert);
+                duplicates += InsertMessage(db, _insertMessage!, chunk.Rows, messageId);
+            }
+            else
+            {
+                foreach (ref readonly var row in chunk.Rows)
+                {
+                    Bind(insert, row);
+                    Step(db, insert);
+                }
             }
 
             foreach (ref readonly var wafer in chunk.WaferRows)
@@ -191,7 +208,27 @@ internal sealed class SqliteResultsStore : IResultsStore
         }
 
         transaction.Commit();
-        return Task.CompletedTask;
+        return Task.FromResult(duplicates);
+    }
+
+    /// <summary>Inserts a broker message's rows, each under (<paramref name="messageId"/>, its index); returns how many were there already.</summary>
+    private static int InsertMessage(sqlite3 db, sqlite3_stmt insert, ReadOnlySpan<PredictionRecord> rows, string messageId)
+    {
+        var duplicates = 0;
+        for (var i = 0; i < rows.Length; i++)
+        {
+            Bind(insert, rows[i]);
+            raw.sqlite3_bind_text(insert, 16, messageId);
+            raw.sqlite3_bind_int(insert, 17, i);
+            Step(db, insert);
+            // Nothing inserted: the conflict clause skipped the row (any other failure throws).
+            if (raw.sqlite3_changes(db) == 0)
+            {
+                duplicates++;
+            }
+        }
+
+        return duplicates;
     }
 
     private static void Step(sqlite3 db, sqlite3_stmt statement)
@@ -531,6 +568,7 @@ internal sealed class SqliteResultsStore : IResultsStore
     public void Dispose()
     {
         _insert?.Dispose();
+        _insertMessage?.Dispose();
         _insertWafer?.Dispose();
         _writer?.Dispose();
     }

@@ -43,6 +43,23 @@ public sealed class PostgresResultsStoreTests(PostgresServer postgres) : Results
     }
 
     [Fact]
+    public async Task Retention_DeletesTheKeysOfMessagesWhoseDayPartitionGoes_AllOfThem_NoneOfTheDaysKept()
+    {
+        var cutoff = T0.AddDays(-7);
+        var old = Enumerable.Range(0, 5).Select(i => Row(predictedAt: T0.AddDays(-9), request: $"old{i}")).ToArray();
+        await Store.WriteAsync(
+            [MessageChunk("m-old", old), MessageChunk("m-on-the-cutoffs-day", Row(predictedAt: cutoff.AddHours(-1))), MessageChunk("m-today", Row())],
+            CancellationToken.None);
+        Assert.Equal(7, await CountAsync("SELECT count(*) FROM ingested_messages"));
+
+        // Two keys a statement, over and over: all five of the dropped day's go in one pass.
+        Assert.Equal(5, await Store.DeleteOlderThanAsync(cutoff, 2, CancellationToken.None));
+
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM ingested_messages WHERE message_id = 'm-old'"));
+        Assert.Equal(2, await CountAsync("SELECT count(*) FROM ingested_messages"));
+    }
+
+    [Fact]
     public async Task EachDay_HasItsPartition_AndTheNextDaysIsMadeAhead()
     {
         await Store.WriteAsync([Chunk(Row(predictedAt: T0))], CancellationToken.None);

@@ -214,6 +214,89 @@ public abstract class ResultsStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Write_SameMessageTwice_StoresItsRowsOnce_AndCountsTheDuplicates()
+    {
+        var rows = new[] { Row(request: "m:0"), Row(request: "m:1"), Row(request: "m:2") };
+
+        Assert.Equal(0, await Store.WriteAsync([MessageChunk("m-1", rows)], CancellationToken.None));
+        Assert.Equal(3, await Store.WriteAsync([MessageChunk("m-1", rows)], CancellationToken.None));
+
+        Assert.Equal(["m:2", "m:1", "m:0"], (await Query()).Select(p => p.Record.RequestId));
+        // Each row under its key: the message and its index in it.
+        Assert.Equal(3, await CountAsync("SELECT count(*) FROM predictions WHERE message_id = 'm-1' AND message_seq BETWEEN 0 AND 2"));
+    }
+
+    [Fact]
+    public async Task Write_SameMessageTwiceInOneWrite_StoresItsRowsOnce_AndCountsTheDuplicates()
+    {
+        var rows = new[] { Row(request: "m:0"), Row(request: "m:1") };
+
+        Assert.Equal(2, await Store.WriteAsync([MessageChunk("m-1", rows), MessageChunk("m-1", rows)], CancellationToken.None));
+
+        Assert.Equal(["m:1", "m:0"], (await Query()).Select(p => p.Record.RequestId));
+    }
+
+    [Fact]
+    public async Task Write_TheSameIndexesOfAnotherMessage_AreStored()
+    {
+        Assert.Equal(0, await Store.WriteAsync([MessageChunk("m-1", Row(request: "a:0"), Row(request: "a:1"))], CancellationToken.None));
+        Assert.Equal(0, await Store.WriteAsync([MessageChunk("m-2", Row(request: "b:0"), Row(request: "b:1"))], CancellationToken.None));
+
+        Assert.Equal(4, (await Query()).Count);
+    }
+
+    [Fact]
+    public async Task Write_RowsWithoutAMessageId_AreAllStored_IdenticalOnesToo()
+    {
+        var row = Row(request: "same");
+
+        Assert.Equal(0, await Store.WriteAsync([Chunk(row, row)], CancellationToken.None));
+        Assert.Equal(0, await Store.WriteAsync([Chunk(row, row)], CancellationToken.None));
+
+        Assert.Equal(4, (await Query()).Count);
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM predictions WHERE message_id IS NOT NULL OR message_seq IS NOT NULL"));
+    }
+
+    [Fact]
+    public async Task Write_AMessageWhoseFirstReadingsAreStored_StoresOnlyTheOthers()
+    {
+        var rows = Enumerable.Range(0, 4).Select(i => Row(request: $"r{i}")).ToArray();
+        await Store.WriteAsync([MessageChunk("m-1", rows[..2])], CancellationToken.None);
+
+        Assert.Equal(2, await Store.WriteAsync([MessageChunk("m-1", rows)], CancellationToken.None));
+
+        Assert.Equal(["r3", "r2", "r1", "r0"], (await Query()).Select(p => p.Record.RequestId));
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM predictions WHERE message_id = 'm-1' AND message_seq = 3 AND request_id = 'r3'"));
+    }
+
+    [Fact]
+    public async Task Write_ThatFails_KeepsNoneOfItsMessagesKeys_SoTheRedeliveryIsStored()
+    {
+        var good = Row(request: "good");
+
+        // The second row has no source, which the store cannot keep: the message's first row is not kept either, nor its key.
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.WriteAsync([MessageChunk("m-1", good, good with { Source = null! })], CancellationToken.None));
+
+        Assert.Equal(0, await Store.WriteAsync([MessageChunk("m-1", good, good with { RequestId = "also good" })], CancellationToken.None));
+        Assert.Equal(["also good", "good"], (await Query()).Select(p => p.Record.RequestId));
+    }
+
+    [Fact]
+    public async Task Retention_ForgetsAMessageWithItsRows_ARedeliveryAfterThatIsStoredAgain()
+    {
+        var old = Row(predictedAt: T0.AddDays(-9), request: "old");
+        var recent = Row(request: "recent");
+        await Store.WriteAsync([MessageChunk("m-old", old), MessageChunk("m-recent", recent)], CancellationToken.None);
+
+        await Store.DeleteOlderThanAsync(T0.AddDays(-7), 10, CancellationToken.None);
+
+        Assert.Equal(1, await Store.WriteAsync([MessageChunk("m-recent", recent)], CancellationToken.None));
+        Assert.Equal(0, await Store.WriteAsync([MessageChunk("m-old", old)], CancellationToken.None));
+        // Both read at T0: the old one, written again last, first.
+        Assert.Equal(["old", "recent"], (await Query()).Select(p => p.Record.RequestId));
+    }
+
+    [Fact]
     public async Task Alerts_AreKeptWithTheirTimelines_OpenOnesAndTheRecentResolvedLoadBack()
     {
         var fired = new AlertView(1, "tool-1", "s1", "sensor-anomaly", AlertSeverity.Critical, AlertState.Firing, T0, null, null, 0.97f, ["s1"], []);

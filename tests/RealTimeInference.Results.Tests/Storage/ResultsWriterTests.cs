@@ -27,29 +27,39 @@ public sealed class ResultsWriterTests : IAsyncLifetime
 
     private long Dropped(string reason) => _meters.Total("dropped_total", ("reason", reason));
 
-    private ResultsWriter Create(int capacity = 1_000, int attempts = 5)
+    private ResultsWriter Create(int capacity = 1_000, int attempts = 5, bool withStore = true)
     {
         // Written as soon as queued: the only timers on the fake clock are the retries'.
         var options = Options.Create(new ResultsOptions { QueueCapacity = capacity, WriteAttempts = attempts, WriteInterval = TimeSpan.Zero });
         _written = new MetricCollector<long>(_meters, ResultsMetrics.MeterName, "written_total");
         var metrics = new ResultsMetrics(_meters);
         _queue = new ResultsQueue(options, metrics);
-        return _writer = new ResultsWriter(_queue, new ResultsStoreChoice(_store), options, metrics, _time, NullLogger<ResultsWriter>.Instance);
+        return _writer = new ResultsWriter(
+            _queue, new ResultsStoreChoice(withStore ? _store : null), options, metrics, _time, NullLogger<ResultsWriter>.Instance);
     }
 
-    private bool Offer(int rows)
+    private bool Offer(int rows) => Offer(_queue!.Rent(rows));
+
+    /// <summary>Offers <paramref name="rows"/> rows as a broker consumer does, with a receipt to wait on; null when the queue is full.</summary>
+    private StoreReceipt? OfferWithReceipt(int rows, string? messageId)
     {
-        if (_queue!.Rent(rows) is not { } chunk)
+        var receipt = new StoreReceipt();
+        return Offer(_queue!.Rent(rows, messageId, receipt)) ? receipt : null;
+    }
+
+    private bool Offer(RecordChunk? chunk)
+    {
+        if (chunk is null)
         {
             return false;
         }
 
-        for (var i = 0; i < rows; i++)
+        for (var i = 0; i < chunk.Count; i++)
         {
             chunk.Records[i] = Row(request: $"r{i}");
         }
 
-        _queue.Enqueue(chunk);
+        _queue!.Enqueue(chunk);
         return true;
     }
 
@@ -195,6 +205,108 @@ public sealed class ResultsWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Receipt_ResolvesTrueOnlyOnceTheWriteCommits_AndTheRowsAreQueryableThen()
+    {
+        var writer = Create();
+        _store.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await writer.StartAsync(CancellationToken.None);
+        var receipt = OfferWithReceipt(10, "m-1")!;
+        await _store.WriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.False(receipt.Task.IsCompleted);
+        _store.Gate.SetResult();
+
+        Assert.True(await receipt.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(10, await StoredRowsAsync());
+        Assert.Equal(10, Written);
+    }
+
+    [Fact]
+    public async Task Receipt_ResolvesFalse_WhenTheStoreFailsEveryAttempt_AndTheRowsAreCountedDropped()
+    {
+        var writer = Create(attempts: 2);
+        await writer.StartAsync(CancellationToken.None);
+        _store.FailNext = 2;
+
+        var receipt = OfferWithReceipt(10, "m-1")!;
+        await _time.WaitForTimerAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+
+        Assert.False(await receipt.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(10, Dropped(ResultsMetrics.StoreError));
+        Assert.Equal(0, await StoredRowsAsync());
+    }
+
+    [Fact]
+    public async Task RedeliveredMessage_ItsReceiptResolvesTrue_ItsRowsAreCountedAsDuplicates_NotWrittenAgain()
+    {
+        using var duplicates = new MetricCollector<long>(_meters, ResultsMetrics.MeterName, "duplicates_total");
+        var writer = Create();
+        await writer.StartAsync(CancellationToken.None);
+
+        Assert.True(await OfferWithReceipt(10, "m-1")!.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await OfferWithReceipt(10, "m-1")!.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Equal(10, duplicates.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(10, Written);
+        Assert.Equal(10, await StoredRowsAsync());
+    }
+
+    [Fact]
+    public async Task Stop_ResolvesTheReceiptsOfWhatItWritesOnTheWayDown_AndRefusesWhatComesAfter()
+    {
+        var writer = Create();
+        var message = OfferWithReceipt(20, "m-1")!;
+        var plain = OfferWithReceipt(30, messageId: null)!;
+
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.True(message.Task.IsCompleted && plain.Task.IsCompleted);
+        Assert.True(await message.Task);
+        Assert.True(await plain.Task);
+        Assert.Equal(50, await StoredRowsAsync());
+        var late = OfferWithReceipt(3, "m-2")!;
+        Assert.False(await late.Task);
+        Assert.Equal(3, Dropped(ResultsMetrics.Stopped));
+    }
+
+    [Fact]
+    public async Task NoStore_Stop_DropsWhatWasOffered_AndResolvesItsReceipts()
+    {
+        var writer = Create(withStore: false);
+        await writer.StartAsync(CancellationToken.None);
+        var receipt = OfferWithReceipt(5, "m-1")!;
+
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.False(await receipt.Task);
+        Assert.Equal(5, Dropped(ResultsMetrics.Stopped));
+        Assert.Equal(0, _queue!.QueuedRows);
+    }
+
+    [Fact]
+    public void Rent_WhenTheQueueIsFull_ReturnsNull_AndLeavesTheReceiptToTheCaller()
+    {
+        Create(capacity: 10);
+        var receipt = new StoreReceipt();
+
+        Assert.Null(_queue!.Rent(11, "m-1", receipt));
+
+        Assert.False(receipt.Task.IsCompleted);
+        Assert.Equal(11, Dropped(ResultsMetrics.QueueFull));
+        Assert.Equal(0, _queue.QueuedRows);
+    }
+
+    [Fact]
+    public void MessageId_OnAChunkOfWaferVerdicts_IsRefused()
+    {
+        var wafers = new RecordChunk(new WaferRecord[1], 1, pooled: false);
+
+        Assert.Throws<InvalidOperationException>(() => wafers.MessageId = "m-1");
+    }
+
+    [Fact]
     public async Task Retention_DeletesEveryPredictionPastIt_ChunkByChunk()
     {
         var options = Options.Create(new ResultsOptions { Retention = TimeSpan.FromDays(7) });
@@ -228,7 +340,7 @@ public sealed class ResultsWriterTests : IAsyncLifetime
 
         public TaskCompletionSource WriteStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public async Task WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
+        public async Task<int> WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
         {
             WriteStarted.TrySetResult();
             if (Gate is { } gate)
@@ -242,7 +354,7 @@ public sealed class ResultsWriterTests : IAsyncLifetime
                 throw new IOException("The store is down.");
             }
 
-            await inner.WriteAsync(chunks, cancellationToken);
+            return await inner.WriteAsync(chunks, cancellationToken);
         }
 
         public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken) =>

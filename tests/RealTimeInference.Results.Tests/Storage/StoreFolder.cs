@@ -19,6 +19,9 @@ internal sealed class StoreFolder : IDisposable
 
     public static RecordChunk Chunk(params PredictionRecord[] rows) => new(rows, rows.Length, pooled: false);
 
+    /// <summary>The rows of broker message <paramref name="messageId"/>, one a reading.</summary>
+    public static RecordChunk MessageChunk(string messageId, params PredictionRecord[] rows) => new(rows, rows.Length, pooled: false) { MessageId = messageId };
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
