@@ -51,6 +51,18 @@ if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold postgresql-15 >/dev/null
 fi
 
+# RabbitMQ and Mosquitto (Debian's packages) for the broker ingestion tests: each test class starts
+# its own broker on loopback ports with its own data folder. The packages' own services are not
+# started here (no init system runs them), and the tests never use them.
+missing=()
+[[ -x /usr/sbin/rabbitmq-server ]] || missing+=(rabbitmq-server)
+[[ -x /usr/sbin/mosquitto ]] || missing+=(mosquitto)
+if ((${#missing[@]})); then
+    echo "Installing ${missing[*]} for the broker ingestion tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0

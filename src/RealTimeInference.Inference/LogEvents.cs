@@ -49,4 +49,15 @@ public static class LogEvents
     public const int OptimizerCycleFault = 4200;
     public const int OptimizerDecisionsNotKept = 4201;
     public const int OptimizerModeChanged = 4202;
+
+    // 4300-4399 broker ingestion.
+    public const int IngestionConsuming = 4300;
+    public const int IngestionUnreachable = 4301;
+    public const int IngestionDisconnected = 4302;
+    public const int IngestionReconnected = 4303;
+    public const int IngestionNotAcknowledged = 4304;
+    public const int IngestionMqttConnected = 4310;
+    public const int IngestionMqttUnreachable = 4311;
+    public const int IngestionMqttDisconnected = 4312;
+    public const int IngestionMqttNotAcknowledged = 4313;
 }

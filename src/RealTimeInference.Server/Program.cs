@@ -2,6 +2,7 @@ using RealTimeInference.Inference;
 using RealTimeInference.Server.Alerts;
 using RealTimeInference.Server.Health;
 using RealTimeInference.Server.Hosting;
+using RealTimeInference.Server.Ingestion;
 using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
 using RealTimeInference.Server.Optimizer;
@@ -30,6 +31,7 @@ builder.Services.AddSimulation();
 builder.Services.AddWafers();
 builder.Services.AddYieldForecasts();
 builder.Services.AddOptimizer();
+builder.Services.AddIngestion();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddApiDocs();
 

@@ -39,7 +39,7 @@ internal sealed class ModelsReadyCheck(ModelRepository repository, ModelBreakers
 
 internal static class HealthEndpoints
 {
-    private const string ReadyTag = "ready";
+    public const string ReadyTag = "ready";
 
     public static IServiceCollection AddHealth(this IServiceCollection services)
     {

@@ -1,5 +1,6 @@
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Results.Storage;
 
 namespace RealTimeInference.Server.Predictions;
 
@@ -9,6 +10,8 @@ internal enum PredictionSource
     Http,
     WebSocket,
     Simulator,
+    RabbitMq,
+    Mqtt,
 }
 
 internal static class PredictionSources
@@ -18,12 +21,22 @@ internal static class PredictionSources
     {
         PredictionSource.Http => "http",
         PredictionSource.WebSocket => "websocket",
+        PredictionSource.RabbitMq => "rabbitmq",
+        PredictionSource.Mqtt => "mqtt",
         _ => "simulator",
     };
 }
 
 /// <summary>Where a prediction came from: the way in, the request (message, tick) it answers, and when that began (a <see cref="TimeProvider"/> timestamp).</summary>
-internal readonly record struct PredictionOrigin(PredictionSource Source, string RequestId, long Started);
+internal readonly record struct PredictionOrigin(PredictionSource Source, string RequestId, long Started)
+{
+    /// <summary>
+    /// Set by a transport that acknowledges only what is kept (the brokers): completed true once the
+    /// results store holds the predictions (at once with no store), false when they could not be
+    /// kept; <see cref="RequestId"/> is then the message id the store keeps each reading of once.
+    /// </summary>
+    public StoreReceipt? Receipt { get; init; }
+}
 
 /// <summary>A batch the model scored, as the sinks see it.</summary>
 /// <param name="Origin">Where it came from.</param>

@@ -53,6 +53,16 @@ internal sealed class SensorBatch : IDisposable
         Count++;
     }
 
+    /// <summary>Names the tool and sensor of the readings that name none (an MQTT topic's levels).</summary>
+    public void NameUnnamed(string toolId, string sensorId)
+    {
+        var readings = Live(_readings);
+        for (var i = 0; i < Count; i++)
+        {
+            readings[i] = readings[i] with { ToolId = readings[i].ToolId ?? toolId, SensorId = readings[i].SensorId ?? sensorId };
+        }
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _readings, null) is { } readings)

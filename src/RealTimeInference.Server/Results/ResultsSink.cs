@@ -4,7 +4,11 @@ using RealTimeInference.Server.Predictions;
 
 namespace RealTimeInference.Server.Results;
 
-/// <summary>Copies every scored reading into the results queue: never waits; a full queue drops the batch's rows, counted.</summary>
+/// <summary>
+/// Copies every scored reading into the results queue: never waits; a full queue drops the batch's
+/// rows, counted. A batch with a receipt (a broker message) carries its message id and receipt to
+/// the writer; with no store its receipt says stored at once, with a full queue not stored.
+/// </summary>
 internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> options, TimeProvider time) : IPredictionSink
 {
     private readonly bool _enabled = options.Value.Store != ResultsStoreKind.None;
@@ -12,8 +16,16 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
     public void Publish(in ScoredBatch scored)
     {
         var batch = scored.Batch;
-        if (!_enabled || queue.Rent(batch.Count) is not { } chunk)
+        var receipt = scored.Origin.Receipt;
+        if (!_enabled)
         {
+            receipt?.Resolve(true);
+            return;
+        }
+
+        if ((receipt is null ? queue.Rent(batch.Count) : queue.Rent(batch.Count, scored.Origin.RequestId, receipt)) is not { } chunk)
+        {
+            receipt?.Resolve(false);
             return;
         }
 

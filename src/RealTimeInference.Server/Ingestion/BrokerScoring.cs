@@ -1,0 +1,152 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Transport;
+
+namespace RealTimeInference.Server.Ingestion;
+
+/// <summary>What became of a broker message: its outcome, what was wrong with it, or its answer and whether its results are stored.</summary>
+/// <param name="Outcome">The one outcome vocabulary's verdict.</param>
+/// <param name="Errors">Every field at fault of a message refused as invalid or too large.</param>
+/// <param name="Answer">The result to publish (JSON), for <see cref="Outcome.Ok"/>.</param>
+/// <param name="ToolId">The first reading's tool, for the result's routing.</param>
+/// <param name="SensorId">The first reading's sensor.</param>
+/// <param name="Stored">Completes true once the readings' results are in the results store (or there is none), false when they could not be kept.</param>
+/// <param name="Readings">Readings in the message.</param>
+internal sealed record MessageResult(Outcome Outcome, RequestErrors? Errors, byte[]? Answer, string? ToolId, string? SensorId, Task<bool> Stored, int Readings)
+{
+    public static MessageResult Refused(RequestErrors errors) => new(errors.Outcome, errors, null, null, null, Task.FromResult(false), 0);
+
+    /// <summary>Where the refusal is: the fields at fault and why, for a dead-letter header.</summary>
+    public string Why => Errors is null ? Outcome.Label() : string.Join("; ", Errors.Errors.Select(e => $"{e.Field}: {e.Message}"));
+}
+
+/// <summary>
+/// One broker message -> readings (the <c>/predict</c> and <c>/predict-batch</c> contract and
+/// validation) -> <see cref="SensorScoring"/> (same admission, deadlines, sinks as HTTP) -> the
+/// answer to publish. Results reach the store with a receipt, so the transport acknowledges the
+/// message only once they are kept. Knows no broker.
+/// </summary>
+internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOptions> options, IOptions<PredictionOptions> predictions, TimeProvider time)
+{
+    private readonly LatencyClass _defaultClass = LatencyClasses.TryParse(options.Value.DefaultClass, out var c) ? c : LatencyClass.ProcessControl;
+
+    public int MaxMessageBytes => options.Value.MaxMessageBytes;
+
+    /// <summary>
+    /// A message's id: the one it carries, else a digest of its body, so a redelivered message
+    /// without one is still recognised as the same.
+    /// </summary>
+    public static string MessageId(string? carried, ReadOnlySpan<byte> body) =>
+        !string.IsNullOrEmpty(carried) ? carried : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
+
+    public async Task<MessageResult> ScoreAsync(
+        ReadOnlyMemory<byte> body,
+        PredictionSource source,
+        string messageId,
+        string? latencyClass,
+        string? deadlineMs,
+        (string ToolId, string SensorId)? topic,
+        CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        if (body.Length > MaxMessageBytes)
+        {
+            return MessageResult.Refused(RequestErrors.TooLarge("$", $"The message is {body.Length} bytes; at most {MaxMessageBytes} are accepted (Ingestion:MaxMessageBytes)."));
+        }
+
+        var (due, headerErrors) = Deadline(latencyClass, deadlineMs, started);
+        if (headerErrors is not null)
+        {
+            return MessageResult.Refused(headerErrors);
+        }
+
+        var sequence = new ReadOnlySequence<byte>(body);
+        var isArray = body.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
+        var maxReadings = predictions.Value.MaxBatchReadings;
+        var batch = new SensorBatch(isArray ? SensorReadingJson.CapacityFor(body.Length, maxReadings) : 1, time.GetUtcNow());
+        try
+        {
+            if ((isArray ? SensorReadingJson.ParseMany(sequence, batch, maxReadings) : SensorReadingJson.ParseOne(sequence, batch)) is { } bad)
+            {
+                return MessageResult.Refused(bad);
+            }
+
+            if (topic is var (toolId, sensorId))
+            {
+                batch.NameUnnamed(toolId, sensorId);
+            }
+
+            var stored = new StoreReceipt();
+            var origin = new PredictionOrigin(source, messageId, started) { Receipt = stored };
+            var score = await scoring.ScoreAsync(batch, due with { Client = source.Name() }, origin, safeDefault: false, cancellationToken).ConfigureAwait(false);
+            if (!score.IsOk)
+            {
+                return new MessageResult(score.Outcome, null, null, null, null, Task.FromResult(false), batch.Count);
+            }
+
+            var latency = time.GetElapsedTime(started).TotalMilliseconds;
+            var first = batch.Readings[0];
+            var answer = isArray
+                ? JsonSerializer.SerializeToUtf8Bytes(
+                    new MessageBatchPrediction(batch.Scores, batch.Count, latency / batch.Count, latency, Anomalies(batch, score), score.ModelName, score.ModelVersion, score.Fallback, messageId),
+                    IngestionJsonContext.Default.MessageBatchPrediction)
+                : JsonSerializer.SerializeToUtf8Bytes(
+                    new MessagePrediction(batch.Scores.Span[0], score.IsAnomaly(batch.Scores.Span[0]), first.Timestamp, latency, score.ModelName, score.ModelVersion, score.Fallback, messageId),
+                    IngestionJsonContext.Default.MessagePrediction);
+            return new MessageResult(Outcome.Ok, null, answer, first.ToolId, first.SensorId, stored.Task, batch.Count);
+        }
+        finally
+        {
+            batch.Dispose();
+        }
+    }
+
+    private static List<int> Anomalies(SensorBatch batch, SensorScore score)
+    {
+        var anomalies = new List<int>();
+        var scores = batch.Scores.Span;
+        for (var i = 0; i < scores.Length; i++)
+        {
+            if (score.IsAnomaly(scores[i]))
+            {
+                anomalies.Add(i);
+            }
+        }
+
+        return anomalies;
+    }
+
+    /// <summary>The message's deadline from its <c>x-latency-class</c> and <c>x-deadline-ms</c>, read as the HTTP headers are.</summary>
+    private (Deadline Deadline, RequestErrors? Errors) Deadline(string? latencyClass, string? deadlineMs, long started)
+    {
+        RequestErrors? errors = null;
+        var named = _defaultClass;
+        if (latencyClass is not null && !LatencyClasses.TryParse(latencyClass, out named))
+        {
+            RequestErrors.Add(ref errors, "x-latency-class", $"x-latency-class must be one of {string.Join(", ", LatencyClasses.All.Select(c => c.Name()))}.");
+        }
+
+        var deadline = Inference.Scheduling.Deadline.For(named, started, time);
+        if (deadlineMs is not null)
+        {
+            if (!double.TryParse(deadlineMs, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) || !(ms is > 0 and <= RequestDeadline.MaxDeadlineMs))
+            {
+                RequestErrors.Add(ref errors, "x-deadline-ms", $"x-deadline-ms must be a number of milliseconds within (0, {RequestDeadline.MaxDeadlineMs:0}].");
+            }
+            else
+            {
+                var within = Inference.Scheduling.Deadline.Within(TimeSpan.FromMilliseconds(ms), started, time);
+                deadline = deadline with { Class = latencyClass is not null ? named : within.Class, Due = within.Due };
+            }
+        }
+
+        return (deadline, errors);
+    }
+}
