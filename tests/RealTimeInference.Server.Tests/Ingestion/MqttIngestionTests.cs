@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace RealTimeInference.Server.Tests.Ingestion;
+
+/// <summary>The server subscribed to a real Mosquitto its fixture starts (and stops after).</summary>
+public sealed class MqttServerFixture : ServerFixture, IAsyncLifetime
+{
+    public MosquittoBroker Broker { get; } = new();
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Ingestion:Mqtt:Enabled", "true"),
+        new("Ingestion:Mqtt:Host", "127.0.0.1"),
+        new("Ingestion:Mqtt:Port", Broker.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("Ingestion:Mqtt:ClientId", "rti-test-" + Guid.NewGuid().ToString("N")[..8]),
+        new("Ingestion:RetryBackoff", "00:00:00.05"),
+        new("Ingestion:MaxReconnectBackoff", "00:00:00.5"),
+    ];
+
+    public Task InitializeAsync() => Broker.InitializeAsync();
+
+    public new async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Broker.DisposeAsync();
+    }
+}
+
+public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture<MqttServerFixture>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>A gateway: publishes readings at QoS 1 and listens for predictions and errors, on a persistent session.</summary>
+    private sealed class Gateway : IAsyncDisposable
+    {
+        private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+        private readonly MqttClientOptions _options;
+
+        private Gateway(int port) => _options = new MqttClientOptionsBuilder()
+            .WithTcpServer("127.0.0.1", port)
+            .WithClientId("gateway-" + Guid.NewGuid().ToString("N")[..8])
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(false)
+            .WithSessionExpiryInterval(3600)
+            .Build();
+
+        public ConcurrentDictionary<string, JsonElement> Predictions { get; } = new();
+
+        public ConcurrentQueue<(string Topic, string Error)> Errors { get; } = new();
+
+        public static async Task<Gateway> ConnectAsync(int port)
+        {
+            var gateway = new Gateway(port);
+            gateway._client.ApplicationMessageReceivedAsync += e =>
+            {
+                var payload = System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload);
+                if (e.ApplicationMessage.Topic.EndsWith("/errors", StringComparison.Ordinal))
+                {
+                    gateway.Errors.Enqueue((e.ApplicationMessage.Topic, Encoding.UTF8.GetString(payload)));
+                }
+                else
+                {
+                    var body = JsonDocument.Parse(payload).RootElement.Clone();
+                    gateway.Predictions[body.GetProperty("message_id").GetString()!] = body;
+                }
+
+                return Task.CompletedTask;
+            };
+            await gateway.ReconnectAsync();
+            await gateway._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+                .WithTopicFilter("fab/+/+/predictions", MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithTopicFilter("fab/+/+/errors", MqttQualityOfServiceLevel.AtLeastOnce)
+                .Build());
+            return gateway;
+        }
+
+        public async Task ReconnectAsync()
+        {
+            var waited = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    await _client.ConnectAsync(_options);
+                    return;
+                }
+                catch (MQTTnet.Exceptions.MqttCommunicationException) when (waited.Elapsed < Patience)
+                {
+                    await Task.Delay(50);
+                }
+            }
+        }
+
+        public Task PublishAsync(string topic, string messageId, string body) =>
+            _client.PublishAsync(new MqttApplicationMessageBuilder()
+                .WithTopic(topic)
+                .WithPayload(body)
+                .WithUserProperty("message_id", Encoding.UTF8.GetBytes(messageId))
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .Build());
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_client.IsConnected)
+            {
+                await _client.DisconnectAsync();
+            }
+
+            _client.Dispose();
+        }
+    }
+
+    private static async Task UntilAsync(Func<bool> done, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!done())
+        {
+            Assert.True(waited.Elapsed < Patience, $"Timed out waiting for {what}.");
+            await Task.Delay(20);
+        }
+    }
+
+    private (long Rows, long Messages) Stored(string tool)
+    {
+        SqliteConnection.ClearAllPools();
+        using var connection = new SqliteConnection($"Data Source={server.ResultsPath};Mode=ReadOnly");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), count(DISTINCT request_id) FROM predictions WHERE source = 'mqtt' AND tool_id = $tool";
+        command.Parameters.AddWithValue("$tool", tool);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private const string Reading = """{"temperature":350.4,"pressure":1012.8,"flow_rate":99.9}""";
+
+    [Fact]
+    public async Task Readings_OnTheReadingsTopic_ArePredictedOnThePredictionsTopic_AndStoredUnderTheTopicsTool()
+    {
+        _ = server.CreateClient();
+        await using var gateway = await Gateway.ConnectAsync(server.Broker.Port);
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..6];
+
+        for (var i = 0; i < 100; i++)
+        {
+            await gateway.PublishAsync($"fab/{tool}/chamber-1/readings", $"{tool}-{i}", i == 7 ? Reading.Replace("350.4", "420", StringComparison.Ordinal) : Reading);
+        }
+
+        await UntilAsync(() => gateway.Predictions.Keys.Count(k => k.StartsWith(tool, StringComparison.Ordinal)) == 100, "100 predictions");
+        Assert.True(gateway.Predictions[$"{tool}-7"].GetProperty("is_anomaly").GetBoolean());
+        Assert.False(gateway.Predictions[$"{tool}-8"].GetProperty("is_anomaly").GetBoolean());
+        await UntilAsync(() => Stored(tool).Rows == 100, "100 stored rows");
+        Assert.Equal((100, 100), Stored(tool));
+    }
+
+    [Fact]
+    public async Task PoisonMessages_AreAnsweredOnTheErrorsTopic_AndTheConsumerKeepsConsuming()
+    {
+        _ = server.CreateClient();
+        await using var gateway = await Gateway.ConnectAsync(server.Broker.Port);
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..6];
+
+        await gateway.PublishAsync($"fab/{tool}/s/readings", "bad-json", "{\"temperature\":");
+        await gateway.PublishAsync($"fab/{tool}/s/readings", "bad-type", """{"temperature":"hot","pressure":1013,"flow_rate":100}""");
+        await gateway.PublishAsync($"fab/{tool}/s/readings", "fine", Reading);
+
+        await UntilAsync(() => gateway.Errors.Count(e => e.Topic.Contains(tool, StringComparison.Ordinal)) == 2 && gateway.Predictions.ContainsKey("fine"), "2 errors and a prediction");
+        Assert.Contains(gateway.Errors, e => e.Topic == $"fab/{tool}/s/errors" && e.Error.StartsWith("temperature:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BrokerRestart_WhileReadingsArePublished_LosesNone()
+    {
+        _ = server.CreateClient();
+        await using var gateway = await Gateway.ConnectAsync(server.Broker.Port);
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..6];
+
+        for (var i = 0; i < 300; i++)
+        {
+            await gateway.PublishAsync($"fab/{tool}/chamber-1/readings", $"{tool}-{i}", Reading);
+        }
+
+        await server.Broker.StopAsync();
+        await server.Broker.StartAsync();
+        await gateway.ReconnectAsync();
+        for (var i = 300; i < 600; i++)
+        {
+            await gateway.PublishAsync($"fab/{tool}/chamber-1/readings", $"{tool}-{i}", Reading);
+        }
+
+        // Every reading the broker acknowledged is scored and stored once, whatever the restart cut.
+        await UntilAsync(() => Stored(tool).Messages == 600, "600 stored messages");
+        Assert.Equal((600, 600), Stored(tool));
+    }
+}
