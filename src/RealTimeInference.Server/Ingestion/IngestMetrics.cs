@@ -16,7 +16,7 @@ internal sealed class IngestMetrics
         var meter = meterFactory.Create(RequestMetrics.MeterName);
         _messages = meter.CreateCounter<long>(
             "ingest_messages_total",
-            description: "Broker messages handled, by transport (rabbitmq, mqtt) and outcome: ok, the outcome labels of overload (requeued), invalid and too_large (dead-lettered), store_unavailable (requeued: its results could not be stored).");
+            description: "Broker messages handled, by transport (rabbitmq, mqtt) and outcome: ok, the outcome labels of overload (requeued), invalid and too_large (dead-lettered), store_unavailable (requeued: its results could not be stored), broker_error (not acknowledged: delivered again); for MQTT also alert_published and alert_not_published (alert changes sent to fab/<tool_id>/alerts, or not: not connected).");
         _batchReadings = meter.CreateHistogram(
             "ingest_message_readings",
             description: "Readings per broker message.",

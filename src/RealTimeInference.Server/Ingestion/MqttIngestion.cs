@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using MQTTnet;
@@ -7,6 +8,8 @@ using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using RealTimeInference.Inference;
 using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Results.Alerts;
+using RealTimeInference.Server.Alerts;
 using RealTimeInference.Server.Predictions;
 
 namespace RealTimeInference.Server.Ingestion;
@@ -19,9 +22,10 @@ namespace RealTimeInference.Server.Ingestion;
 /// in the order messages arrived, as MQTT asks, while up to ReceiveMaximum are scored concurrently so
 /// batches fill. MQTT cannot hand a message back: an overloaded one is held and scored again after
 /// Ingestion:RetryBackoff; a malformed one is answered on <c>.../errors</c> with the field at fault and acknowledged.
+/// Every alert change is published to <c>fab/&lt;tool_id&gt;/alerts</c> (as <c>/stream-alerts</c> sends it) while connected.
 /// </summary>
 internal sealed partial class MqttIngestion(
-    BrokerScoring scoring, IngestMetrics metrics, IOptions<IngestionOptions> options, TimeProvider time, ILogger<MqttIngestion> logger) : BackgroundService
+    BrokerScoring scoring, AlertFeed alerts, IngestMetrics metrics, IOptions<IngestionOptions> options, TimeProvider time, ILogger<MqttIngestion> logger) : BackgroundService
 {
     private readonly IngestionOptions _options = options.Value;
     private readonly Channel<(MqttApplicationMessageReceivedEventArgs Message, Task<bool> Handled)> _acks =
@@ -73,6 +77,7 @@ internal sealed partial class MqttIngestion(
         };
 
         var acknowledging = AcknowledgeInOrderAsync(stoppingToken);
+        var alerting = PublishAlertsAsync(client, stoppingToken);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -94,6 +99,7 @@ internal sealed partial class MqttIngestion(
             _connected = false;
             _acks.Writer.TryComplete();
             await acknowledging.ConfigureAwait(false);
+            await alerting.ConfigureAwait(false);
             if (client.IsConnected)
             {
                 await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
@@ -203,6 +209,32 @@ internal sealed partial class MqttIngestion(
         {
             // Stopping, or the broker went: unacknowledged, it comes again with the session.
             return false;
+        }
+    }
+
+    /// <summary>Alert changes to <c>fab/&lt;tool_id&gt;/alerts</c>; one that cannot be sent (not connected) is counted, as a slow SSE subscriber's are.</summary>
+    private async Task PublishAlertsAsync(IMqttClient client, CancellationToken stoppingToken)
+    {
+        using var subscription = alerts.Subscribe(after: null);
+        try
+        {
+            await foreach (var (_, change) in subscription.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var body = JsonSerializer.SerializeToUtf8Bytes(new AlertChangeItem(change.Event.Kind, AlertItem.From(change.Alert)), AlertJsonContext.Default.AlertChangeItem);
+                try
+                {
+                    await PublishAsync(client, $"fab/{change.Alert.ToolId ?? "unknown"}/alerts", body, stoppingToken).ConfigureAwait(false);
+                    metrics.Handled(Transports.Mqtt, "alert_published", 0);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    metrics.Handled(Transports.Mqtt, "alert_not_published", 0);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
         }
     }
 

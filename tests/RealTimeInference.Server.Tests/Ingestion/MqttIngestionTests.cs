@@ -55,6 +55,8 @@ public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture
 
         public ConcurrentQueue<(string Topic, string Error)> Errors { get; } = new();
 
+        public ConcurrentQueue<(string Topic, JsonElement Change)> Alerts { get; } = new();
+
         public static async Task<Gateway> ConnectAsync(int port)
         {
             var gateway = new Gateway(port);
@@ -64,6 +66,10 @@ public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture
                 if (e.ApplicationMessage.Topic.EndsWith("/errors", StringComparison.Ordinal))
                 {
                     gateway.Errors.Enqueue((e.ApplicationMessage.Topic, Encoding.UTF8.GetString(payload)));
+                }
+                else if (e.ApplicationMessage.Topic.EndsWith("/alerts", StringComparison.Ordinal))
+                {
+                    gateway.Alerts.Enqueue((e.ApplicationMessage.Topic, JsonDocument.Parse(payload).RootElement.Clone()));
                 }
                 else
                 {
@@ -77,6 +83,7 @@ public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture
             await gateway._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                 .WithTopicFilter("fab/+/+/predictions", MqttQualityOfServiceLevel.AtLeastOnce)
                 .WithTopicFilter("fab/+/+/errors", MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithTopicFilter("fab/+/alerts", MqttQualityOfServiceLevel.AtLeastOnce)
                 .Build());
             return gateway;
         }
@@ -159,6 +166,24 @@ public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture
         Assert.False(gateway.Predictions[$"{tool}-8"].GetProperty("is_anomaly").GetBoolean());
         await UntilAsync(() => Stored(tool).Rows == 100, "100 stored rows");
         Assert.Equal((100, 100), Stored(tool));
+    }
+
+    [Fact]
+    public async Task AnomaliesFromMqtt_OpenAnAlert_PublishedOnTheToolsAlertsTopic()
+    {
+        _ = server.CreateClient();
+        await using var gateway = await Gateway.ConnectAsync(server.Broker.Port);
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..6];
+
+        for (var i = 0; i < 3; i++)
+        {
+            await gateway.PublishAsync($"fab/{tool}/chamber-1/readings", $"{tool}-spike-{i}", Reading.Replace("350.4", "420", StringComparison.Ordinal));
+        }
+
+        await UntilAsync(() => gateway.Alerts.Any(a => a.Topic == $"fab/{tool}/alerts"), "an alert on the tool's topic");
+        var change = gateway.Alerts.First(a => a.Topic == $"fab/{tool}/alerts").Change;
+        Assert.Equal("fired", change.GetProperty("event").GetString());
+        Assert.Equal(tool, change.GetProperty("alert").GetProperty("tool_id").GetString());
     }
 
     [Fact]
