@@ -170,3 +170,36 @@ public sealed class RabbitMqIngestionTests(RabbitMqServerFixture server) : IClas
         Assert.Contains("Ingestion:MaxMessageBytes", dead[$"{run}-huge"], StringComparison.Ordinal);
     }
 }
+
+/// <summary>Brokers configured where none listens.</summary>
+public sealed class UnreachableBrokersFixture : ServerFixture
+{
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Ingestion:RabbitMq:Enabled", "true"),
+        new("Ingestion:RabbitMq:Uri", "amqp://guest:guest@127.0.0.1:9/"),
+        new("Ingestion:Mqtt:Enabled", "true"),
+        new("Ingestion:Mqtt:Host", "127.0.0.1"),
+        new("Ingestion:Mqtt:Port", "9"),
+    ];
+}
+
+public sealed class UnreachableBrokersTests(UnreachableBrokersFixture server) : IClassFixture<UnreachableBrokersFixture>
+{
+    [Fact]
+    public async Task BrokersAway_ReadinessIsDegraded_AndHttpKeepsServing()
+    {
+        var client = server.CreateClient();
+
+        var ready = await client.GetAsync("/health/ready");
+        var predict = await client.PostAsync("/predict", new StringContent("""{"temperature":350,"pressure":1013,"flow_rate":100}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        var health = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("Degraded", health.GetProperty("status").GetString());
+        var ingestion = health.GetProperty("checks").GetProperty("ingestion");
+        Assert.Equal("reconnecting", ingestion.GetProperty("data").GetProperty("rabbitmq").GetString());
+        Assert.Equal("reconnecting", ingestion.GetProperty("data").GetProperty("mqtt").GetString());
+        Assert.Equal(System.Net.HttpStatusCode.OK, predict.StatusCode);
+    }
+}
