@@ -53,9 +53,35 @@ internal sealed partial class RabbitMqIngestion(
             // Larger messages are read and dead-lettered with a reason rather than failing the connection.
             MaxInboundMessageBodySize = (uint)Math.Min(int.MaxValue, Math.Max(_options.MaxMessageBytes * 4L, 64L * 1024 * 1024)),
         };
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ConsumeAsync(factory, settings, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // Stopping: unacknowledged messages go back to the queue when the connection closes.
+            }
+#pragma warning disable CA1031 // The last-resort guard: whatever went wrong while setting up, HTTP keeps serving and this tries again.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _connected = false;
+                LogUnreachable(logger, settings.Uri.Host, backoff.TotalMilliseconds, ex.Message);
+                await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(_options.MaxReconnectBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    /// <summary>Connects, declares, attaches the consumers and samples the lag until stopped; the client recovers a lost connection by itself.</summary>
+    private async Task ConsumeAsync(ConnectionFactory factory, RabbitMqOptions settings, CancellationToken stoppingToken)
+    {
         try
         {
-            await using var connection = await ConnectAsync(factory, stoppingToken).ConfigureAwait(false);
+            await using var connection = await factory.CreateConnectionAsync(stoppingToken).ConfigureAwait(false);
             connection.ConnectionShutdownAsync += (_, e) =>
             {
                 _connected = false;
@@ -69,7 +95,6 @@ internal sealed partial class RabbitMqIngestion(
                 return Task.CompletedTask;
             };
             await DeclareAsync(connection, settings.Queue, stoppingToken).ConfigureAwait(false);
-            var channels = new List<IChannel>();
             for (var i = 0; i < settings.Consumers; i++)
             {
                 var channel = await connection.CreateChannelAsync(
@@ -79,38 +104,15 @@ internal sealed partial class RabbitMqIngestion(
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += (_, delivery) => HandleAsync(channel, delivery, stoppingToken);
                 await channel.BasicConsumeAsync(settings.Queue, autoAck: false, consumer, stoppingToken).ConfigureAwait(false);
-                channels.Add(channel);
             }
 
             _connected = true;
             LogConsuming(logger, settings.Queue, settings.Consumers, settings.Prefetch);
             await SampleLagAsync(connection, settings.Queue, stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping: unacknowledged messages go back to the queue when the connection closes.
-        }
         finally
         {
             _connected = false;
-        }
-    }
-
-    private async Task<IConnection> ConnectAsync(ConnectionFactory factory, CancellationToken stoppingToken)
-    {
-        var backoff = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                return await factory.CreateConnectionAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (BrokerUnreachableException ex)
-            {
-                LogUnreachable(logger, _options.RabbitMq.Uri.Host, backoff.TotalMilliseconds, ex.InnerException?.Message ?? ex.Message);
-                await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(_options.MaxReconnectBackoff.Ticks, backoff.Ticks * 2));
-            }
         }
     }
 
