@@ -49,6 +49,11 @@ internal sealed partial class RabbitMqIngestion(
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
             NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+            // RabbitMQ.Client 7.2 can wedge a connection whose broker goes away while writes are queued
+            // (results and acks, at full speed): its socket writer dies and every queued write waits
+            // forever, so the loss is never noticed and nothing recovers (rabbitmq-dotnet-client#1930).
+            // Only the missed-heartbeat check ends it, after three heartbeats: 15 s with these.
+            RequestedHeartbeat = TimeSpan.FromSeconds(5),
             ClientProvidedName = "rti-server",
             // Larger messages are read and dead-lettered with a reason rather than failing the connection.
             MaxInboundMessageBodySize = (uint)Math.Min(int.MaxValue, Math.Max(_options.MaxMessageBytes * 4L, 64L * 1024 * 1024)),
@@ -98,7 +103,13 @@ internal sealed partial class RabbitMqIngestion(
             for (var i = 0; i < settings.Consumers; i++)
             {
                 var channel = await connection.CreateChannelAsync(
-                    new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true, consumerDispatchConcurrency: settings.Prefetch),
+                    // Prefetch already bounds the results awaiting confirms: the client's own limiter (which
+                    // delays publishes past 64 outstanding and throws past 256) would only stall them.
+                    new CreateChannelOptions(
+                        publisherConfirmationsEnabled: true,
+                        publisherConfirmationTrackingEnabled: true,
+                        outstandingPublisherConfirmationsRateLimiter: null,
+                        consumerDispatchConcurrency: settings.Prefetch),
                     stoppingToken).ConfigureAwait(false);
                 await channel.BasicQosAsync(0, settings.Prefetch, false, stoppingToken).ConfigureAwait(false);
                 var consumer = new AsyncEventingBasicConsumer(channel);
@@ -234,10 +245,12 @@ internal sealed partial class RabbitMqIngestion(
                     break;
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or OperationInterruptedException or AlreadyClosedException or PublishException)
+#pragma warning disable CA1031 // The last-resort guard: whatever failed, the message is not acknowledged and comes again.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            // Stopping, or the channel went away, or the result was not confirmed: unacknowledged, the
-            // message is delivered again (to this server or another) and its stored rows are not doubled.
+            // Stopping, or the channel or its connection's writer went away, or the result was not confirmed:
+            // unacknowledged, the message is delivered again (to this server or another) and its stored rows are not doubled.
             outcome = ex is OperationCanceledException ? Outcome.Cancelled.Label() : "broker_error";
             LogNotAcknowledged(logger, delivery.DeliveryTag, ex.Message);
             await TryRequeueAsync(channel, delivery).ConfigureAwait(false);
