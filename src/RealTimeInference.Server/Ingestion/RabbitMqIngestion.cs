@@ -49,6 +49,12 @@ internal sealed partial class RabbitMqIngestion(
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
             NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+            // RabbitMQ.Client 7.2 can wedge a connection whose broker goes away while writes are queued
+            // (results and acks, at full speed): its socket writer dies and every queued write waits
+            // forever, the answer to the broker's close included, so the loss is never noticed and
+            // nothing recovers (rabbitmq-dotnet-client#1930). Only the missed-heartbeat check ends it,
+            // after three heartbeats: 15 s with these, not 3 min with the broker's default 60 s.
+            RequestedHeartbeat = TimeSpan.FromSeconds(5),
             ClientProvidedName = "rti-server",
             // Larger messages are read and dead-lettered with a reason rather than failing the connection.
             MaxInboundMessageBodySize = (uint)Math.Min(int.MaxValue, Math.Max(_options.MaxMessageBytes * 4L, 64L * 1024 * 1024)),
@@ -232,9 +238,9 @@ internal sealed partial class RabbitMqIngestion(
                     break;
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or OperationInterruptedException or AlreadyClosedException or PublishException)
+        catch (Exception ex) when (ex is OperationCanceledException or OperationInterruptedException or AlreadyClosedException or PublishException or System.Threading.Channels.ChannelClosedException)
         {
-            // Stopping, or the channel went away, or the result was not confirmed: unacknowledged, the
+            // Stopping, or the channel or its connection's writer went away, or the result was not confirmed: unacknowledged, the
             // message is delivered again (to this server or another) and its stored rows are not doubled.
             outcome = ex is OperationCanceledException ? Outcome.Cancelled.Label() : "broker_error";
             LogNotAcknowledged(logger, delivery.DeliveryTag, ex.Message);
