@@ -51,17 +51,42 @@ internal sealed partial class RabbitMqIngestion(
             NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
             // RabbitMQ.Client 7.2 can wedge a connection whose broker goes away while writes are queued
             // (results and acks, at full speed): its socket writer dies and every queued write waits
-            // forever, the answer to the broker's close included, so the loss is never noticed and
-            // nothing recovers (rabbitmq-dotnet-client#1930). Only the missed-heartbeat check ends it,
-            // after three heartbeats: 15 s with these, not 3 min with the broker's default 60 s.
+            // forever, so the loss is never noticed and nothing recovers (rabbitmq-dotnet-client#1930).
+            // Only the missed-heartbeat check ends it, after three heartbeats: 15 s with these.
             RequestedHeartbeat = TimeSpan.FromSeconds(5),
             ClientProvidedName = "rti-server",
             // Larger messages are read and dead-lettered with a reason rather than failing the connection.
             MaxInboundMessageBodySize = (uint)Math.Min(int.MaxValue, Math.Max(_options.MaxMessageBytes * 4L, 64L * 1024 * 1024)),
         };
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ConsumeAsync(factory, settings, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // Stopping: unacknowledged messages go back to the queue when the connection closes.
+            }
+#pragma warning disable CA1031 // The last-resort guard: whatever went wrong while setting up, HTTP keeps serving and this tries again.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _connected = false;
+                LogUnreachable(logger, settings.Uri.Host, backoff.TotalMilliseconds, ex.Message);
+                await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(_options.MaxReconnectBackoff.Ticks, backoff.Ticks * 2));
+            }
+        }
+    }
+
+    /// <summary>Connects, declares, attaches the consumers and samples the lag until stopped; the client recovers a lost connection by itself.</summary>
+    private async Task ConsumeAsync(ConnectionFactory factory, RabbitMqOptions settings, CancellationToken stoppingToken)
+    {
         try
         {
-            await using var connection = await ConnectAsync(factory, stoppingToken).ConfigureAwait(false);
+            await using var connection = await factory.CreateConnectionAsync(stoppingToken).ConfigureAwait(false);
             connection.ConnectionShutdownAsync += (_, e) =>
             {
                 _connected = false;
@@ -75,48 +100,30 @@ internal sealed partial class RabbitMqIngestion(
                 return Task.CompletedTask;
             };
             await DeclareAsync(connection, settings.Queue, stoppingToken).ConfigureAwait(false);
-            var channels = new List<IChannel>();
             for (var i = 0; i < settings.Consumers; i++)
             {
                 var channel = await connection.CreateChannelAsync(
-                    new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true, consumerDispatchConcurrency: settings.Prefetch),
+                    // Prefetch already bounds the results awaiting confirms: the client's own limiter (which
+                    // delays publishes past 64 outstanding and throws past 256) would only stall them.
+                    new CreateChannelOptions(
+                        publisherConfirmationsEnabled: true,
+                        publisherConfirmationTrackingEnabled: true,
+                        outstandingPublisherConfirmationsRateLimiter: null,
+                        consumerDispatchConcurrency: settings.Prefetch),
                     stoppingToken).ConfigureAwait(false);
                 await channel.BasicQosAsync(0, settings.Prefetch, false, stoppingToken).ConfigureAwait(false);
                 var consumer = new AsyncEventingBasicConsumer(channel);
                 consumer.ReceivedAsync += (_, delivery) => HandleAsync(channel, delivery, stoppingToken);
                 await channel.BasicConsumeAsync(settings.Queue, autoAck: false, consumer, stoppingToken).ConfigureAwait(false);
-                channels.Add(channel);
             }
 
             _connected = true;
             LogConsuming(logger, settings.Queue, settings.Consumers, settings.Prefetch);
             await SampleLagAsync(connection, settings.Queue, stoppingToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Stopping: unacknowledged messages go back to the queue when the connection closes.
-        }
         finally
         {
             _connected = false;
-        }
-    }
-
-    private async Task<IConnection> ConnectAsync(ConnectionFactory factory, CancellationToken stoppingToken)
-    {
-        var backoff = TimeSpan.FromMilliseconds(200);
-        while (true)
-        {
-            try
-            {
-                return await factory.CreateConnectionAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (BrokerUnreachableException ex)
-            {
-                LogUnreachable(logger, _options.RabbitMq.Uri.Host, backoff.TotalMilliseconds, ex.InnerException?.Message ?? ex.Message);
-                await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(_options.MaxReconnectBackoff.Ticks, backoff.Ticks * 2));
-            }
         }
     }
 
@@ -164,9 +171,11 @@ internal sealed partial class RabbitMqIngestion(
                     channel ??= await connection.CreateChannelAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
                     metrics.Lag((await channel.QueueDeclarePassiveAsync(queue, stoppingToken).ConfigureAwait(false)).MessageCount);
                 }
-                catch (Exception ex) when (ex is OperationInterruptedException or AlreadyClosedException or BrokerUnreachableException)
+                catch (Exception) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // Away: the next sample tries a fresh channel.
+                    // Away, or a connection the client is tearing down (its queued writes are cancelled: an
+                    // OperationCanceledException): the next sample tries a fresh channel. Escaping, it would
+                    // end the consuming and drop a connection that the client is about to recover.
                     channel = null;
                 }
             }
@@ -238,10 +247,12 @@ internal sealed partial class RabbitMqIngestion(
                     break;
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or OperationInterruptedException or AlreadyClosedException or PublishException or System.Threading.Channels.ChannelClosedException)
+#pragma warning disable CA1031 // The last-resort guard: whatever failed, the message is not acknowledged and comes again.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            // Stopping, or the channel or its connection's writer went away, or the result was not confirmed: unacknowledged, the
-            // message is delivered again (to this server or another) and its stored rows are not doubled.
+            // Stopping, or the channel or its connection's writer went away, or the result was not confirmed:
+            // unacknowledged, the message is delivered again (to this server or another) and its stored rows are not doubled.
             outcome = ex is OperationCanceledException ? Outcome.Cancelled.Label() : "broker_error";
             LogNotAcknowledged(logger, delivery.DeliveryTag, ex.Message);
             await TryRequeueAsync(channel, delivery).ConfigureAwait(false);

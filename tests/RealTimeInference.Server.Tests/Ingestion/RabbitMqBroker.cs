@@ -50,7 +50,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         while (!await AcceptsAsync())
         {
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited, "RabbitMQ never opened its port.");
-            await Task.Delay(100);
+            await Task.Delay(50);
         }
     }
 
