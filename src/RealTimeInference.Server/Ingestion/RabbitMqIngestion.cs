@@ -171,9 +171,11 @@ internal sealed partial class RabbitMqIngestion(
                     channel ??= await connection.CreateChannelAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
                     metrics.Lag((await channel.QueueDeclarePassiveAsync(queue, stoppingToken).ConfigureAwait(false)).MessageCount);
                 }
-                catch (Exception ex) when (ex is OperationInterruptedException or AlreadyClosedException or BrokerUnreachableException)
+                catch (Exception) when (!stoppingToken.IsCancellationRequested)
                 {
-                    // Away: the next sample tries a fresh channel.
+                    // Away, or a connection the client is tearing down (its queued writes are cancelled: an
+                    // OperationCanceledException): the next sample tries a fresh channel. Escaping, it would
+                    // end the consuming and drop a connection that the client is about to recover.
                     channel = null;
                 }
             }

@@ -17,6 +17,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
     private readonly int _epmdPort = FreePort();
     private readonly int _distPort = FreePort();
     private readonly List<Process> _started = [];
+    private bool _running;
 
     public int Port { get; } = FreePort();
 
@@ -40,6 +41,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         start.RedirectStandardError = true;
         var process = Process.Start(start)!;
         _started.Add(process);
+        _running = true;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
@@ -52,14 +54,43 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         }
     }
 
-    /// <summary>Stops the node as an operator would; connections are closed.</summary>
-    public Task StopAsync() => RunAsync("/usr/sbin/rabbitmqctl", ["-n", _node, "stop"]);
+    /// <summary>Stops the node as an operator would (connections are closed) and waits until it is gone, so that it can be started again.</summary>
+    public async Task StopAsync()
+    {
+        _running = false;
+        await RunAsync("/usr/sbin/rabbitmqctl", ["-n", _node, "stop"]);
+        var waited = Stopwatch.StartNew();
+        while (_started.Any(p => !p.HasExited))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "RabbitMQ never stopped.");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The messages in <paramref name="queue"/>, ready and unacknowledged together (AMQP's passive declare counts only the ready ones).</summary>
+    public async Task<long> MessagesAsync(string queue)
+    {
+        var listed = await RunAsync("/usr/sbin/rabbitmqctl", ["-n", _node, "-q", "list_queues", "--no-table-headers", "name", "messages"]);
+        foreach (var line in listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (line.Split('\t') is [var name, var messages] && name == queue)
+            {
+                return long.Parse(messages, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"No queue {queue} in:\n{listed}");
+    }
 
     public async Task DisposeAsync()
     {
         try
         {
-            await StopAsync();
+            // A test that failed while the broker was stopped leaves nothing to stop.
+            if (_running)
+            {
+                await StopAsync();
+            }
         }
         finally
         {
@@ -117,7 +148,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         }
     }
 
-    private async Task RunAsync(string program, string[] arguments, bool check = true)
+    private async Task<string> RunAsync(string program, string[] arguments, bool check = true)
     {
         var start = Info(program);
         start.RedirectStandardOutput = true;
@@ -135,6 +166,8 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         {
             throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await output}{await errors}");
         }
+
+        return await output;
     }
 
     private static int FreePort()
