@@ -29,12 +29,13 @@ internal sealed record MessageResult(Outcome Outcome, RequestErrors? Errors, byt
 
 /// <summary>
 /// One broker message -> readings (the <c>/predict</c> and <c>/predict-batch</c> contract and
-/// validation) -> <see cref="SensorScoring"/> (same admission, deadlines, sinks as HTTP) -> the
+/// validation) -> at most Ingestion:MaxInFlightReadings with the model (<see cref="ReadingBudget"/>) -> <see cref="SensorScoring"/> (same admission, deadlines, sinks as HTTP) -> the
 /// answer to publish. Results reach the store with a receipt, so the transport acknowledges the
 /// message only once they are kept. Knows no broker.
 /// </summary>
 internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOptions> options, IOptions<PredictionOptions> predictions, TimeProvider time)
 {
+    private readonly ReadingBudget _budget = new(options.Value.MaxInFlightReadings);
     private readonly LatencyClass _defaultClass = LatencyClasses.TryParse(options.Value.DefaultClass, out var c) ? c : LatencyClass.ProcessControl;
 
     public int MaxMessageBytes => options.Value.MaxMessageBytes;
@@ -61,8 +62,7 @@ internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOpt
             return MessageResult.Refused(RequestErrors.TooLarge("$", $"The message is {body.Length} bytes; at most {MaxMessageBytes} are accepted (Ingestion:MaxMessageBytes)."));
         }
 
-        var (due, headerErrors) = Deadline(latencyClass, deadlineMs, started);
-        if (headerErrors is not null)
+        if (Deadline(latencyClass, deadlineMs, started).Errors is { } headerErrors)
         {
             return MessageResult.Refused(headerErrors);
         }
@@ -85,7 +85,14 @@ internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOpt
 
             var stored = new StoreReceipt();
             var origin = new PredictionOrigin(source, messageId, started) { Receipt = stored };
-            var score = await scoring.ScoreAsync(batch, due with { Client = source.Name() }, origin, safeDefault: false, cancellationToken).ConfigureAwait(false);
+            SensorScore score;
+            using (await _budget.AcquireAsync(batch.Count, cancellationToken).ConfigureAwait(false))
+            {
+                // The deadline runs from here: a message waiting for the budget is, in effect, still queued in the broker.
+                var due = Deadline(latencyClass, deadlineMs, time.GetTimestamp()).Deadline;
+                score = await scoring.ScoreAsync(batch, due with { Client = source.Name() }, origin, safeDefault: false, cancellationToken).ConfigureAwait(false);
+            }
+
             if (!score.IsOk)
             {
                 return new MessageResult(score.Outcome, null, null, null, null, Task.FromResult(false), batch.Count);

@@ -36,6 +36,7 @@ internal static class IngestionExtensions
             .BindConfiguration(IngestionOptions.Section)
             .Validate(o => LatencyClasses.TryParse(o.DefaultClass, out _), "Ingestion:DefaultClass must be emergency, process-control, defect-detection or yield-forecasting.")
             .Validate(o => o.MaxMessageBytes is >= 256 and <= 256 * 1024 * 1024, "Ingestion:MaxMessageBytes must be within 256..268435456.")
+            .Validate(o => o.MaxInFlightReadings >= 1, "Ingestion:MaxInFlightReadings must be at least 1.")
             .Validate(o => o.RetryBackoff > TimeSpan.Zero && o.MaxReconnectBackoff > TimeSpan.Zero, "Ingestion:RetryBackoff and MaxReconnectBackoff must be positive.")
             .Validate(o => o.RabbitMq.Prefetch >= 1 && o.RabbitMq.Consumers is >= 1 and <= 64, "Ingestion:RabbitMq:Prefetch must be at least 1 and Consumers within 1..64.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.RabbitMq.Queue), "Ingestion:RabbitMq:Queue is required.")

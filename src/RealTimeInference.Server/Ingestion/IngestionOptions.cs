@@ -57,6 +57,12 @@ public sealed class IngestionOptions
     /// <summary>Largest message body; larger ones are dead-lettered (RabbitMQ) or refused (MQTT).</summary>
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Broker readings with the model at once, whatever the messages hold: half the sensor model's
+    /// queue (8,192 rows), so messages of 1,000 readings wait unacknowledged instead of being shed.
+    /// </summary>
+    public int MaxInFlightReadings { get; set; } = 4096;
+
     /// <summary>How long an overloaded message waits before it goes back to the broker for another try.</summary>
     public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
 
