@@ -15,6 +15,11 @@ using RealTimeInference.Server.Streaming;
 using RealTimeInference.Server.Wafers;
 using RealTimeInference.Server.Yield;
 
+if (args is [HealthProbe.Argument, var probed])
+{
+    return await HealthProbe.RunAsync(probed, Console.Out);
+}
+
 // Content root at the binaries, so appsettings.json and models/ are found from any working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
@@ -50,7 +55,8 @@ app.MapStreamingEndpoints();
 app.MapResultsEndpoints();
 app.MapAlertEndpoints();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so integration tests can host it with WebApplicationFactory.</summary>
 public partial class Program;
