@@ -63,6 +63,17 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# docker-compose (Debian's v1) and kubectl for the deployment manifest tests: `docker-compose config`
+# checks docker/compose.yaml and `kubectl kustomize` renders docker/k8s; no container engine runs.
+missing=()
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubectl)
+if ((${#missing[@]})); then
+    echo "Installing ${missing[*]} for the deployment manifest tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
