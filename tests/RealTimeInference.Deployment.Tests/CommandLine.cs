@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace RealTimeInference.Deployment.Tests;
@@ -6,6 +7,58 @@ namespace RealTimeInference.Deployment.Tests;
 internal static class CommandLine
 {
     public static async Task<CommandResult> RunAsync(string fileName, params string[] arguments)
+    {
+        using var process = Start(fileName, arguments);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+        return new CommandResult(process.ExitCode, await output, await errors);
+    }
+
+    /// <summary>
+    /// Starts a server and reads what it logs (both streams) until a line says it is up, then ends
+    /// it; fails with the log when it exits first or stays silent for 15 s.
+    /// </summary>
+    public static async Task<string> RunUntilAsync(string fileName, Func<string, bool> up, params string[] arguments)
+    {
+        using var process = Start(fileName, arguments);
+        var log = new ConcurrentQueue<string>();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Read(object sender, DataReceivedEventArgs e)
+        {
+            if (e.Data is { } line)
+            {
+                log.Enqueue(line);
+                if (up(line))
+                {
+                    ready.TrySetResult();
+                }
+            }
+        }
+
+        process.OutputDataReceived += Read;
+        process.ErrorDataReceived += Read;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var exited = process.WaitForExitAsync();
+            var first = await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(15)));
+            Assert.True(first == ready.Task, $"{fileName} did not come up ({(exited.IsCompleted ? $"exited {process.ExitCode}" : "no sign in 15 s")}):\n{string.Join('\n', log)}");
+            return string.Join('\n', log);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        }
+    }
+
+    private static Process Start(string fileName, string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -19,12 +72,7 @@ internal static class CommandLine
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CommandResult(process.ExitCode, await output, await errors);
+        return Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start.");
     }
 }
 

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
@@ -40,6 +42,44 @@ public sealed partial class ManifestTests
 
         Assert.Equal(["api-1:8000", "api-2:8000", "api-3:8000"], Targets(Path.Combine(folder, "rti-compose.json")));
         Assert.Equal(["alertmanager:9093"], Targets(Path.Combine(folder, "alertmanager-compose.json")));
+    }
+
+    [Fact]
+    public async Task AlertmanagerConfig_IsAcceptedByAmtool()
+    {
+        var output = (await CommandLine.RunAsync("amtool", "check-config", Path.Combine(RepoPaths.Docker, "alertmanager", "alertmanager.yml")))
+            .Succeeded("amtool check-config");
+
+        Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MosquittoConfig_StartsDebiansMosquitto()
+    {
+        // The file as compose mounts it, but on a free loopback port and a folder of this machine.
+        var folder = Directory.CreateTempSubdirectory("rti-mosquitto-");
+        try
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var config = File.ReadAllText(Path.Combine(RepoPaths.Docker, "mosquitto", "mosquitto.conf"))
+                .Replace("listener 1883", $"listener {port} 127.0.0.1", StringComparison.Ordinal)
+                .Replace("persistence_location /mosquitto/data/", $"persistence_location {folder.FullName}/", StringComparison.Ordinal);
+            Assert.Contains($"listener {port} 127.0.0.1", config, StringComparison.Ordinal);
+            Assert.Contains("max_queued_messages 0", config, StringComparison.Ordinal);
+            var file = Path.Combine(folder.FullName, "mosquitto.conf");
+            File.WriteAllText(file, config);
+
+            var log = await CommandLine.RunUntilAsync("mosquitto", line => line.Contains(" running", StringComparison.Ordinal), "-c", file);
+
+            Assert.Contains("Config loaded", log, StringComparison.Ordinal);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [Fact]
