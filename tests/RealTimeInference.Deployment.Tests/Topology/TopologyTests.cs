@@ -51,6 +51,27 @@ public sealed class TopologyTests(TopologyFixture fixture)
     }
 
     [Fact]
+    public async Task DeadlineBurst_ThroughNginx_EveryReplicaAnswers503_TheNextRequestsStillReachThem()
+    {
+        using var client = new HttpClient { BaseAddress = fixture.Nginx };
+        // Deadlines no queue can meet: every replica answers 503, which nginx counts against each.
+        var burst = await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/predict") { Content = JsonContent.Create(PredictLoad.Reading) };
+            request.Headers.Add("X-Deadline-Ms", "0.001");
+            using var response = await client.SendAsync(request);
+            return ((int)response.StatusCode, response.Headers.RetryAfter is not null);
+        }));
+        Assert.All(burst, answer => Assert.Equal((503, true), answer));
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/predict", PredictLoad.Reading);
+            Assert.True(response.IsSuccessStatusCode, $"After the burst: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    [Fact]
     public async Task StreamPredictions_ThroughNginx_GetsTheEventOfAPredictionPostedThroughNginx()
     {
         using var client = new HttpClient { BaseAddress = fixture.Nginx, Timeout = Timeout.InfiniteTimeSpan };
