@@ -41,6 +41,14 @@ if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
 fi
 
+# nginx (Debian's package) in front of three server processes in the deployment topology tests,
+# started on loopback ports with its own prefix folder; the package's own service is not used.
+if [[ ! -x /usr/sbin/nginx ]]; then
+    echo "Installing nginx for the deployment topology tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
+fi
+
 # PostgreSQL 15 (Debian's package) for the results-store tests: each test class starts its own
 # cluster on a loopback port, so the package's default cluster is not created.
 if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
