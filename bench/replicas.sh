@@ -21,6 +21,7 @@ batch_connections="${BENCH_BATCH_CONNECTIONS:-8}"
 out="bench-results/replicas-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 work="$(mktemp -d /tmp/rti-replicas-bench.XXXXXX)"
+chmod 755 "$work" # nginx workers (user nobody) write request bodies under it
 pids=()
 nginx_pid=""
 
