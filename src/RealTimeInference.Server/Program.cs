@@ -38,7 +38,7 @@ builder.Services.AddWafers();
 builder.Services.AddYieldForecasts();
 builder.Services.AddOptimizer();
 builder.Services.AddIngestion();
-builder.Services.AddOpenInference();
+builder.AddOpenInference();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddApiDocs();
 

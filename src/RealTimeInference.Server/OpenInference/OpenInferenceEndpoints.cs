@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
@@ -21,6 +23,62 @@ internal static class OpenInferenceEndpoints
 {
     /// <summary>The metric label of every infer request, whatever the model: no label from the request.</summary>
     public const string InferEndpoint = "/v2/models/{name}/infer";
+
+    /// <summary>
+    /// The V2 REST and gRPC services; with OpenInference:GrpcPort, Kestrel also listens there for
+    /// cleartext HTTP/2 (h2c), which gRPC clients need without TLS.
+    /// </summary>
+    public static WebApplicationBuilder AddOpenInference(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOpenInference();
+        builder.Services.AddGrpc();
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var options = context.Configuration.GetSection(OpenInferenceOptions.Section).Get<OpenInferenceOptions>() ?? new OpenInferenceOptions();
+            if (options.GrpcPort is not { } grpcPort)
+            {
+                return;
+            }
+
+            // Endpoints set here replace the configured URLs, so those are bound here too.
+            foreach (var url in (context.Configuration["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var address = BindingAddress.Parse(url);
+                if (address.Scheme != "http")
+                {
+                    throw new InvalidOperationException($"With OpenInference:GrpcPort set, the server's URLs must be http:// ones; '{url}' is not.");
+                }
+
+                Listen(kestrel, address.Host, address.Port, HttpProtocols.Http1AndHttp2);
+            }
+
+            foreach (var port in (context.Configuration["http_ports"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                kestrel.ListenAnyIP(int.Parse(port, CultureInfo.InvariantCulture));
+            }
+
+            Listen(kestrel, options.GrpcHost, grpcPort, HttpProtocols.Http2);
+        });
+        return builder;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    {
+        void Configure(ListenOptions listen) => listen.Protocols = protocols;
+        if (host == "localhost")
+        {
+            kestrel.ListenLocalhost(port, Configure);
+        }
+        else if (IPAddress.TryParse(host.Trim('[', ']'), out var ip))
+        {
+            kestrel.Listen(ip, port, Configure);
+        }
+        else
+        {
+            // "*", "+" and host names bind every interface, as Kestrel binds them from URLs.
+            kestrel.ListenAnyIP(port, Configure);
+        }
+    }
 
     public static IServiceCollection AddOpenInference(this IServiceCollection services)
     {
@@ -57,6 +115,7 @@ internal static class OpenInferenceEndpoints
                 .WithBodyLimit(options.MaxRequestBytes);
         }
 
+        app.MapGrpcService<GrpcInferenceService>().WithApiKey(app.ServiceProvider);
         return app;
     }
 

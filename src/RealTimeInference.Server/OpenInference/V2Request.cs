@@ -158,10 +158,10 @@ internal static class V2RestRequest
         }
 
         var name = nameElement.GetString()!;
-        if (!input.TryGetProperty("datatype", out var typeElement) || typeElement.ValueKind != JsonValueKind.String
-            || !V2DataTypes.TryParse(typeElement.GetString(), out var type))
+        var datatype = input.TryGetProperty("datatype", out var typeElement) && typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : null;
+        if (V2Tensors.CheckType(name, datatype, out var type) is { } badType)
         {
-            return $"input '{name}': datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES.";
+            return badType;
         }
 
         if (!input.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
@@ -182,11 +182,6 @@ internal static class V2RestRequest
         if (V2Tensors.CheckShape(name, shape, out var elements) is { } badShape)
         {
             return badShape;
-        }
-
-        if (!type.IsNumeric())
-        {
-            return $"input '{name}': {type.Name()} cannot feed a model that takes FP32; send FP32, FP64, FP16 or an integer type.";
         }
 
         long? binarySize = null;

@@ -45,6 +45,17 @@ internal static class V2Tensors
         return null;
     }
 
+    /// <summary>The declared datatype, or why it cannot feed a model that takes FP32.</summary>
+    public static string? CheckType(string name, string? datatype, out V2DataType type)
+    {
+        if (!V2DataTypes.TryParse(datatype, out type))
+        {
+            return $"input '{name}': datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES.";
+        }
+
+        return type.IsNumeric() ? null : $"input '{name}': {type.Name()} cannot feed a model that takes FP32; send FP32, FP64, FP16 or an integer type.";
+    }
+
     public static string Format(IEnumerable<long> shape) => "[" + string.Join(",", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
 
     /// <summary>JSON <c>data</c>: an array of numbers, or arrays of them nested in row-major order.</summary>
