@@ -54,9 +54,9 @@ internal sealed class GrpcInferenceService(
     {
         var started = time.GetTimestamp();
         var http = context.GetHttpContext();
-        var defaultClass = LatencyClasses.TryParse(predictions.Value.BatchClass, out var c) ? c : LatencyClass.ProcessControl;
-        var deadline = Deadline.For(defaultClass, started, time) with { Client = ClientIdentity.Of(http) };
         var model = Find(request.ModelName, request.ModelVersion);
+        var defaultClass = model is null ? LatencyClass.ProcessControl : service.DefaultClass(model);
+        var deadline = Deadline.For(defaultClass, started, time) with { Client = ClientIdentity.Of(http) };
         if (model is null)
         {
             metrics.RecordRequest(InferEndpoint, deadline.Class, Outcome.Invalid, time.GetElapsedTime(started));

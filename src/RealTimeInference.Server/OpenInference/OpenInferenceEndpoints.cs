@@ -137,10 +137,10 @@ internal static class OpenInferenceEndpoints
         HttpContext context, string name, string? version, [AsParameters] OpenInferenceServices services)
     {
         var started = services.Time.GetTimestamp();
-        var predictions = services.Predictions.Value;
-        var defaultClass = LatencyClasses.TryParse(predictions.BatchClass, out var c) ? c : LatencyClass.ProcessControl;
+        var model = services.Service.Find(name, version);
+        var defaultClass = model is null ? LatencyClass.ProcessControl : services.Service.DefaultClass(model);
         var invalidHeader = RequestDeadline.Read(context.Request, defaultClass, started, services.Time, out var deadline);
-        if (services.Service.Find(name, version) is not { } model)
+        if (model is null)
         {
             services.Metrics.RecordRequest(InferEndpoint, deadline.Class, Outcome.Invalid, services.Time.GetElapsedTime(started));
             return NotFound(name, version);

@@ -2,11 +2,14 @@ using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Sensors;
+using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Transport;
+using RealTimeInference.Server.Wafers;
+using RealTimeInference.Server.Yield;
 
 namespace RealTimeInference.Server.OpenInference;
 
@@ -36,7 +39,10 @@ internal sealed record V2Result(Outcome Outcome, string? Error, TimeSpan RetryAf
 internal sealed class OpenInferenceService(
     ModelRepository repository,
     SensorScoring sensors,
+    YieldScoring yields,
+    WaferPredictor wafers,
     IOptions<PredictionOptions> predictions,
+    IOptions<YieldOptions> yieldOptions,
     IOptions<OpenInferenceOptions> options,
     TimeProvider time)
 {
@@ -113,13 +119,41 @@ internal sealed class OpenInferenceService(
         }
 
         var input = request.Inputs[0];
+        if (model.Name == yields.ModelName)
+        {
+            var yield = await yields.ScoreRowsAsync(input.Values, rows, deadline, cancellationToken).ConfigureAwait(false);
+            return yield.IsOk
+                ? Answer(model, request, rows, yield.Predictions, yield.Model is { } answered && answered.Name != model.Name ? answered.Name : null)
+                : NotScored(model, yield.Result);
+        }
+
+        if (model.Name == wafers.Options.Model)
+        {
+            var scores = new float[rows * model.OutputCount];
+            var (result, answered) = await wafers.ScoreTensorsAsync(input.Values, scores, deadline, cancellationToken).ConfigureAwait(false);
+            return result.IsOk
+                ? Answer(model, request, rows, scores, answered is not null && answered.Name != model.Name ? answered.Name : null)
+                : NotScored(model, result);
+        }
+
         if (SensorScoring.TakesSensorRows(model))
         {
             return await ScoreSensorsAsync(model, request, input, rows, deadline, origin, cancellationToken).ConfigureAwait(false);
         }
 
-        return V2Result.Refused($"Model '{model.Name}' cannot be inferred through the Open Inference Protocol yet.");
+        return V2Result.Refused($"Model '{model.Name}' has no scoring service for the Open Inference Protocol.");
     }
+
+    /// <summary>The latency class a request to <paramref name="model"/> gets when it names none: its own endpoint's.</summary>
+    public LatencyClass DefaultClass(ServedModel model) =>
+        model.Name == yields.ModelName ? Parse(yieldOptions.Value.DefaultClass)
+        : model.Name == wafers.Options.Model ? LatencyClass.DefectDetection
+        : Parse(predictions.Value.BatchClass);
+
+    private static LatencyClass Parse(string name) => LatencyClasses.TryParse(name, out var latencyClass) ? latencyClass : LatencyClass.ProcessControl;
+
+    private static V2Result NotScored(ServedModel model, ScoreResult result) =>
+        new(result.Outcome, result.Outcome.Detail(model.Name, result.Error), result.RetryAfter, [], null);
 
     private V2Result? Check(ServedModel model, V2Request request, out int rows)
     {
@@ -145,7 +179,9 @@ internal sealed class OpenInferenceService(
             return V2Result.Refused($"input '{inputName}': at least one row is required.");
         }
 
-        var maxRows = MaxRows;
+        var maxRows = model.Name == yields.ModelName ? yieldOptions.Value.MaxStates
+            : model.Name == wafers.Options.Model ? wafers.Options.MaxImagesPerRequest
+            : predictions.Value.MaxBatchReadings;
         if (input.Shape[0] > maxRows)
         {
             return V2Result.Refused($"input '{inputName}': {input.Shape[0]} rows; at most {maxRows} are accepted.", Outcome.TooLarge);
@@ -171,8 +207,6 @@ internal sealed class OpenInferenceService(
         return null;
     }
 
-    private int MaxRows => predictions.Value.MaxBatchReadings;
-
     private async ValueTask<V2Result> ScoreSensorsAsync(
         ServedModel model, V2Request request, V2Input input, int rows, Deadline deadline, PredictionOrigin origin, CancellationToken cancellationToken)
     {
@@ -188,7 +222,7 @@ internal sealed class OpenInferenceService(
         var score = await sensors.ScoreAsync(model.Name, batch, deadline, origin, safeDefault: false, cancellationToken).ConfigureAwait(false);
         if (!score.IsOk)
         {
-            return new V2Result(score.Outcome, score.Outcome.Detail(model.Name, score.Result.Error), score.Result.RetryAfter, [], null);
+            return NotScored(model, score.Result);
         }
 
         return Answer(model, request, rows, batch.Scores.ToArray(), score.Fallback ? score.ModelName : null);
