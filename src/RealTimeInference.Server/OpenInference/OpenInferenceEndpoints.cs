@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -21,6 +22,10 @@ namespace RealTimeInference.Server.OpenInference;
 /// </summary>
 internal static class OpenInferenceEndpoints
 {
+    /// <summary>Messages quote names ('Features'): kept as they are rather than \u0027, as the body is JSON, never HTML.</summary>
+    private static readonly OpenInferenceJsonContext Errors = new(
+        new JsonSerializerOptions(OpenInferenceJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
     /// <summary>The metric label of every infer request, whatever the model: no label from the request.</summary>
     public const string InferEndpoint = "/v2/models/{name}/infer";
 
@@ -206,7 +211,7 @@ internal static class OpenInferenceEndpoints
     }
 
     private static JsonHttpResult<V2Error> NotFound(string name, string? version) =>
-        TypedResults.Json(new V2Error(OpenInferenceService.NotFound(name, version)), OpenInferenceJsonContext.Default.V2Error, statusCode: StatusCodes.Status404NotFound);
+        TypedResults.Json(new V2Error(OpenInferenceService.NotFound(name, version)), Errors.V2Error, statusCode: StatusCodes.Status404NotFound);
 
     /// <summary>The outcome's status from the one vocabulary, Retry-After on every 503 and 429, the protocol's error body.</summary>
     public static JsonHttpResult<V2Error> Error(HttpContext context, Outcome outcome, string message, TimeSpan predictedWait, PredictionOptions predictions)
@@ -217,7 +222,7 @@ internal static class OpenInferenceEndpoints
                 OutcomeVocabulary.RetryAfterSeconds(predictedWait, predictions.RetryAfterSeconds).ToString(CultureInfo.InvariantCulture);
         }
 
-        return TypedResults.Json(new V2Error(message), OpenInferenceJsonContext.Default.V2Error, statusCode: outcome.Describe().HttpStatus);
+        return TypedResults.Json(new V2Error(message), Errors.V2Error, statusCode: outcome.Describe().HttpStatus);
     }
 }
 
