@@ -5,6 +5,7 @@ using RealTimeInference.Server.Hosting;
 using RealTimeInference.Server.Ingestion;
 using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Observability;
+using RealTimeInference.Server.OpenInference;
 using RealTimeInference.Server.Optimizer;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
@@ -37,6 +38,7 @@ builder.Services.AddWafers();
 builder.Services.AddYieldForecasts();
 builder.Services.AddOptimizer();
 builder.Services.AddIngestion();
+builder.AddOpenInference();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddApiDocs();
 
@@ -54,6 +56,7 @@ app.MapOptimizerEndpoints();
 app.MapStreamingEndpoints();
 app.MapResultsEndpoints();
 app.MapAlertEndpoints();
+app.MapOpenInferenceEndpoints();
 
 await app.RunAsync();
 return 0;

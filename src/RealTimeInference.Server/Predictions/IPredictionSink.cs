@@ -12,6 +12,7 @@ internal enum PredictionSource
     Simulator,
     RabbitMq,
     Mqtt,
+    Grpc,
 }
 
 internal static class PredictionSources
@@ -23,6 +24,7 @@ internal static class PredictionSources
         PredictionSource.WebSocket => "websocket",
         PredictionSource.RabbitMq => "rabbitmq",
         PredictionSource.Mqtt => "mqtt",
+        PredictionSource.Grpc => "grpc",
         _ => "simulator",
     };
 }

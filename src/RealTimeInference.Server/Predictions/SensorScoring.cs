@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Caching;
 using RealTimeInference.Inference.Models;
@@ -59,10 +60,24 @@ internal sealed class SensorScoring(
     /// <see cref="SensorBatch.Scores"/>. <paramref name="safeDefault"/>: whether a made-up safe
     /// score may answer when no model can (only where the answer can say so).
     /// </summary>
+    public ValueTask<SensorScore> ScoreAsync(
+        SensorBatch batch, Deadline deadline, PredictionOrigin origin, bool safeDefault, CancellationToken cancellationToken) =>
+        ScoreAsync(ModelName, batch, deadline, origin, safeDefault, cancellationToken);
+
+    /// <summary>
+    /// As the configured model's scoring, with another model that takes the same rows
+    /// (<see cref="TakesSensorRows"/>): the Open Inference Protocol names the model per request.
+    /// </summary>
+    /// <param name="modelName">The served model to score with.</param>
+    /// <param name="batch">The readings; their scores are written into it.</param>
+    /// <param name="deadline">When the answer stops being useful.</param>
+    /// <param name="origin">Where the readings came from, for the sinks.</param>
+    /// <param name="safeDefault">Whether a made-up safe score may answer when no model can.</param>
+    /// <param name="cancellationToken">The caller went away.</param>
     public async ValueTask<SensorScore> ScoreAsync(
-        SensorBatch batch, Deadline deadline, PredictionOrigin origin, bool safeDefault, CancellationToken cancellationToken)
+        string modelName, SensorBatch batch, Deadline deadline, PredictionOrigin origin, bool safeDefault, CancellationToken cancellationToken)
     {
-        if (repository.IsDraining || !repository.TryGet(ModelName, out var model))
+        if (repository.IsDraining || !repository.TryGet(modelName, out var model))
         {
             return new SensorScore(new ScoreResult(Outcome.Unavailable), null, Answerer.Model, double.PositiveInfinity);
         }
@@ -89,6 +104,11 @@ internal sealed class SensorScoring(
 
         return new SensorScore(answer.Result, answer.Model, answer.Answerer, answer.Model?.Manifest.Threshold ?? model.Manifest.Threshold);
     }
+
+    /// <summary>Whether <paramref name="model"/> reads the sensor fields, in the server's order, and answers one score a reading.</summary>
+    public static bool TakesSensorRows(ServedModel model) =>
+        model.OutputCount == 1 && model.Manifest.Preprocessing is null
+        && model.Manifest.Input.Features.SequenceEqual(SensorFeatures.Names, StringComparer.Ordinal);
 
     /// <summary>The same answer shape with no model (zeros, never an anomaly, nothing recorded): the benchmarks' yardstick.</summary>
     public static SensorScore Baseline(SensorBatch batch)

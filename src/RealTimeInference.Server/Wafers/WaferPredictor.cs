@@ -146,6 +146,27 @@ internal sealed class WaferPredictor(
         }
     }
 
+    /// <summary>
+    /// Scores tensors already preprocessed (the model's input rows, as an Open Inference client sends
+    /// them) through the same guard and micro-batcher as images; <paramref name="scores"/> gets one
+    /// probability per class a row. Not stored: the results store keeps images' digests, and there is no image.
+    /// </summary>
+    /// <param name="features">Row-major, the preprocessed tensor's length a row.</param>
+    /// <param name="scores">Room for the model's outputs, row-major.</param>
+    /// <param name="deadline">When the answer stops being useful.</param>
+    /// <param name="cancellationToken">The caller went away.</param>
+    public async ValueTask<(ScoreResult Result, ServedModel? Model)> ScoreTensorsAsync(
+        Memory<float> features, Memory<float> scores, Deadline deadline, CancellationToken cancellationToken)
+    {
+        if (repository.IsDraining || !repository.TryGet(_options.Model, out var model))
+        {
+            return (new ScoreResult(Outcome.Unavailable), null);
+        }
+
+        var answer = await guard.ScoreAsync(model, features, scores, deadline, cancellationToken, safeDefault: false).ConfigureAwait(false);
+        return (answer.Result, answer.Model ?? model);
+    }
+
     /// <summary>Every image's header: each bad one named (up to the error limit), or the request's pixels over its budget; null when all may be decoded.</summary>
     private RequestErrors? Measure(IReadOnlyList<ReadOnlyMemory<byte>> images, IReadOnlyList<string> fields)
     {

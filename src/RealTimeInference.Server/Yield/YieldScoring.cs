@@ -24,20 +24,30 @@ internal sealed class YieldScoring(ModelRepository repository, ModelGuard guard,
 {
     public string ModelName { get; } = options.Value.Model;
 
-    public async ValueTask<YieldScore> ScoreAsync(IReadOnlyList<ProcessState> states, Deadline deadline, CancellationToken cancellationToken)
+    public ValueTask<YieldScore> ScoreAsync(IReadOnlyList<ProcessState> states, Deadline deadline, CancellationToken cancellationToken)
     {
-        if (repository.IsDraining || !repository.TryGet(ModelName, out var model))
-        {
-            return new YieldScore(new ScoreResult(Outcome.Unavailable), null, []);
-        }
-
         var features = new float[states.Count * YieldFeatures.Count];
         for (var i = 0; i < states.Count; i++)
         {
             YieldFeatures.Write(states[i], features.AsSpan(i * YieldFeatures.Count, YieldFeatures.Count));
         }
 
-        var predictions = new float[states.Count];
+        return ScoreRowsAsync(features, states.Count, deadline, cancellationToken);
+    }
+
+    /// <summary>Feature rows already in the model's order (<see cref="YieldFeatures.Names"/>), as an Open Inference tensor carries them.</summary>
+    /// <param name="features">Row-major, <see cref="YieldFeatures.Count"/> floats a row.</param>
+    /// <param name="rows">How many rows.</param>
+    /// <param name="deadline">When the answer stops being useful.</param>
+    /// <param name="cancellationToken">The caller went away.</param>
+    public async ValueTask<YieldScore> ScoreRowsAsync(float[] features, int rows, Deadline deadline, CancellationToken cancellationToken)
+    {
+        if (repository.IsDraining || !repository.TryGet(ModelName, out var model))
+        {
+            return new YieldScore(new ScoreResult(Outcome.Unavailable), null, []);
+        }
+
+        var predictions = new float[rows];
         var answer = await guard.ScoreAsync(model, features, predictions, deadline, cancellationToken, safeDefault: false).ConfigureAwait(false);
         return new YieldScore(answer.Result, answer.Model ?? model, predictions);
     }

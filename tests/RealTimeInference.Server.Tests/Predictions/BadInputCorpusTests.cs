@@ -34,21 +34,7 @@ public sealed class BadInputCorpusTests(ServerFixture server) : IClassFixture<Se
     private static string Mutate(Random random)
     {
         var body = random.Next(3) == 0 ? "[" + Valid + "," + Valid + "]" : Valid;
-        var builder = new StringBuilder(body);
-        for (var edits = random.Next(1, 4); edits > 0 && builder.Length > 0; edits--)
-        {
-            var at = random.Next(builder.Length);
-            switch (random.Next(5))
-            {
-                case 0: builder.Remove(at, Math.Min(builder.Length - at, random.Next(1, 8))); break;
-                case 1: builder.Insert(at, Tokens[random.Next(Tokens.Length)]); break;
-                case 2: builder[at] = (char)random.Next(32, 127); break;
-                case 3: builder.Length = at; break;
-                default: builder.Insert(at, new string('[', random.Next(1, 200))); break;
-            }
-        }
-
-        return builder.ToString();
+        return CorpusMutations.Mutate(random, body, Tokens);
     }
 
     /// <summary>A wafer image with bytes flipped, cut short, or replaced by a JSON reading.</summary>

@@ -1,0 +1,272 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.RateLimiting;
+using RealTimeInference.Server.Security;
+using RealTimeInference.Server.Transport;
+using Serilog;
+
+namespace RealTimeInference.Server.OpenInference;
+
+/// <summary>
+/// The Open Inference Protocol (V2) over REST, as KServe and Triton clients speak it: server and
+/// model metadata, health, readiness and inference (JSON, or Triton's binary tensors), every error
+/// the protocol's <c>{"error": "..."}</c>.
+/// </summary>
+internal static class OpenInferenceEndpoints
+{
+    /// <summary>Messages quote names ('Features'): kept as they are rather than \u0027, as the body is JSON, never HTML.</summary>
+    private static readonly OpenInferenceJsonContext Errors = new(
+        new JsonSerializerOptions(OpenInferenceJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    /// <summary>The metric label of every infer request, whatever the model: no label from the request.</summary>
+    public const string InferEndpoint = "/v2/models/{name}/infer";
+
+    /// <summary>
+    /// The V2 REST and gRPC services; with OpenInference:GrpcPort, Kestrel also listens there for
+    /// cleartext HTTP/2 (h2c), which gRPC clients need without TLS.
+    /// </summary>
+    public static WebApplicationBuilder AddOpenInference(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOpenInference();
+        builder.Services.AddGrpc();
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var options = context.Configuration.GetSection(OpenInferenceOptions.Section).Get<OpenInferenceOptions>() ?? new OpenInferenceOptions();
+            if (options.GrpcPort is not { } grpcPort)
+            {
+                return;
+            }
+
+            // Endpoints set here replace the configured URLs, so those are bound here too.
+            foreach (var url in (context.Configuration["urls"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var address = BindingAddress.Parse(url);
+                if (address.Scheme != "http")
+                {
+                    throw new InvalidOperationException($"With OpenInference:GrpcPort set, the server's URLs must be http:// ones; '{url}' is not.");
+                }
+
+                Listen(kestrel, address.Host, address.Port, HttpProtocols.Http1AndHttp2);
+            }
+
+            foreach (var port in (context.Configuration["http_ports"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                kestrel.ListenAnyIP(int.Parse(port, CultureInfo.InvariantCulture));
+            }
+
+            Listen(kestrel, options.GrpcHost, grpcPort, HttpProtocols.Http2);
+        });
+        return builder;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols)
+    {
+        void Configure(ListenOptions listen) => listen.Protocols = protocols;
+        if (host == "localhost")
+        {
+            kestrel.ListenLocalhost(port, Configure);
+        }
+        else if (IPAddress.TryParse(host.Trim('[', ']'), out var ip))
+        {
+            kestrel.Listen(ip, port, Configure);
+        }
+        else
+        {
+            // "*", "+" and host names bind every interface, as Kestrel binds them from URLs.
+            kestrel.ListenAnyIP(port, Configure);
+        }
+    }
+
+    public static IServiceCollection AddOpenInference(this IServiceCollection services)
+    {
+        services.AddOptions<OpenInferenceOptions>()
+            .BindConfiguration(OpenInferenceOptions.Section)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ServerName), "OpenInference:ServerName is required.")
+            .Validate(o => o.MaxRequestBytes >= 256, "OpenInference:MaxRequestBytes must be at least 256.")
+            .Validate(o => o.GrpcPort is null or (>= 1 and <= 65535), "OpenInference:GrpcPort must be within 1..65535.")
+            .ValidateOnStart();
+        services.AddSingleton<OpenInferenceService>();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, OpenInferenceJsonContext.Default));
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOpenInferenceEndpoints(this IEndpointRouteBuilder app)
+    {
+        var options = app.ServiceProvider.GetRequiredService<IOptions<OpenInferenceOptions>>().Value;
+        var v2 = app.MapGroup("/v2").WithTags("Open Inference Protocol (V2)");
+        // Probes check nothing of the caller, as /health/* do.
+        v2.MapGet("/health/live", () => TypedResults.Ok()).WithName("V2ServerLive").WithSummary("200 while the process runs");
+        v2.MapGet("/health/ready", ServerReady).WithName("V2ServerReady").WithSummary("200 when the models are loaded and the server is not draining, else 503");
+
+        var api = v2.MapGroup("").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider);
+        api.MapGet("", (OpenInferenceService service) => TypedResults.Ok(service.ServerMetadata))
+            .WithName("V2ServerMetadata").WithSummary("Server name, version and protocol extensions");
+        foreach (var (prefix, suffix) in new[] { ("/models/{name}", ""), ("/models/{name}/versions/{version}", "Version") })
+        {
+            api.MapGet(prefix, ModelMetadata).WithName("V2ModelMetadata" + suffix).WithSummary("The model's platform, versions and input and output tensors");
+            api.MapGet(prefix + "/ready", ModelReady).WithName("V2ModelReady" + suffix).WithSummary("200 when the model answers; 404 unknown, 503 not now");
+            api.MapPost(prefix + "/infer", InferAsync)
+                .WithName("V2ModelInfer" + suffix)
+                .WithSummary("Infer with the model: JSON tensors, or Triton's binary tensor extension")
+                .WithDescription("Tensors as the model's metadata declares them (FP32; FP64, FP16 and integer types are converted). Parameters: priority (1 most urgent .. 4 the latency classes), timeout (microseconds), binary_data_output. 400 bad tensor, 404 unknown model or version, 413 too many rows or bytes, 503 + Retry-After not computed.")
+                .WithBodyLimit(options.MaxRequestBytes);
+        }
+
+        app.MapGrpcService<GrpcInferenceService>().WithApiKey(app.ServiceProvider);
+        return app;
+    }
+
+    private static Results<Ok, JsonHttpResult<V2Error>> ServerReady(HttpContext context, OpenInferenceService service, IOptions<PredictionOptions> predictions) =>
+        service.IsReady ? TypedResults.Ok() : Error(context, Outcome.Unavailable, "The server is not ready: no model is loaded, or it is draining.", TimeSpan.Zero, predictions.Value);
+
+    private static Results<Ok<V2ModelMetadata>, JsonHttpResult<V2Error>> ModelMetadata(string name, string? version, OpenInferenceService service) =>
+        service.Find(name, version) is { } model
+            ? TypedResults.Ok(OpenInferenceService.Metadata(model))
+            : NotFound(name, version);
+
+    private static Results<Ok, JsonHttpResult<V2Error>> ModelReady(
+        HttpContext context, string name, string? version, OpenInferenceService service, IOptions<PredictionOptions> predictions) =>
+        service.Find(name, version) is not { } model ? NotFound(name, version)
+        : service.IsModelReady(model) ? TypedResults.Ok()
+        : Error(context, Outcome.Unavailable, $"Model '{name}' is not ready: the server is draining.", TimeSpan.Zero, predictions.Value);
+
+    private static async Task<Results<Ok<V2InferResponse>, V2BinaryResult, JsonHttpResult<V2Error>>> InferAsync(
+        HttpContext context, string name, string? version, [AsParameters] OpenInferenceServices services)
+    {
+        var started = services.Time.GetTimestamp();
+        var model = services.Service.Find(name, version);
+        var defaultClass = model is null ? LatencyClass.ProcessControl : services.Service.DefaultClass(model);
+        var invalidHeader = RequestDeadline.Read(context.Request, defaultClass, started, services.Time, out var deadline);
+        if (model is null)
+        {
+            services.Metrics.RecordRequest(InferEndpoint, deadline.Class, Outcome.Invalid, services.Time.GetElapsedTime(started));
+            return NotFound(name, version);
+        }
+
+        services.RequestLog.Set("Model", model.Name);
+        long? headerLength = null;
+        var lengthHeader = context.Request.Headers[V2RestRequest.HeaderLengthHeader];
+        if (lengthHeader.Count > 0)
+        {
+            if (lengthHeader.Count > 1 || !long.TryParse(lengthHeader[0], NumberStyles.None, CultureInfo.InvariantCulture, out var length))
+            {
+                return services.Refuse(context, started, deadline, Outcome.Invalid, $"{V2RestRequest.HeaderLengthHeader} must be a whole number of bytes.");
+            }
+
+            headerLength = length;
+        }
+
+        if (invalidHeader is not null)
+        {
+            return services.Refuse(context, started, deadline, invalidHeader.Outcome, invalidHeader.Detail);
+        }
+
+        V2Request? request = null;
+        string? bad = null;
+        if (await RequestBody.ParseAsync(context, (in body) =>
+            {
+                bad = V2RestRequest.Parse(body, headerLength, out request);
+                return null;
+            }) is { } unreadable)
+        {
+            return services.Refuse(context, started, deadline, unreadable.Outcome, unreadable.Detail);
+        }
+
+        if (request is null)
+        {
+            return services.Refuse(context, started, deadline, Outcome.Invalid, bad ?? "The request could not be read.");
+        }
+
+        if (services.Service.Schedule(request, started, ref deadline) is { } badSchedule)
+        {
+            return services.Refuse(context, started, deadline, Outcome.Invalid, badSchedule);
+        }
+
+        var origin = new PredictionOrigin(PredictionSource.Http, context.TraceIdentifier, started);
+        var result = await services.Service.InferAsync(model, request, deadline, origin, context.RequestAborted);
+        services.RequestLog.Set("LatencyClass", deadline.Class.Name());
+        if (!result.IsOk)
+        {
+            return services.Refuse(context, started, deadline, result.Outcome, result.Error ?? result.Outcome.Detail(model.Name), result.RetryAfter);
+        }
+
+        services.Metrics.RecordRequest(InferEndpoint, deadline.Class, Outcome.Ok, services.Time.GetElapsedTime(started));
+        var parameters = result.AnsweredBy is { } answeredBy ? new V2ResponseParameters(answeredBy, Fallback: true) : null;
+        var version2 = OpenInferenceService.Version(model);
+        if (result.Outputs.Any(o => o.Binary))
+        {
+            return V2BinaryResult.For(new V2InferResponse(model.Name, version2, request.Id, parameters, []), result.Outputs);
+        }
+
+        return TypedResults.Ok(new V2InferResponse(
+            model.Name, version2, request.Id, parameters, [.. result.Outputs.Select(o => new V2OutputTensor(o.Name, OpenInferenceService.ModelDataType, o.Shape, null, o.Values))]));
+    }
+
+    private static JsonHttpResult<V2Error> NotFound(string name, string? version) =>
+        TypedResults.Json(new V2Error(OpenInferenceService.NotFound(name, version)), Errors.V2Error, statusCode: StatusCodes.Status404NotFound);
+
+    /// <summary>The outcome's status from the one vocabulary, Retry-After on every 503 and 429, the protocol's error body.</summary>
+    public static JsonHttpResult<V2Error> Error(HttpContext context, Outcome outcome, string message, TimeSpan predictedWait, PredictionOptions predictions)
+    {
+        if (outcome.IsRetryable())
+        {
+            context.Response.Headers.RetryAfter =
+                OutcomeVocabulary.RetryAfterSeconds(predictedWait, predictions.RetryAfterSeconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return TypedResults.Json(new V2Error(message), Errors.V2Error, statusCode: outcome.Describe().HttpStatus);
+    }
+}
+
+/// <summary>What the infer handler needs.</summary>
+internal readonly record struct OpenInferenceServices(
+    OpenInferenceService Service,
+    RequestMetrics Metrics,
+    IOptions<PredictionOptions> Predictions,
+    IDiagnosticContext RequestLog,
+    TimeProvider Time)
+{
+    public JsonHttpResult<V2Error> Refuse(HttpContext context, long started, Deadline deadline, Outcome outcome, string message, TimeSpan predictedWait = default)
+    {
+        Metrics.RecordRequest(OpenInferenceEndpoints.InferEndpoint, deadline.Class, outcome, Time.GetElapsedTime(started));
+        return OpenInferenceEndpoints.Error(context, outcome, message, predictedWait, Predictions.Value);
+    }
+}
+
+/// <summary>
+/// An inference response with Triton's binary tensors: the JSON (its length in
+/// <c>Inference-Header-Content-Length</c>), then each binary output's FP32 data, little-endian, in order.
+/// </summary>
+internal sealed class V2BinaryResult(byte[] header, IReadOnlyList<V2Output> binary) : IResult
+{
+    public static V2BinaryResult For(V2InferResponse response, IReadOnlyList<V2Output> outputs)
+    {
+        var tensors = outputs.Select(o => new V2OutputTensor(
+            o.Name, OpenInferenceService.ModelDataType, o.Shape, o.Binary ? new V2OutputParameters(o.Values.Length * sizeof(float)) : null, o.Binary ? null : o.Values));
+        var header = JsonSerializer.SerializeToUtf8Bytes(response with { Outputs = [.. tensors] }, OpenInferenceJsonContext.Default.V2InferResponse);
+        return new V2BinaryResult(header, [.. outputs.Where(o => o.Binary)]);
+    }
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        var dataBytes = binary.Sum(o => (long)o.Values.Length * sizeof(float));
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/octet-stream";
+        response.Headers[V2RestRequest.HeaderLengthHeader] = header.Length.ToString(CultureInfo.InvariantCulture);
+        response.ContentLength = header.Length + dataBytes;
+        await response.Body.WriteAsync(header, httpContext.RequestAborted);
+        foreach (var output in binary)
+        {
+            await response.Body.WriteAsync(V2Tensors.ToBinary(output.Values), httpContext.RequestAborted);
+        }
+    }
+}
