@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using RealTimeInference.Bench;
 using RealTimeInference.IngestBench;
 
 // Broker ingestion end to end: readings published to RabbitMQ or MQTT, the server's results counted
@@ -38,15 +39,9 @@ var settings = new Dictionary<string, string>(StringComparer.Ordinal)
     ["--label"] = mode,
     ["--json"] = "",
 };
-for (var i = 1; i < args.Length; i += 2)
+if (!BenchOptions.TryApply(args, 1, settings))
 {
-    if (!settings.ContainsKey(args[i]) || i + 1 >= args.Length)
-    {
-        Console.Error.WriteLine($"unknown option or missing value: {args[i]}; options: {string.Join(' ', settings.Keys)}");
-        return 2;
-    }
-
-    settings[args[i]] = args[i + 1];
+    return 2;
 }
 
 int Int(string name) => int.Parse(settings[name], culture);

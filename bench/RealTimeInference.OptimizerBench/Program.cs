@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using RealTimeInference.Bench;
 using RealTimeInference.Fab.Process;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Onnx;
@@ -21,15 +22,9 @@ var settings = new Dictionary<string, string>(StringComparer.Ordinal)
     ["--min-gain"] = "0.002",
     ["--png"] = "",
 };
-for (var i = 0; i + 1 < args.Length; i += 2)
+if (!BenchOptions.TryApply(args, 0, settings))
 {
-    if (!settings.ContainsKey(args[i]))
-    {
-        Console.Error.WriteLine($"unknown option {args[i]}; options: {string.Join(' ', settings.Keys)}");
-        return 2;
-    }
-
-    settings[args[i]] = args[i + 1];
+    return 2;
 }
 
 var days = double.Parse(settings["--days"], culture);
