@@ -68,6 +68,17 @@ internal sealed class GrpcInferenceService(
             throw Refuse(started, deadline, Outcome.Invalid, bad, TimeSpan.Zero);
         }
 
+        // A client's own call deadline (grpc-timeout, as Triton's client_timeout sets) bounds the work too.
+        if (context.Deadline < DateTime.MaxValue)
+        {
+            var left = context.Deadline - time.GetUtcNow().UtcDateTime;
+            var within = Deadline.Within(left > TimeSpan.Zero ? left : TimeSpan.Zero, started, time);
+            if (within.Due < deadline.Due)
+            {
+                deadline = deadline with { Due = within.Due };
+            }
+        }
+
         var origin = new PredictionOrigin(PredictionSource.Grpc, http.TraceIdentifier, started);
         var result = await service.InferAsync(model, decoded!, deadline, origin, context.CancellationToken).ConfigureAwait(false);
         if (!result.IsOk)

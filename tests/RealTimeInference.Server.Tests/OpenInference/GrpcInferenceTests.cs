@@ -20,13 +20,17 @@ public sealed class GrpcServerFixture : IAsyncLifetime
 
     public GrpcChannel Channel { get; private set; } = null!;
 
+    /// <summary>Where the h2c gRPC port listens.</summary>
+    public Uri GrpcAddress { get; private set; } = null!;
+
     public GRPCInferenceService.GRPCInferenceServiceClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         var port = RealServer.FreePort();
         _server = await RealServer.StartAsync($"--OpenInference:GrpcPort={port}", "--OpenInference:GrpcHost=127.0.0.1");
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        GrpcAddress = new Uri($"http://127.0.0.1:{port}");
+        Channel = GrpcChannel.ForAddress(GrpcAddress);
         Client = new GRPCInferenceService.GRPCInferenceServiceClient(Channel);
     }
 
@@ -142,6 +146,55 @@ public sealed class GrpcInferenceTests(GrpcServerFixture fixture) : IClassFixtur
 
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
         Assert.NotNull(error.Trailers.GetValue("retry-after"));
+    }
+
+    [Fact]
+    public async Task ModelInfer_TheClientsCallDeadline_IsTheServersDeadlineToo()
+    {
+        // grpc-timeout as a client sends it, by hand, so that no client-side timer ends the call first.
+        // 100 µs: Grpc.AspNetCore may end the call itself (DEADLINE_EXCEEDED) before the service sees
+        // it; when the service does, the deadline is its own and the answer is the outcome vocabulary's
+        // refusal (UNAVAILABLE with retry-after), which the call could not get without the deadline.
+        var refusals = 0;
+        for (var attempt = 0; attempt < 20 && refusals == 0; attempt++)
+        {
+            var (status, retryAfter) = await CallWithTimeoutAsync("100u");
+            Assert.Contains(status, new[] { "4", "14" });
+            if (status == "14")
+            {
+                Assert.NotNull(retryAfter);
+                refusals++;
+            }
+        }
+
+        Assert.True(refusals > 0, "the service never answered a call by its grpc-timeout");
+        Assert.Equal(("0", null), await CallWithTimeoutAsync("30S"));
+    }
+
+    private async Task<(string Status, string? RetryAfter)> CallWithTimeoutAsync(string grpcTimeout)
+    {
+        using var h2 = new HttpClient();
+        var message = RawRequest("sensor-anomaly", Rows).ToByteArray();
+        var framed = new byte[5 + message.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), (uint)message.Length);
+        message.CopyTo(framed, 5);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(fixture.GrpcAddress, "/inference.GRPCInferenceService/ModelInfer"))
+        {
+            Content = new ByteArrayContent(framed),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        request.Headers.TryAddWithoutValidation("grpc-timeout", grpcTimeout);
+
+        using var response = await h2.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        // A refusal comes trailers-only (in the headers); an answer has its status in the trailers.
+        string? Value(string name) =>
+            response.TrailingHeaders.TryGetValues(name, out var trailing) ? trailing.Single()
+            : response.Headers.TryGetValues(name, out var header) ? header.Single() : null;
+        return (Value("grpc-status") ?? "missing", Value("retry-after"));
     }
 
     [Fact]
