@@ -204,12 +204,12 @@ internal sealed class GrpcInferenceService(
         var contents = input.Contents ?? new InferTensorContents();
         return type switch
         {
-            V2DataType.Fp32 => V2Tensors.FromNumbers(input.Name, shape, elements, contents.Fp32Contents, v => v, out values),
-            V2DataType.Fp64 => V2Tensors.FromNumbers(input.Name, shape, elements, contents.Fp64Contents, v => v, out values),
-            V2DataType.Int8 or V2DataType.Int16 or V2DataType.Int32 => V2Tensors.FromNumbers(input.Name, shape, elements, contents.IntContents, v => v, out values),
-            V2DataType.Int64 => V2Tensors.FromNumbers(input.Name, shape, elements, contents.Int64Contents, v => v, out values),
-            V2DataType.UInt8 or V2DataType.UInt16 or V2DataType.UInt32 => V2Tensors.FromNumbers(input.Name, shape, elements, contents.UintContents, v => v, out values),
-            V2DataType.UInt64 => V2Tensors.FromNumbers(input.Name, shape, elements, contents.Uint64Contents, v => v, out values),
+            V2DataType.Fp32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Fp32Contents, v => v, out values),
+            V2DataType.Fp64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Fp64Contents, v => v, out values),
+            V2DataType.Int8 or V2DataType.Int16 or V2DataType.Int32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.IntContents, v => v, out values),
+            V2DataType.Int64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Int64Contents, v => v, out values),
+            V2DataType.UInt8 or V2DataType.UInt16 or V2DataType.UInt32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.UintContents, v => v, out values),
+            V2DataType.UInt64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Uint64Contents, v => v, out values),
             _ => Unsupported(input.Name, type, out values),
         };
     }

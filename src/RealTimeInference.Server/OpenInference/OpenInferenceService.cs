@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Options;
+using RealTimeInference.Fab.Process;
 using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
@@ -121,6 +122,15 @@ internal sealed class OpenInferenceService(
         var input = request.Inputs[0];
         if (model.Name == yields.ModelName)
         {
+            // The limits /predict-yield puts on a process state hold for its rows here too.
+            for (var i = 0; i < input.Values.Length; i++)
+            {
+                if (YieldStateJson.Check(YieldFeatures.Names[i % YieldFeatures.Count], input.Values[i]) is { } bad)
+                {
+                    return V2Result.Refused($"input '{input.Name}': row {i / YieldFeatures.Count}, {bad}");
+                }
+            }
+
             var yield = await yields.ScoreRowsAsync(input.Values, rows, deadline, cancellationToken).ConfigureAwait(false);
             return yield.IsOk
                 ? Answer(model, request, rows, yield.Predictions, yield.Model is { } answered && answered.Name != model.Name ? answered.Name : null)

@@ -121,7 +121,7 @@ internal static class V2Tensors
     }
 
     /// <summary>Values given as numbers already (gRPC's typed contents), checked as the JSON and binary forms are.</summary>
-    public static string? FromNumbers<T>(string name, IReadOnlyList<long> shape, long elements, IReadOnlyList<T> numbers, Func<T, double> convert, out float[] values)
+    public static string? FromNumbers<T>(string name, V2DataType type, IReadOnlyList<long> shape, long elements, IReadOnlyList<T> numbers, Func<T, double> convert, out float[] values)
     {
         values = [];
         if (numbers.Count != elements)
@@ -132,7 +132,14 @@ internal static class V2Tensors
         values = new float[numbers.Count];
         for (var i = 0; i < values.Length; i++)
         {
-            if (ToFloat(name, i, convert(numbers[i]), out values[i]) is { } bad)
+            var value = convert(numbers[i]);
+            if (!Fits(type, value))
+            {
+                // gRPC carries INT8/INT16 in int32 contents and UINT8/UINT16 in uint32 ones: the width is the datatype's.
+                return $"input '{name}': element {i} ({value.ToString(CultureInfo.InvariantCulture)}) is not a {type.Name()} value.";
+            }
+
+            if (ToFloat(name, i, value, out values[i]) is { } bad)
             {
                 return bad;
             }
@@ -243,6 +250,14 @@ internal static class V2Tensors
                 return true;
         }
     }
+
+    /// <summary>Whether an integer datatype's range holds <paramref name="value"/> (floating-point types: always).</summary>
+    private static bool Fits(V2DataType type, double value) => type switch
+    {
+        V2DataType.Fp32 or V2DataType.Fp64 or V2DataType.Fp16 => true,
+        V2DataType.UInt8 or V2DataType.UInt16 or V2DataType.UInt32 or V2DataType.UInt64 => value >= 0 && value <= Max(type),
+        _ => value <= Max(type) && value >= -(double)Max(type) - 1,
+    };
 
     private static ulong Max(V2DataType type) => type switch
     {

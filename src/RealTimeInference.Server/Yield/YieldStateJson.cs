@@ -108,7 +108,10 @@ internal static class YieldStateJson
         return errors;
     }
 
-    private static string? Check(string name, double value) => name switch
+    /// <summary>A process-state field's own limits, beyond being a finite number; null when <paramref name="value"/> is within them.</summary>
+    /// <param name="name">The field (<see cref="YieldFeatures.Names"/>).</param>
+    /// <param name="value">Its value.</param>
+    internal static string? Check(string name, double value) => name switch
     {
         "chamber_age" when value is < 0 or > MaxChamberAge => $"chamber_age must be within 0..{MaxChamberAge} wafers.",
         "temperature_sd" or "pressure_sd" or "flow_sd" when value < 0 => $"{name} must not be negative.",

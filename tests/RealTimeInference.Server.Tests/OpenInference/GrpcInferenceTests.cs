@@ -125,7 +125,14 @@ public sealed class GrpcInferenceTests(GrpcServerFixture fixture) : IClassFixtur
         var badPriority = RawRequest("sensor-anomaly", Rows);
         badPriority.Parameters.Add("priority", new InferParameter { StringParam = "high" });
 
-        foreach (var bad in new[] { wrongShape, shortRaw, badPriority })
+        // INT8 rides in int32 contents: 300 is no INT8 value.
+        var wideInt8 = new ModelInferRequest { ModelName = "sensor-anomaly" };
+        var input = new ModelInferRequest.Types.InferInputTensor { Name = "Features", Datatype = "INT8", Contents = new InferTensorContents() };
+        input.Shape.Add([1, 3]);
+        input.Contents.IntContents.Add([100, 300, 100]);
+        wideInt8.Inputs.Add(input);
+
+        foreach (var bad in new[] { wrongShape, shortRaw, badPriority, wideInt8 })
         {
             var error = await Assert.ThrowsAsync<RpcException>(async () => await _client.ModelInferAsync(bad));
             Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);

@@ -55,6 +55,22 @@ public sealed class OpenInferenceModelsTests(ServerFixture server) : IClassFixtu
         Assert.Contains("[-1,10]", body.GetProperty("error").GetString());
     }
 
+    [Theory]
+    [InlineData(3, -1, "row 1, chamber_age must be within")]
+    [InlineData(5, -0.5, "row 1, temperature_sd must not be negative")]
+    public async Task YieldInfer_AFieldOutsideWhatPredictYieldAccepts_Returns400(int feature, double value, string expected)
+    {
+        double[] state = [350, 1013, 100, 1200, 0.1, 0.5, -2, 2, 0.05, 0.4];
+        var bad = (double[])state.Clone();
+        bad[feature] = value;
+        var data = string.Join(",", state.Concat(bad).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+        var body = await PostJsonAsync(
+            "/v2/models/yield-forecast/infer", $$$"""{"inputs":[{"name":"Features","shape":[2,10],"datatype":"FP32","data":[{{{data}}}]}]}""", HttpStatusCode.BadRequest);
+
+        Assert.Contains(expected, body.GetProperty("error").GetString());
+    }
+
     [Fact]
     public async Task WaferInfer_ThePreprocessedTensor_GivesTheSameClassProbabilitiesAsPredictWafer()
     {
