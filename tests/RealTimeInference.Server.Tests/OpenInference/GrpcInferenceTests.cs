@@ -205,6 +205,31 @@ public sealed class GrpcInferenceTests(GrpcServerFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task ModelInfer_Predictions_AreStored_WithTheirSourceAndScores()
+    {
+        // Readings no other test sends, so their stored rows are told apart by their scores.
+        float[][] rows = [[361.5f, 1004.25f, 97.5f], [338.75f, 1021.5f, 103.25f]];
+        var scores = Scores(await _client.ModelInferAsync(RawRequest("sensor-anomaly", rows)));
+        using var http = new HttpClient { BaseAddress = fixture.Server.Url };
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var stored = JsonDocument.Parse(await http.GetStringAsync("/predictions?limit=1000")).RootElement.GetProperty("items").EnumerateArray()
+                .Where(item => item.GetProperty("source").GetString() == "grpc")
+                .Select(item => item.GetProperty("prediction").GetSingle())
+                .ToHashSet();
+            if (scores.All(stored.Contains))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the gRPC predictions never reached the results store");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task RestOnTheMainPort_StillAnswers_WithTheGrpcPortSet()
     {
         using var http = new HttpClient { BaseAddress = fixture.Server.Url };
