@@ -154,13 +154,20 @@ internal sealed class MetricsExporter : IHostedService, IDisposable
         public void WriteTo(StringBuilder text)
         {
             var live = _series.Where(s => !_observable || s.Value.Observation == _observation).OrderBy(s => s.Key.ToString(), StringComparer.Ordinal).ToArray();
-            if (live.Length == 0)
+            if (live.Length == 0 && !(Type == "counter" && !_observable))
             {
                 return;
             }
 
             text.Append("# HELP ").Append(Name).Append(' ').Append(Escape(Help, quote: false)).Append('\n');
             text.Append("# TYPE ").Append(Name).Append(' ').Append(Type).Append('\n');
+            if (live.Length == 0)
+            {
+                // A counter nothing has counted yet is 0, not absent: rates and alerts on it (drops, say) have data from the start.
+                text.Append(Name).Append(" 0\n");
+                return;
+            }
+
             foreach (var (labels, series) in live)
             {
                 if (_buckets is null)

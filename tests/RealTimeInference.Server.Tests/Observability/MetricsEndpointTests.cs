@@ -37,6 +37,16 @@ public sealed class MetricsEndpointTests(ServerFixture server) : IClassFixture<S
     }
 
     [Fact]
+    public async Task ACounterNothingHasCountedYet_IsExportedAsZero()
+    {
+        // The fixture's server stores every prediction and streams to no one: nothing dropped.
+        var text = await _client.GetStringAsync("/metrics");
+
+        Assert.Contains("# TYPE rti_results_dropped_total counter\nrti_results_dropped_total 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE rti_stream_events_dropped_total counter\nrti_stream_events_dropped_total 0\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_WithAcceptJson_ReturnsTheSeedSummaryShape()
     {
         await PredictAsync(5);
