@@ -235,17 +235,29 @@ public sealed class OpenInferenceRestTests(ServerFixture server) : IClassFixture
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(4)]
-    [InlineData(99)]
-    public async Task Infer_WithPriority_IsScored(int priority)
+    [InlineData(1, "emergency")]
+    [InlineData(2, "process-control")]
+    [InlineData(3, "defect-detection")]
+    [InlineData(4, "yield-forecasting")]
+    [InlineData(99, "yield-forecasting")]
+    public async Task Infer_WithPriority_IsScoredInThatLatencyClass(int priority, string latencyClass)
     {
+        var before = await CountedAsync(latencyClass);
+
         var (response, body) = await SendAsync(
             HttpMethod.Post, "/v2/models/sensor-anomaly/infer", InferBody(Flat(Rows), Rows.Length, extra: $"\"parameters\":{{\"priority\":{priority},\"timeout\":30000000}},"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(Rows.Length, Data(body).Length);
+        Assert.True(await CountedAsync(latencyClass) > before, $"priority {priority} was not counted as {latencyClass}");
+    }
+
+    /// <summary>V2 infer requests answered in <paramref name="latencyClass"/>, from the server's /metrics.</summary>
+    private async Task<double> CountedAsync(string latencyClass)
+    {
+        var series = $"rti_prediction_duration_seconds_count{{class=\"{latencyClass}\",endpoint=\"/v2/models/{{name}}/infer\",outcome=\"ok\"}} ";
+        var line = (await _client.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(series, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[series.Length..], CultureInfo.InvariantCulture);
     }
 
     /// <summary>Triton's binary tensors: the JSON header, then the tensors' bytes.</summary>
