@@ -31,6 +31,13 @@ public sealed partial class ManifestTests
             .Select(name => Text(Map(Map(services, name), "environment")["Ingestion__Mqtt__ClientId"]))
             .ToList();
         Assert.Equal(3, clientIds.Distinct(StringComparer.Ordinal).Count());
+        // Alerts cannot share a database yet: each replica has its own, which postgres/init.sql creates.
+        var databases = ComposeServices.Where(name => name.StartsWith("api-", StringComparison.Ordinal))
+            .Select(name => Text(Map(Map(services, name), "environment")["Results__ConnectionString"]).Split(';').Single(p => p.StartsWith("Database=", StringComparison.Ordinal))[9..])
+            .ToList();
+        Assert.Equal(3, databases.Distinct(StringComparer.Ordinal).Count());
+        var init = File.ReadAllText(Path.Combine(RepoPaths.Docker, "postgres", "init.sql"));
+        Assert.All(databases, database => Assert.Contains($"CREATE DATABASE {database};", init, StringComparison.Ordinal));
         Assert.Equal("realtimeinference:latest", Text(Map(services, "api-2")["image"]));
         Assert.Equal("30s", Text(Map(services, "api-3")["stop_grace_period"]));
     }
