@@ -39,29 +39,25 @@ internal static class Runner
 {
     private const long HighestMicros = 120_000_000;
 
+    /// <summary>The server's CPU seconds and the bench's processor time once <paramref name="after"/> has passed: when the measured window opens.</summary>
+    private static async Task<(double Server, TimeSpan Bench)> CpuAfterAsync(TimeSpan after, int? serverPid, CancellationToken cancellationToken)
+    {
+        await Task.Delay(after, cancellationToken);
+        return (ProcessCpuSeconds(serverPid), Process.GetCurrentProcess().TotalProcessorTime);
+    }
+
     public static async Task<RunResult> RunAsync(BenchCase bench, int repeat, TimeSpan warmup, TimeSpan duration, int? serverPid, CancellationToken cancellationToken)
     {
         var frequency = (double)Stopwatch.Frequency;
         var origin = Stopwatch.GetTimestamp();
         var measureFrom = origin + (long)(warmup.TotalSeconds * frequency);
         var end = measureFrom + (long)(duration.TotalSeconds * frequency);
-        var serverBefore = 0.0;
-        var benchBefore = TimeSpan.Zero;
-        var windowOpened = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = Task.Run(
-            async () =>
-            {
-                await Task.Delay(warmup, cancellationToken);
-                serverBefore = ProcessCpuSeconds(serverPid);
-                benchBefore = Process.GetCurrentProcess().TotalProcessorTime;
-                windowOpened.TrySetResult();
-            },
-            cancellationToken);
+        var windowOpened = CpuAfterAsync(warmup, serverPid, cancellationToken);
 
         var workers = Enumerable.Range(0, bench.Workers).Select(w => Task.Run(() => WorkerAsync(bench, w, measureFrom, end, cancellationToken), cancellationToken)).ToArray();
         var results = await Task.WhenAll(workers);
         var lastAnswer = Math.Max(end, results.Max(r => r.LastAnswer));
-        await windowOpened.Task;
+        var (serverBefore, benchBefore) = await windowOpened;
         var elapsed = (lastAnswer - measureFrom) / frequency;
         var serverCores = serverPid is null ? double.NaN : (ProcessCpuSeconds(serverPid) - serverBefore) / elapsed;
         var benchCores = (Process.GetCurrentProcess().TotalProcessorTime - benchBefore).TotalSeconds / elapsed;

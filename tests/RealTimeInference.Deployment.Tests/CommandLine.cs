@@ -6,12 +6,16 @@ namespace RealTimeInference.Deployment.Tests;
 /// <summary>Runs a tool of the machine (docker-compose, kubectl) to its end and keeps what it wrote.</summary>
 internal static class CommandLine
 {
-    public static async Task<CommandResult> RunAsync(string fileName, params string[] arguments)
+    public static Task<CommandResult> RunAsync(string fileName, params string[] arguments) =>
+        RunAsync(TimeSpan.FromMinutes(1), fileName, arguments);
+
+    /// <summary>The same, failing when it takes longer than <paramref name="within"/>.</summary>
+    public static async Task<CommandResult> RunAsync(TimeSpan within, string fileName, params string[] arguments)
     {
         using var process = Start(fileName, arguments);
         var output = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var timeout = new CancellationTokenSource(within);
         await process.WaitForExitAsync(timeout.Token);
         return new CommandResult(process.ExitCode, await output, await errors);
     }

@@ -50,15 +50,6 @@ internal sealed class ChildProcess : IDisposable
         return start;
     }
 
-    /// <summary>Runs <paramref name="start"/> to its end (failing after <paramref name="within"/>) and returns its exit code and last output lines.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(ProcessStartInfo start, string logPath, TimeSpan within)
-    {
-        using var run = Start(start, logPath);
-        using var timeout = new CancellationTokenSource(within);
-        await run.Process.WaitForExitAsync(timeout.Token);
-        return (run.Process.ExitCode, run.Tail());
-    }
-
     /// <summary>Sends <paramref name="signal"/> (TERM, QUIT, ...) as <c>kill</c> does.</summary>
     public void Signal(string signal)
     {

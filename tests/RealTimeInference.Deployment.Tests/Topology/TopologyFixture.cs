@@ -74,11 +74,9 @@ public sealed partial class TopologyFixture : IAsyncLifetime
 
     private async Task PublishAsync()
     {
-        var (exitCode, output) = await ChildProcess.RunAsync(
-            ChildProcess.Command("dotnet", ["publish", "src/RealTimeInference.Server/RealTimeInference.Server.csproj", "-c", "Release", "-o", AppDir, "--nologo", "-v", "q"], RepoPaths.Root),
-            Path.Combine(Folder, "publish.log"),
-            TimeSpan.FromMinutes(5));
-        Assert.True(exitCode == 0, "dotnet publish failed:\n" + output);
+        (await CommandLine.RunAsync(
+            TimeSpan.FromMinutes(5), "dotnet", "publish", "src/RealTimeInference.Server/RealTimeInference.Server.csproj", "-c", "Release", "-o", AppDir, "--nologo", "-v", "q"))
+            .Succeeded("dotnet publish");
         // The image serves the models it bundles: the publish output must carry them.
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(AppDir, "models"), "model.onnx", SearchOption.AllDirectories));
     }

@@ -157,10 +157,7 @@ public sealed class TopologyTests(TopologyFixture fixture)
     }
 
     private async Task<int> HealthCheckAsync(string url) =>
-        (await ChildProcess.RunAsync(
-            ChildProcess.Command("dotnet", [Path.Combine(fixture.AppDir, "RealTimeInference.Server.dll"), "--health-check", url], fixture.AppDir),
-            Path.Combine(fixture.Folder, "health-check.log"),
-            TimeSpan.FromSeconds(30))).ExitCode;
+        (await CommandLine.RunAsync(TimeSpan.FromSeconds(30), "dotnet", Path.Combine(fixture.AppDir, "RealTimeInference.Server.dll"), "--health-check", url)).ExitCode;
 
     private static async Task<string> ReadUntilAsync(StreamReader stream, string text, CancellationToken cancel)
     {

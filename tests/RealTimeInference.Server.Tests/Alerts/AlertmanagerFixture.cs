@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace RealTimeInference.Server.Tests.Alerts;
 
@@ -16,7 +15,7 @@ public sealed class AlertmanagerServerFixture : ServerFixture, IAsyncLifetime
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "rti-alertmanager-" + Guid.NewGuid().ToString("N"));
     private Process? _alertmanager;
 
-    public Uri AlertmanagerUrl { get; } = new($"http://127.0.0.1:{FreePort()}/");
+    public Uri AlertmanagerUrl { get; } = new($"http://127.0.0.1:{RealServer.FreePort()}/");
 
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
         [new("Alerts:Alertmanager:Url", AlertmanagerUrl.ToString()), new("Alerts:PublicUrl", "http://rti.test:8000/")];
@@ -78,10 +77,4 @@ public sealed class AlertmanagerServerFixture : ServerFixture, IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 }

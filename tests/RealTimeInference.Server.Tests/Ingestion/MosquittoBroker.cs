@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace RealTimeInference.Server.Tests.Ingestion;
 
@@ -14,7 +12,7 @@ public sealed class MosquittoBroker : IAsyncLifetime
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "rti-mosquitto-" + Guid.NewGuid().ToString("N"));
     private Process? _process;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = RealServer.FreePort();
 
     public async Task InitializeAsync()
     {
@@ -44,7 +42,7 @@ public sealed class MosquittoBroker : IAsyncLifetime
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         var waited = Stopwatch.StartNew();
-        while (!await AcceptsAsync())
+        while (!await RealServer.AcceptsAsync(Port))
         {
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30) && !_process.HasExited, "Mosquitto never opened its port.");
             await Task.Delay(50);
@@ -68,27 +66,7 @@ public sealed class MosquittoBroker : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private async Task<bool> AcceptsAsync()
-    {
-        try
-        {
-            using var probe = new TcpClient();
-            await probe.ConnectAsync(IPAddress.Loopback, Port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace RealTimeInference.Server.Tests.Ingestion;
 
@@ -14,12 +12,12 @@ public sealed class RabbitMqBroker : IAsyncLifetime
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "rti-rabbitmq-" + Guid.NewGuid().ToString("N"));
     private readonly string _node = "rti-" + Guid.NewGuid().ToString("N")[..8] + "@localhost";
-    private readonly int _epmdPort = FreePort();
-    private readonly int _distPort = FreePort();
+    private readonly int _epmdPort = RealServer.FreePort();
+    private readonly int _distPort = RealServer.FreePort();
     private readonly List<Process> _started = [];
     private bool _running;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = RealServer.FreePort();
 
     public Uri Uri => new($"amqp://guest:guest@127.0.0.1:{Port}/");
 
@@ -47,7 +45,7 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var waited = Stopwatch.StartNew();
-        while (!await AcceptsAsync())
+        while (!await RealServer.AcceptsAsync(Port))
         {
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited, "RabbitMQ never opened its port.");
             await Task.Delay(50);
@@ -134,20 +132,6 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         ("ERL_EPMD_PORT", _epmdPort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
     ];
 
-    private async Task<bool> AcceptsAsync()
-    {
-        try
-        {
-            using var probe = new TcpClient();
-            await probe.ConnectAsync(IPAddress.Loopback, Port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
     private async Task<string> RunAsync(string program, string[] arguments, bool check = true)
     {
         var start = Info(program);
@@ -170,10 +154,4 @@ public sealed class RabbitMqBroker : IAsyncLifetime
         return await output;
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 }
