@@ -20,6 +20,8 @@ public static class InferenceServiceCollectionExtensions
             .Validate(o => Enum.IsDefined(o.ExecutionProvider) && o.CudaDeviceId >= 0, "Inference:ExecutionProvider must be Cpu or Cuda, Inference:CudaDeviceId not negative.")
             .Validate(o => o.MonitorWindowSeconds is >= 1 and <= 3600, "Inference:MonitorWindowSeconds must be within 1..3600.")
             .Validate(o => o.WatchQuietPeriod >= TimeSpan.Zero, "Inference:WatchQuietPeriod must not be negative.")
+            .Validate(o => Enum.IsDefined(o.ModelControl), "Inference:ModelControl must be Poll or Explicit.")
+            .Validate(o => o.MaxLoadedModels >= 0, "Inference:MaxLoadedModels must not be negative (0: no limit).")
             .ValidateOnStart();
         services.AddOptions<PredictionCacheOptions>()
             .BindConfiguration(PredictionCacheOptions.Section)

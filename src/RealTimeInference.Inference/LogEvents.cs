@@ -13,6 +13,7 @@ public static class LogEvents
     public const int ModelReloaded = 1003;
     public const int ModelReloadFailed = 1004;
     public const int CudaUnavailable = 1005;
+    public const int ModelEvicted = 1006;
     public const int ModelsWatched = 1010;
     public const int ModelFilesChanged = 1011;
 

@@ -44,7 +44,7 @@ foreach (var wafer in IndependentSet.Generate(seed, perCell))
 
     using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, features.AsMemory(), [1, features.Length]);
     using var run = new RunOptions();
-    using var outputs = session.Run(run, [manifest.Input.Name], [input], [manifest.Output.Name]);
+    using var outputs = session.Run(run, [manifest.Input!.Name], [input], [manifest.Output!.Name]);
     var probabilities = outputs[0].GetTensorDataAsSpan<float>();
     var best = 0;
     for (var c = 1; c < probabilities.Length; c++)

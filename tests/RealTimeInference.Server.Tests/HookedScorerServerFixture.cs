@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Onnx;
+using RealTimeInference.Inference.Tensors;
 
 namespace RealTimeInference.Server.Tests;
 
@@ -23,8 +24,8 @@ public abstract class HookedScorerServerFixture : ServerFixture
 
     private sealed class HookedScorerFactory(OnnxScorerFactory onnx, HookedScorerServerFixture fixture) : IScorerFactory
     {
-        public IBatchScorer Create(string modelPath, ModelManifest manifest) =>
-            new HookedScorer(onnx.Create(modelPath, manifest), manifest.Name, fixture);
+        public IBatchScorer Create(string modelPath, ModelManifest? manifest) =>
+            new HookedScorer(onnx.Create(modelPath, manifest), manifest!.Name, fixture);
     }
 
     private sealed class HookedScorer(IBatchScorer inner, string model, HookedScorerServerFixture fixture) : IBatchScorer
@@ -32,6 +33,10 @@ public abstract class HookedScorerServerFixture : ServerFixture
         public int FeatureCount => inner.FeatureCount;
 
         public int OutputCount => inner.OutputCount;
+
+        public ModelSignature? Signature => inner.Signature;
+
+        public void WarmUp(IReadOnlyList<IReadOnlyList<Tensor>> samples, IReadOnlyList<string> outputs) => inner.WarmUp(samples, outputs);
 
         public void Score(Memory<float> features, int rows, Span<float> scores)
         {

@@ -3,6 +3,7 @@ using Polly;
 using Polly.CircuitBreaker;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Inference.Tensors;
 using Outcome = RealTimeInference.Inference.Outcomes.Outcome;
 
 namespace RealTimeInference.Inference.Batching;
@@ -21,6 +22,9 @@ public sealed partial class MicroBatcher : IAsyncDisposable
     private readonly string _model;
     private readonly IBatchScorer _scorer;
     private readonly int _maxBatchRows;
+    private readonly int _holdUntilRows;
+    private readonly bool _concatenates;
+    private readonly bool _delaysExpired;
     private readonly TimeSpan _maxQueueDelay;
     private readonly TimeProvider _time;
     private readonly InferenceMetrics _metrics;
@@ -48,7 +52,8 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         InferenceMetrics metrics,
         ILogger logger,
         AdmissionSettings? admission = null,
-        ResiliencePipeline<TimeSpan>? runs = null)
+        ResiliencePipeline<TimeSpan>? runs = null,
+        BatchShape? shape = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchRows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityRows, 1);
@@ -58,6 +63,10 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         _model = model;
         _scorer = scorer;
         _maxBatchRows = maxBatchRows;
+        shape ??= BatchShape.Default;
+        _holdUntilRows = shape.HoldUntilRows is > 0 and var hold ? Math.Min(hold, maxBatchRows) : maxBatchRows;
+        _concatenates = shape.Concatenates;
+        _delaysExpired = shape.DelaysExpired;
         _maxQueueDelay = maxQueueDelay;
         _time = time;
         _metrics = metrics;
@@ -94,8 +103,31 @@ public sealed partial class MicroBatcher : IAsyncDisposable
             throw new ArgumentException($"Expected {rows * _scorer.FeatureCount} floats for {rows} rows.", nameof(features));
         }
 
-        var now = _time.GetTimestamp();
-        var work = new BatchWork(features, scores, rows, now, deadline, cancellationToken);
+        return Enqueue(new BatchWork(features, scores, rows, _time.GetTimestamp(), deadline, cancellationToken));
+    }
+
+    /// <summary>
+    /// Runs the model on named <paramref name="inputs"/> (in the model's input order; for a model
+    /// that batches, each with the same rows along dimension 0) by <paramref name="deadline"/>; the
+    /// result's <see cref="ScoreResult.Outputs"/> are this request's rows of <paramref name="outputs"/>, in that order.
+    /// </summary>
+    public ValueTask<ScoreResult> RunAsync(
+        IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputs, Deadline deadline, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(inputs.Count, nameof(inputs));
+        var rows = _concatenates ? (int)inputs[0].Rows : 1;
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1, nameof(inputs));
+        if (_concatenates && inputs.Any(i => i.Rows != rows))
+        {
+            throw new ArgumentException("Every input must hold the same rows.", nameof(inputs));
+        }
+
+        return Enqueue(new BatchWork(inputs, outputs, rows, _time.GetTimestamp(), deadline, cancellationToken));
+    }
+
+    private ValueTask<ScoreResult> Enqueue(BatchWork work)
+    {
+        var (now, rows, deadline) = (work.Enqueued, work.Rows, work.Deadline);
         List<BatchWork>? shed = null;
         Outcome admitted;
         TaskCompletionSource? wake = null;
@@ -221,7 +253,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
             return true;
         }
 
-        if (_maxQueueDelay > TimeSpan.Zero && !_hold.IsCancellationRequested && QueuedRows < _maxBatchRows && OldestEnqueue() is { } oldest)
+        if (_maxQueueDelay > TimeSpan.Zero && !_hold.IsCancellationRequested && QueuedRows < _holdUntilRows && OldestEnqueue() is { } oldest)
         {
             // The delay counts from the oldest request's arrival, not from when the loop noticed it.
             var remaining = _maxQueueDelay - _time.GetElapsedTime(oldest);
@@ -265,7 +297,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         {
             while (rows < _maxBatchRows && _queues.PeekEarliest() is { } next)
             {
-                if (rows > 0 && rows + next.Rows > _maxBatchRows)
+                if (rows > 0 && (rows + next.Rows > _maxBatchRows || !_concatenates || !next.JoinsWith(_batch[0])))
                 {
                     break;
                 }
@@ -276,7 +308,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
                 {
                     _dropped.Add((work, new ScoreResult(Outcome.Cancelled)));
                 }
-                else if (work.Deadline.Due <= now)
+                else if (work.Deadline.Due <= now && !_delaysExpired)
                 {
                     _dropped.Add((work, Dropped(Outcome.DeadlineExpired)));
                 }
@@ -339,7 +371,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         // Metrics first: should recording throw, the loop's guard still has the whole batch to answer.
         foreach (var work in _batch)
         {
-            work.TrySetResult(new ScoreResult(Outcome.Ok, _time.GetElapsedTime(work.Enqueued, start), compute, rows, _batch.Count));
+            work.TrySetResult(new ScoreResult(Outcome.Ok, _time.GetElapsedTime(work.Enqueued, start), compute, rows, _batch.Count, Outputs: work.Results));
         }
     }
 
@@ -355,4 +387,15 @@ public sealed partial class MicroBatcher : IAsyncDisposable
 
     [LoggerMessage(EventId = LogEvents.DispatchFault, Level = LogLevel.Critical, Message = "The dispatch loop of model {Model} failed outside a model run; the batch in hand was failed and the loop goes on")]
     private static partial void LogDispatchFault(ILogger logger, Exception exception, string model);
+}
+
+/// <summary>
+/// How a model's requests join into runs: whether they can be concatenated along dimension 0 (a
+/// model without a batch dimension runs one request a run), the rows at which a held batch runs
+/// without waiting out <c>maxQueueDelay</c> (Triton's preferred batch size; 0: the batch limit), and
+/// whether work past its deadline is still computed (Triton's <c>delay</c> timeout action) rather than answered uncomputed.
+/// </summary>
+public sealed record BatchShape(bool Concatenates = true, int HoldUntilRows = 0, bool DelaysExpired = false)
+{
+    public static BatchShape Default { get; } = new();
 }

@@ -11,6 +11,15 @@ public enum ExecutionProvider
     Cuda,
 }
 
+/// <summary>Who decides which models are loaded (Triton's model control modes).</summary>
+public enum ModelControl
+{
+    /// <summary>Every model folder is loaded, and reloaded when its files change (with <see cref="InferenceOptions.WatchModels"/>).</summary>
+    Poll,
+    /// <summary>Every model folder is loaded at start; after that only <c>POST /v2/repository/models/{name}/load|unload</c> load and unload, and files changing do nothing.</summary>
+    Explicit,
+}
+
 public sealed class InferenceOptions
 {
     public const string Section = "Inference";
@@ -35,6 +44,21 @@ public sealed class InferenceOptions
     /// progress is not loaded half-written.
     /// </summary>
     public TimeSpan WatchQuietPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Poll (default: today's watcher) or Explicit (the repository API loads and unloads).</summary>
+    public ModelControl ModelControl { get; set; } = ModelControl.Poll;
+
+    /// <summary>
+    /// Load no model at start: each is loaded by its first request (a fab with a model per chamber
+    /// keeps only those in use loaded). The first request waits for the load.
+    /// </summary>
+    public bool LoadOnFirstUse { get; set; }
+
+    /// <summary>
+    /// The most models loaded at once (0: no limit). Loading one more unloads the least recently
+    /// used one; with <see cref="LoadOnFirstUse"/> it loads again on its next request.
+    /// </summary>
+    public int MaxLoadedModels { get; set; }
 
     public string ResolveModelsPath() => Path.GetFullPath(ModelsPath, AppContext.BaseDirectory);
 }

@@ -19,7 +19,7 @@ internal sealed partial class ModelWatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var root = options.Value.ResolveModelsPath();
-        if (!options.Value.WatchModels || !Directory.Exists(root))
+        if (!options.Value.WatchModels || options.Value.ModelControl == ModelControl.Explicit || !Directory.Exists(root))
         {
             return;
         }
@@ -53,8 +53,12 @@ internal sealed partial class ModelWatcher(
                 foreach (var model in pending.Where(p => time.GetElapsedTime(p.Value) >= quiet).Select(p => p.Key).ToArray())
                 {
                     pending.Remove(model);
-                    LogChanged(logger, model);
-                    await repository.ReloadAsync(model).ConfigureAwait(false);
+                    // A model not loaded (lazy, or unloaded) stays so: its next use loads the new files.
+                    if (!options.Value.LoadOnFirstUse || repository.TryGet(model, out _))
+                    {
+                        LogChanged(logger, model);
+                        await repository.ReloadAsync(model).ConfigureAwait(false);
+                    }
                 }
 
                 if (pending.Count == 0)

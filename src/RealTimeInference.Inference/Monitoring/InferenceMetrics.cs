@@ -34,6 +34,10 @@ public sealed class InferenceMetrics
     private readonly Counter<long> _deadlineMisses;
     private readonly Counter<long> _fallbacks;
     private readonly UpDownCounter<long> _queued;
+    private readonly Counter<long> _loads;
+    private readonly Counter<long> _unloads;
+    private readonly Histogram<double> _loadSeconds;
+    private Func<int> _loaded = () => 0;
     private Func<IEnumerable<(string Model, CircuitState State)>> _breakers = () => [];
 
     public InferenceMetrics(IMeterFactory meterFactory)
@@ -54,6 +58,11 @@ public sealed class InferenceMetrics
         _deadlineMisses = meter.CreateCounter<long>("deadline_misses_total", description: "Computed requests answered after their deadline, by model and latency class.");
         _fallbacks = meter.CreateCounter<long>("fallbacks_total", description: "Requests a model could not answer, by model and who answered instead (fallback, safe_default).");
         _queued = meter.CreateUpDownCounter<long>("queued_rows", description: "Rows waiting in each model's queue.");
+        _loads = meter.CreateCounter<long>("model_loads_total", description: "Model loads by model, reason (startup, first_use, explicit) and result (ok, failed).");
+        _unloads = meter.CreateCounter<long>("model_unloads_total", description: "Models unloaded, by model and reason (explicit, lru: the least recently used one, to stay within Inference:MaxLoadedModels).");
+        _loadSeconds = meter.CreateHistogram(
+            "model_load_seconds", unit: "s", description: "Time to open, check and warm up one model version.", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        meter.CreateObservableGauge("models_loaded", () => _loaded(), description: "Models loaded now (each with every version its policy serves).");
         meter.CreateObservableGauge("breaker_state", ObserveBreakers, description: "Each model's circuit breaker: 0 closed, 1 open, 2 half-open, 3 isolated.");
     }
 
@@ -97,6 +106,17 @@ public sealed class InferenceMetrics
 
     internal void RecordReload(string model, bool succeeded) =>
         _reloads.Add(1, new TagList { { "model", model }, { "result", succeeded ? "ok" : "failed" } });
+
+    internal void TrackLoaded(Func<int> loaded) => _loaded = loaded;
+
+    internal void RecordLoad(string model, string reason, bool succeeded, TimeSpan took)
+    {
+        _loads.Add(1, new TagList { { "model", model }, { "reason", reason }, { "result", succeeded ? "ok" : "failed" } });
+        _loadSeconds.Record(took.TotalSeconds, new KeyValuePair<string, object?>("model", model));
+    }
+
+    internal void RecordUnload(string model, string reason) =>
+        _unloads.Add(1, new TagList { { "model", model }, { "reason", reason } });
 
     internal void RecordCache(string model, bool hit) =>
         _cache.Add(1, new TagList { { "model", model }, { "result", hit ? "hit" : "miss" } });

@@ -8,7 +8,9 @@ namespace RealTimeInference.Inference.Onnx;
 /// <summary>Opens a model file for scoring; the repository's one way to make a scorer.</summary>
 public interface IScorerFactory
 {
-    IBatchScorer Create(string modelPath, ModelManifest manifest);
+    /// <param name="modelPath">The version's model.onnx.</param>
+    /// <param name="manifest">model.json as written; null when the folder has none.</param>
+    IBatchScorer Create(string modelPath, ModelManifest? manifest);
 }
 
 /// <summary>
@@ -19,7 +21,7 @@ public sealed partial class OnnxScorerFactory(IOptions<InferenceOptions> options
 {
     private int _fallbackLogged;
 
-    public IBatchScorer Create(string modelPath, ModelManifest manifest)
+    public IBatchScorer Create(string modelPath, ModelManifest? manifest)
     {
         var scorer = new OnnxScorer(modelPath, manifest, options.Value.ExecutionProvider, options.Value.CudaDeviceId);
         if (scorer.ProviderFallback is { } reason && Interlocked.Exchange(ref _fallbackLogged, 1) == 0)

@@ -4,6 +4,7 @@ using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Monitoring;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Inference.Tensors;
 
 namespace RealTimeInference.Inference.Resilience;
 
@@ -45,28 +46,11 @@ public sealed class ModelGuard(ModelRepository repository, IOptions<ResilienceOp
         CancellationToken cancellationToken,
         bool safeDefault = true)
     {
-        var result = await model.Batcher.ScoreAsync(features, scores, deadline, cancellationToken).ConfigureAwait(false);
-        if (result.Outcome == Outcome.Unavailable && !repository.IsDraining
-            && repository.TryGet(model.Name, out var swapped) && swapped != model && swapped.TakesTheSameRowsAs(model))
+        var answer = await AnswerAsync(
+            model, m => m.Batcher.ScoreAsync(features, scores, deadline, cancellationToken), static (a, b) => a.TakesTheSameRowsAs(b)).ConfigureAwait(false);
+        if (answer.Result.Outcome != Outcome.Failed)
         {
-            // A reload swapped the model between lookup and enqueue: the new version takes the request.
-            model = swapped;
-            result = await model.Batcher.ScoreAsync(features, scores, deadline, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (result.Outcome != Outcome.Failed)
-        {
-            return new GuardedScore(result, model, Answerer.Model);
-        }
-
-        if (model.Manifest.Fallback is { } name && repository.TryGet(name, out var fallback) && fallback.TakesTheSameRowsAs(model))
-        {
-            var second = await fallback.Batcher.ScoreAsync(features, scores, deadline, cancellationToken).ConfigureAwait(false);
-            if (second.Outcome != Outcome.Failed)
-            {
-                metrics.RecordFallback(model.Name, Answerer.Fallback);
-                return new GuardedScore(second, fallback, Answerer.Fallback);
-            }
+            return answer;
         }
 
         // A safe default is one score; a multi-class model's answer cannot be made up that way.
@@ -75,6 +59,43 @@ public sealed class ModelGuard(ModelRepository repository, IOptions<ResilienceOp
             scores.Span.Fill(safe);
             metrics.RecordFallback(model.Name, Answerer.SafeDefault);
             return new GuardedScore(new ScoreResult(Outcome.Ok), null, Answerer.SafeDefault);
+        }
+
+        return answer;
+    }
+
+    /// <summary>
+    /// Runs named tensors with <paramref name="model"/> or, when its run failed, its fallback (when
+    /// that takes the same tensors). No safe default: a made-up tensor would look like the model's.
+    /// </summary>
+    public async ValueTask<GuardedScore> RunAsync(
+        ServedModel model, IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputs, Deadline deadline, CancellationToken cancellationToken)
+    {
+        return await AnswerAsync(
+            model, m => m.Batcher.RunAsync(inputs, outputs, deadline, cancellationToken), static (a, b) => a.TakesTheSameTensorsAs(b)).ConfigureAwait(false);
+    }
+
+    /// <summary>The model's answer — from the version a reload swapped in, if it came between lookup and enqueue — or, when it failed, its fallback's.</summary>
+    private async ValueTask<GuardedScore> AnswerAsync(
+        ServedModel model, Func<ServedModel, ValueTask<ScoreResult>> run, Func<ServedModel, ServedModel, bool> takesTheSame)
+    {
+        var result = await run(model).ConfigureAwait(false);
+        if (result.Outcome == Outcome.Unavailable && !repository.IsDraining
+            && repository.TryGet(model.Name, out var swapped) && swapped != model && takesTheSame(swapped, model))
+        {
+            model = swapped;
+            result = await run(model).ConfigureAwait(false);
+        }
+
+        if (result.Outcome == Outcome.Failed
+            && model.Manifest.Fallback is { } name && repository.TryGet(name, out var fallback) && takesTheSame(fallback, model))
+        {
+            var second = await run(fallback).ConfigureAwait(false);
+            if (second.Outcome != Outcome.Failed)
+            {
+                metrics.RecordFallback(model.Name, Answerer.Fallback);
+                return new GuardedScore(second, fallback, Answerer.Fallback);
+            }
         }
 
         return new GuardedScore(result, model, Answerer.Model);

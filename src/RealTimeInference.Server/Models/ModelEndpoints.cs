@@ -63,8 +63,7 @@ internal static partial class ModelEndpoints
     private static async Task<Results<Ok<ModelInfo>, ProblemHttpResult>> ReloadAsync(
         string name, HttpContext context, ModelRepository repository, IOptions<SecurityOptions> security)
     {
-        // With keys, reload needs one (the group's policy); without any, only this machine may reload.
-        if (security.Value.ApiKeys.Count == 0 && context.Connection.RemoteIpAddress is { } remote && !IPAddress.IsLoopback(remote))
+        if (!MayChangeModels(context, security.Value))
         {
             return TypedResults.Problem(
                 "Without Security:ApiKeys, models reload only from the server's own machine; configure keys to reload from elsewhere.",
@@ -87,6 +86,10 @@ internal static partial class ModelEndpoints
         return TypedResults.Problem(
             $"{reload.Error} Version {reload.ServingVersion} keeps serving.", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Reload failed");
     }
+
+    /// <summary>With keys, changing what serves needs one (the group's policy); without any, only this machine may reload, load or unload.</summary>
+    public static bool MayChangeModels(HttpContext context, SecurityOptions security) =>
+        security.ApiKeys.Count > 0 || context.Connection.RemoteIpAddress is not { } remote || IPAddress.IsLoopback(remote);
 
     /// <summary>Null when <paramref name="name"/> is a served model's; otherwise the problem: 400 for a name no model folder may have, 404 for one not served.</summary>
     private static ProblemHttpResult? Find(string name, ModelRepository repository, out ServedModel? model)

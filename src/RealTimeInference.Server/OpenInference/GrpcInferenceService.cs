@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Inference.Tensors;
 using RealTimeInference.Server.OpenInference.Grpc;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Transport;
@@ -30,7 +31,10 @@ internal sealed class GrpcInferenceService(
         Task.FromResult(new ServerReadyResponse { Ready = service.IsReady });
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context) =>
-        Task.FromResult(new ModelReadyResponse { Ready = Find(request.Name, request.Version) is { } model && service.IsModelReady(model) });
+        ReadyAsync(request);
+
+    private async Task<ModelReadyResponse> ReadyAsync(ModelReadyRequest request) =>
+        new() { Ready = await service.FindAsync(request.Name, request.Version).ConfigureAwait(false) is { } model && service.IsModelReady(model) };
 
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context)
     {
@@ -40,21 +44,22 @@ internal sealed class GrpcInferenceService(
         return Task.FromResult(response);
     }
 
-    public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
+    public override async Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
-        var metadata = OpenInferenceService.Metadata(Find(request.Name, request.Version) ?? throw NotFound(request.Name, request.Version));
+        var metadata = OpenInferenceService.Metadata(
+            await service.FindAsync(request.Name, request.Version).ConfigureAwait(false) ?? throw NotFound(request.Name, request.Version));
         var response = new ModelMetadataResponse { Name = metadata.Name, Platform = metadata.Platform };
         response.Versions.Add(metadata.Versions);
         response.Inputs.Add(metadata.Inputs.Select(Tensor));
         response.Outputs.Add(metadata.Outputs.Select(Tensor));
-        return Task.FromResult(response);
+        return response;
     }
 
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         var started = time.GetTimestamp();
         var http = context.GetHttpContext();
-        var model = Find(request.ModelName, request.ModelVersion);
+        var model = await service.FindAsync(request.ModelName, request.ModelVersion).ConfigureAwait(false);
         var defaultClass = model is null ? LatencyClass.ProcessControl : service.DefaultClass(model);
         var deadline = Deadline.For(defaultClass, started, time) with { Client = ClientIdentity.Of(http) };
         if (model is null)
@@ -63,7 +68,7 @@ internal sealed class GrpcInferenceService(
             throw NotFound(request.ModelName, request.ModelVersion);
         }
 
-        if ((Decode(request, out var decoded) ?? service.Schedule(decoded!, started, ref deadline)) is { } bad)
+        if ((Decode(request, out var decoded) ?? service.Schedule(model, decoded!, started, ref deadline)) is { } bad)
         {
             throw Refuse(started, deadline, Outcome.Invalid, bad, TimeSpan.Zero);
         }
@@ -96,7 +101,7 @@ internal sealed class GrpcInferenceService(
 
         foreach (var output in result.Outputs)
         {
-            var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Name, Datatype = OpenInferenceService.ModelDataType };
+            var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Name, Datatype = output.Type.Name() };
             tensor.Shape.Add(output.Shape);
             response.Outputs.Add(tensor);
             response.RawOutputContents.Add(UnsafeByteOperations.UnsafeWrap(V2Tensors.ToBinary(output.Values)));
@@ -104,8 +109,6 @@ internal sealed class GrpcInferenceService(
 
         return response;
     }
-
-    private Inference.Models.ServedModel? Find(string name, string version) => service.Find(name, version);
 
     private static ModelMetadataResponse.Types.TensorMetadata Tensor(V2TensorMetadata tensor)
     {
@@ -199,24 +202,26 @@ internal sealed class GrpcInferenceService(
         return null;
     }
 
-    private static string? FromContents(ModelInferRequest.Types.InferInputTensor input, V2DataType type, long[] shape, long elements, out float[] values)
+    private static string? FromContents(ModelInferRequest.Types.InferInputTensor input, TensorType type, long[] shape, long elements, out Array values)
     {
         var contents = input.Contents ?? new InferTensorContents();
         return type switch
         {
-            V2DataType.Fp32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Fp32Contents, v => v, out values),
-            V2DataType.Fp64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Fp64Contents, v => v, out values),
-            V2DataType.Int8 or V2DataType.Int16 or V2DataType.Int32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.IntContents, v => v, out values),
-            V2DataType.Int64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Int64Contents, v => v, out values),
-            V2DataType.UInt8 or V2DataType.UInt16 or V2DataType.UInt32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.UintContents, v => v, out values),
-            V2DataType.UInt64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Uint64Contents, v => v, out values),
+            TensorType.Fp32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Fp32Contents, out values),
+            TensorType.Fp64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Fp64Contents, out values),
+            TensorType.Int8 or TensorType.Int16 or TensorType.Int32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.IntContents, out values),
+            TensorType.Int64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Int64Contents, out values),
+            TensorType.UInt8 or TensorType.UInt16 or TensorType.UInt32 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.UintContents, out values),
+            TensorType.UInt64 => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.Uint64Contents, out values),
+            TensorType.Bool => V2Tensors.FromNumbers(input.Name, type, shape, elements, contents.BoolContents, out values),
+            TensorType.Bytes => V2Tensors.FromNumbers(input.Name, type, shape, elements, [.. contents.BytesContents.Select(b => b.ToStringUtf8())], out values),
             _ => Unsupported(input.Name, type, out values),
         };
     }
 
-    private static string Unsupported(string name, V2DataType type, out float[] values)
+    private static string Unsupported(string name, TensorType type, out Array values)
     {
-        values = [];
+        values = Array.Empty<float>();
         return $"input '{name}': {type.Name()} data must come in raw_input_contents.";
     }
 

@@ -5,8 +5,11 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Inference.Tensors;
+using RealTimeInference.Server.Models;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Security;
@@ -111,14 +114,29 @@ internal static class OpenInferenceEndpoints
             .WithName("V2ServerMetadata").WithSummary("Server name, version and protocol extensions");
         foreach (var (prefix, suffix) in new[] { ("/models/{name}", ""), ("/models/{name}/versions/{version}", "Version") })
         {
-            api.MapGet(prefix, ModelMetadata).WithName("V2ModelMetadata" + suffix).WithSummary("The model's platform, versions and input and output tensors");
-            api.MapGet(prefix + "/ready", ModelReady).WithName("V2ModelReady" + suffix).WithSummary("200 when the model answers; 404 unknown, 503 not now");
+            api.MapGet(prefix, ModelMetadataAsync).WithName("V2ModelMetadata" + suffix).WithSummary("The model's platform, versions and input and output tensors");
+            api.MapGet(prefix + "/config", ModelConfigAsync).WithName("V2ModelConfig" + suffix)
+                .WithSummary("The model's configuration (Triton's model-configuration extension), completed from its ONNX signature and model.json");
+            api.MapGet(prefix + "/ready", ModelReadyAsync).WithName("V2ModelReady" + suffix).WithSummary("200 when the model answers; 404 unknown, 503 not now");
             api.MapPost(prefix + "/infer", InferAsync)
                 .WithName("V2ModelInfer" + suffix)
                 .WithSummary("Infer with the model: JSON tensors, or Triton's binary tensor extension")
-                .WithDescription("Tensors as the model's metadata declares them (FP32; FP64, FP16 and integer types are converted). Parameters: priority (1 most urgent .. 4 the latency classes), timeout (microseconds), binary_data_output. 400 bad tensor, 404 unknown model or version, 413 too many rows or bytes, 503 + Retry-After not computed.")
+                .WithDescription("Every input the model's metadata declares, by name, datatype and shape (numbers of another numeric datatype are converted when each fits); outputs: all, or those named. Parameters: priority (1 most urgent .. 4 the latency classes), timeout (microseconds), binary_data_output. 400 bad tensor, 404 unknown model or version, 413 too many rows or bytes, 503 + Retry-After not computed.")
                 .WithBodyLimit(options.MaxRequestBytes);
         }
+
+        // Triton's repository extension: what the repository holds, and loading and unloading, as reload is protected.
+        var repository = api.MapGroup("/repository").WithTags("Open Inference Protocol (V2)");
+        repository.MapPost("/index", (ModelRepository models) =>
+                TypedResults.Ok<IReadOnlyList<V2RepositoryEntry>>([.. models.Index().Select(e => new V2RepositoryEntry(
+                    e.Name, e.Version?.ToString(CultureInfo.InvariantCulture), e.State, e.Reason))]))
+            .WithName("V2RepositoryIndex").WithSummary("Every model folder of the repository, loaded or not, with its state (READY, UNAVAILABLE) and why");
+        repository.MapPost("/models/{name}/load", LoadAsync).WithName("V2RepositoryLoad")
+            .WithSummary("Load (or load again) a model of the repository; with Inference:ModelControl=Explicit the only way models change while serving")
+            .WithDescription("200 when it serves; 400 with the reason when its files do not load (what served keeps serving); 404 no such folder; 403 from elsewhere than this machine without API keys.");
+        repository.MapPost("/models/{name}/unload", UnloadAsync).WithName("V2RepositoryUnload")
+            .WithSummary("Stop serving a model: queued requests are answered, new ones are 404 until it is loaded again")
+            .WithDescription("200 unloaded; 404 not loaded; 403 from elsewhere than this machine without API keys.");
 
         app.MapGrpcService<GrpcInferenceService>().WithApiKey(app.ServiceProvider);
         return app;
@@ -127,22 +145,58 @@ internal static class OpenInferenceEndpoints
     private static Results<Ok, JsonHttpResult<V2Error>> ServerReady(HttpContext context, OpenInferenceService service, IOptions<PredictionOptions> predictions) =>
         service.IsReady ? TypedResults.Ok() : Error(context, Outcome.Unavailable, "The server is not ready: no model is loaded, or it is draining.", TimeSpan.Zero, predictions.Value);
 
-    private static Results<Ok<V2ModelMetadata>, JsonHttpResult<V2Error>> ModelMetadata(string name, string? version, OpenInferenceService service) =>
-        service.Find(name, version) is { } model
+    private static async Task<Results<Ok<V2ModelMetadata>, JsonHttpResult<V2Error>>> ModelMetadataAsync(string name, string? version, OpenInferenceService service) =>
+        await service.FindAsync(name, version) is { } model
             ? TypedResults.Ok(OpenInferenceService.Metadata(model))
             : NotFound(name, version);
 
-    private static Results<Ok, JsonHttpResult<V2Error>> ModelReady(
+    private static async Task<Results<Ok<V2ModelConfig>, JsonHttpResult<V2Error>>> ModelConfigAsync(string name, string? version, OpenInferenceService service) =>
+        await service.FindAsync(name, version) is { } model
+            ? TypedResults.Ok(service.Config(model))
+            : NotFound(name, version);
+
+    private static async Task<Results<Ok, JsonHttpResult<V2Error>>> ModelReadyAsync(
         HttpContext context, string name, string? version, OpenInferenceService service, IOptions<PredictionOptions> predictions) =>
-        service.Find(name, version) is not { } model ? NotFound(name, version)
+        await service.FindAsync(name, version) is not { } model ? NotFound(name, version)
         : service.IsModelReady(model) ? TypedResults.Ok()
         : Error(context, Outcome.Unavailable, $"Model '{name}' is not ready: the server is draining.", TimeSpan.Zero, predictions.Value);
+
+    private static async Task<Results<Ok, JsonHttpResult<V2Error>>> LoadAsync(
+        HttpContext context, string name, ModelRepository repository, IOptions<InferenceOptions> inference, IOptions<SecurityOptions> security)
+    {
+        if (RefuseRepositoryChange(context, inference.Value, security.Value) is { } refused)
+        {
+            return refused;
+        }
+
+        var load = await repository.LoadAsync(name);
+        return load.Succeeded ? TypedResults.Ok()
+            : repository.Index().Any(e => e.Name == name) ? RepositoryError(load.Error ?? $"Model '{name}' did not load.", StatusCodes.Status400BadRequest)
+            : RepositoryError($"The repository has no model '{name}'.", StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<Results<Ok, JsonHttpResult<V2Error>>> UnloadAsync(
+        HttpContext context, string name, ModelRepository repository, IOptions<InferenceOptions> inference, IOptions<SecurityOptions> security) =>
+        RefuseRepositoryChange(context, inference.Value, security.Value) is { } refused ? refused
+        : await repository.UnloadAsync(name) ? TypedResults.Ok()
+        : RepositoryError($"Model '{name}' is not loaded.", StatusCodes.Status404NotFound);
+
+    /// <summary>As Triton: load and unload only under explicit model control; and, as reload, only with a key or from this machine.</summary>
+    private static JsonHttpResult<V2Error>? RefuseRepositoryChange(HttpContext context, InferenceOptions inference, SecurityOptions security) =>
+        inference.ModelControl != ModelControl.Explicit
+            ? RepositoryError("Models are loaded and unloaded through the repository API only with Inference:ModelControl=Explicit; under Poll the repository's files decide.", StatusCodes.Status400BadRequest)
+        : !ModelEndpoints.MayChangeModels(context, security)
+            ? RepositoryError("Without Security:ApiKeys, models load and unload only from the server's own machine; configure keys to do it from elsewhere.", StatusCodes.Status403Forbidden)
+        : null;
+
+    private static JsonHttpResult<V2Error> RepositoryError(string message, int status) =>
+        TypedResults.Json(new V2Error(message), Errors.V2Error, statusCode: status);
 
     private static async Task<Results<Ok<V2InferResponse>, V2BinaryResult, JsonHttpResult<V2Error>>> InferAsync(
         HttpContext context, string name, string? version, [AsParameters] OpenInferenceServices services)
     {
         var started = services.Time.GetTimestamp();
-        var model = services.Service.Find(name, version);
+        var model = await services.Service.FindAsync(name, version);
         var defaultClass = model is null ? LatencyClass.ProcessControl : services.Service.DefaultClass(model);
         var invalidHeader = RequestDeadline.Read(context.Request, defaultClass, started, services.Time, out var deadline);
         if (model is null)
@@ -185,7 +239,7 @@ internal static class OpenInferenceEndpoints
             return services.Refuse(context, started, deadline, Outcome.Invalid, bad ?? "The request could not be read.");
         }
 
-        if (services.Service.Schedule(request, started, ref deadline) is { } badSchedule)
+        if (services.Service.Schedule(model, request, started, ref deadline) is { } badSchedule)
         {
             return services.Refuse(context, started, deadline, Outcome.Invalid, badSchedule);
         }
@@ -207,7 +261,7 @@ internal static class OpenInferenceEndpoints
         }
 
         return TypedResults.Ok(new V2InferResponse(
-            model.Name, version2, request.Id, parameters, [.. result.Outputs.Select(o => new V2OutputTensor(o.Name, OpenInferenceService.ModelDataType, o.Shape, null, o.Values))]));
+            model.Name, version2, request.Id, parameters, [.. result.Outputs.Select(o => new V2OutputTensor(o.Name, o.Type.Name(), o.Shape, null, V2Tensors.ToJsonData(o.Values)))]));
     }
 
     private static JsonHttpResult<V2Error> NotFound(string name, string? version) =>
@@ -243,22 +297,23 @@ internal readonly record struct OpenInferenceServices(
 
 /// <summary>
 /// An inference response with Triton's binary tensors: the JSON (its length in
-/// <c>Inference-Header-Content-Length</c>), then each binary output's FP32 data, little-endian, in order.
+/// <c>Inference-Header-Content-Length</c>), then each binary output's data, little-endian, in order.
 /// </summary>
-internal sealed class V2BinaryResult(byte[] header, IReadOnlyList<V2Output> binary) : IResult
+internal sealed class V2BinaryResult(byte[] header, IReadOnlyList<byte[]> binary) : IResult
 {
     public static V2BinaryResult For(V2InferResponse response, IReadOnlyList<V2Output> outputs)
     {
-        var tensors = outputs.Select(o => new V2OutputTensor(
-            o.Name, OpenInferenceService.ModelDataType, o.Shape, o.Binary ? new V2OutputParameters(o.Values.Length * sizeof(float)) : null, o.Binary ? null : o.Values));
+        var data = outputs.Select(o => o.Binary ? V2Tensors.ToBinary(o.Values) : null).ToArray();
+        var tensors = outputs.Select((o, i) => new V2OutputTensor(
+            o.Name, o.Type.Name(), o.Shape, data[i] is { } bytes ? new V2OutputParameters(bytes.Length) : null, o.Binary ? null : V2Tensors.ToJsonData(o.Values)));
         var header = JsonSerializer.SerializeToUtf8Bytes(response with { Outputs = [.. tensors] }, OpenInferenceJsonContext.Default.V2InferResponse);
-        return new V2BinaryResult(header, [.. outputs.Where(o => o.Binary)]);
+        return new V2BinaryResult(header, [.. data.OfType<byte[]>()]);
     }
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
-        var dataBytes = binary.Sum(o => (long)o.Values.Length * sizeof(float));
+        var dataBytes = binary.Sum(o => (long)o.Length);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/octet-stream";
         response.Headers[V2RestRequest.HeaderLengthHeader] = header.Length.ToString(CultureInfo.InvariantCulture);
@@ -266,7 +321,7 @@ internal sealed class V2BinaryResult(byte[] header, IReadOnlyList<V2Output> bina
         await response.Body.WriteAsync(header, httpContext.RequestAborted);
         foreach (var output in binary)
         {
-            await response.Body.WriteAsync(V2Tensors.ToBinary(output.Values), httpContext.RequestAborted);
+            await response.Body.WriteAsync(output, httpContext.RequestAborted);
         }
     }
 }

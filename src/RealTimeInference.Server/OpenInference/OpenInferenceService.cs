@@ -6,7 +6,9 @@ using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Inference.Resilience;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Inference.Tensors;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Transport;
 using RealTimeInference.Server.Wafers;
@@ -14,8 +16,8 @@ using RealTimeInference.Server.Yield;
 
 namespace RealTimeInference.Server.OpenInference;
 
-/// <summary>The output of an answered inference: one FP32 tensor, row-major.</summary>
-internal sealed record V2Output(string Name, long[] Shape, float[] Values, bool Binary);
+/// <summary>One output of an answered inference: its datatype, shape and elements row-major, and whether the client wants it as binary data.</summary>
+internal sealed record V2Output(string Name, TensorType Type, long[] Shape, Array Values, bool Binary);
 
 /// <summary>What became of an inference request.</summary>
 /// <param name="Outcome">The one outcome vocabulary's verdict; <see cref="Outcome.Invalid"/> and <see cref="Outcome.TooLarge"/> for a request the model cannot take.</param>
@@ -32,13 +34,16 @@ internal sealed record V2Result(Outcome Outcome, string? Error, TimeSpan RetryAf
 
 /// <summary>
 /// The Open Inference Protocol (V2) over the served models, for every transport that speaks it
-/// (REST, gRPC): metadata from each model's model.json and ONNX signature, requests checked
-/// against that signature, and inference through the same scoring services as the server's own
-/// endpoints (<see cref="SensorScoring"/>: admission, deadlines, micro-batcher, breaker and
-/// fallback, the prediction sinks). Knows nothing of any transport.
+/// (REST, gRPC): metadata and configuration from each model's ONNX signature and model.json,
+/// requests checked against that signature (every input by name, datatype and shape; the outputs
+/// asked for), and inference through the engine's one path (<see cref="ModelGuard"/>: admission,
+/// deadlines, the micro-batcher joining requests along the batch dimension, breaker and fallback).
+/// The bundled sensor, yield and wafer models are scored through their endpoints' services, which
+/// also feed the prediction sinks. Knows nothing of any transport.
 /// </summary>
 internal sealed class OpenInferenceService(
     ModelRepository repository,
+    ModelGuard guard,
     SensorScoring sensors,
     YieldScoring yields,
     WaferPredictor wafers,
@@ -50,37 +55,79 @@ internal sealed class OpenInferenceService(
     /// <summary>Triton's platform name for an ONNX Runtime model.</summary>
     public const string Platform = "onnxruntime_onnx";
 
-    /// <summary>The tensor datatype every served model takes and answers.</summary>
-    public const string ModelDataType = "FP32";
-
     private static readonly string ServerVersion =
         typeof(OpenInferenceService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
-    public V2ServerMetadata ServerMetadata { get; } = new(options.Value.ServerName, ServerVersion, ["binary_tensor_data", "schedule_policy"]);
+    public V2ServerMetadata ServerMetadata { get; } = new(options.Value.ServerName, ServerVersion, ["binary_tensor_data", "schedule_policy", "model_configuration", "model_repository"]);
 
     public bool IsReady => repository.IsReady;
 
-    /// <summary>The served model by name and, if given, version (only the serving version is); null when there is none.</summary>
-    public ServedModel? Find(string name, string? version) =>
-        repository.TryGet(name, out var model) && (version is null or "" || version == Version(model)) ? model : null;
+    /// <summary>
+    /// The served model by name and, if given, version (one its version policy serves); loaded first
+    /// when the repository loads on first use; null when there is none.
+    /// </summary>
+    public async ValueTask<ServedModel?> FindAsync(string name, string? version)
+    {
+        var model = await repository.FindAsync(name).ConfigureAwait(false);
+        if (model is null || version is null or "")
+        {
+            return model;
+        }
+
+        return int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? model.WithVersion(number) : null;
+    }
 
     /// <summary>Whether the model answers now: served, and the server not draining.</summary>
-    public bool IsModelReady(ServedModel model) => !repository.IsDraining && repository.TryGet(model.Name, out var current) && current == model;
+    public bool IsModelReady(ServedModel model) =>
+        !repository.IsDraining && repository.TryGet(model.Name, out var current) && (current == model || current.OtherVersions.Contains(model));
 
     public static string Version(ServedModel model) => model.Version.ToString(CultureInfo.InvariantCulture);
 
     public static string NotFound(string name, string? version) =>
         version is null or "" ? $"Model '{name}' is not served." : $"Model '{name}' version {version} is not served.";
 
-    public static V2ModelMetadata Metadata(ServedModel model)
+    public static V2ModelMetadata Metadata(ServedModel model) => new(
+        model.Name,
+        [.. new[] { model }.Concat(model.OtherVersions).Select(Version)],
+        Platform,
+        [.. model.Signature.Inputs.Select(Tensor)],
+        [.. model.Signature.Outputs.Select(Tensor)]);
+
+    private static V2TensorMetadata Tensor(TensorSpec spec) => new(spec.Name, spec.Type.Name(), spec.Dims);
+
+    /// <summary>The completed configuration, as Triton's model-configuration extension answers it.</summary>
+    public V2ModelConfig Config(ServedModel model)
     {
         var manifest = model.Manifest;
-        return new V2ModelMetadata(
+        var batching = manifest.Batching;
+        var batched = model.Signature.HasBatchDimension;
+        static IReadOnlyList<V2TensorConfig> Tensors(IReadOnlyList<TensorConfig>? tensors) =>
+            [.. (tensors ?? []).Select(t => new V2TensorConfig(t.Name, "TYPE_" + t.DataType switch { "FP16" => "FP16", "BYTES" => "STRING", var other => other }, t.Dims ?? [], t.Features))];
+        return new V2ModelConfig(
             model.Name,
-            [Version(model)],
             Platform,
-            [new V2TensorMetadata(manifest.Input.Name, ModelDataType, [-1, .. manifest.InputShape.Select(d => (long)d)])],
-            [new V2TensorMetadata(manifest.Output.Name, ModelDataType, [-1, model.OutputCount])]);
+            batched ? batching.MaxBatchSize : 0,
+            Tensors(manifest.Inputs),
+            Tensors(manifest.Outputs),
+            new V2DynamicBatching(
+                batching.PreferredBatchSize ?? [],
+                (long)(batching.MaxQueueDelayMs * 1000),
+                batching.PriorityLevels == 0 ? LatencyClasses.Count : batching.PriorityLevels,
+                LatencyClasses.All.ToList().IndexOf(DefaultClass(model)) + 1,
+                new V2QueuePolicy(
+                    batching.DefaultQueuePolicy?.TimeoutAction.ToUpperInvariant() ?? "REJECT",
+                    batching.DefaultQueuePolicy?.DefaultTimeoutMicroseconds ?? 0,
+                    batching.DefaultQueuePolicy?.AllowTimeoutOverride ?? true,
+                    batching.QueueCapacity),
+                batching.Admission,
+                model.Signature.CanConcatenate),
+            manifest.VersionPolicy ?? new VersionPolicy(Latest: new LatestVersions(1)),
+            DefaultClass(model).Name(),
+            manifest.Threads,
+            manifest.ModelWarmup ?? [new WarmupSample()],
+            manifest.Fallback,
+            manifest.Threshold,
+            manifest.Input is { } input && manifest.Output is { } output ? new V2RowTensors(input.Name, input.Features, output.Name) : null);
     }
 
     /// <summary>
@@ -88,22 +135,32 @@ internal sealed class OpenInferenceService(
     /// most urgent, 4 and above the least; 0 keeps <paramref name="deadline"/>'s), its <c>timeout</c>
     /// (microseconds) the due time, as <c>X-Deadline-Ms</c> does.
     /// </summary>
-    public string? Schedule(V2Request request, long arrived, ref Deadline deadline)
+    public string? Schedule(ServedModel model, V2Request request, long arrived, ref Deadline deadline)
     {
+        var batching = model.Manifest.Batching;
+        if (request.Priority is > 0 and var levelAsked && batching.PriorityLevels > 0 && levelAsked > batching.PriorityLevels)
+        {
+            return $"parameter priority must be within 1..{batching.PriorityLevels}, the priority levels of model '{model.Name}' (0: its default).";
+        }
+
+        // The model's queue policy sets the timeout of a request that gives none, or may not.
+        var policy = batching.DefaultQueuePolicy;
+        var timeout = policy is { AllowTimeoutOverride: false } || request.TimeoutMicroseconds is null or 0 ? null : request.TimeoutMicroseconds;
+        timeout ??= policy?.DefaultTimeoutMicroseconds is > 0 and var byPolicy ? byPolicy : null;
         if (request.Priority is > 0 and var priority)
         {
             var latencyClass = LatencyClasses.All[(int)Math.Min(priority, LatencyClasses.Count) - 1];
             deadline = Deadline.For(latencyClass, arrived, time) with { Client = deadline.Client };
         }
 
-        if (request.TimeoutMicroseconds is > 0 and var timeout)
+        if (timeout is { } microseconds)
         {
-            if (timeout > RequestDeadline.MaxDeadlineMs * 1000)
+            if (microseconds > RequestDeadline.MaxDeadlineMs * 1000)
             {
                 return $"parameter timeout must be at most {RequestDeadline.MaxDeadlineMs * 1000:0} microseconds.";
             }
 
-            var within = Deadline.Within(TimeSpan.FromMicroseconds(timeout), arrived, time);
+            var within = Deadline.Within(TimeSpan.FromMicroseconds(microseconds), arrived, time);
             deadline = deadline with { Class = request.Priority is > 0 ? deadline.Class : within.Class, Due = within.Due };
         }
 
@@ -114,24 +171,35 @@ internal sealed class OpenInferenceService(
     public async ValueTask<V2Result> InferAsync(
         ServedModel model, V2Request request, Deadline deadline, PredictionOrigin origin, CancellationToken cancellationToken)
     {
+        if (!IsBundled(model))
+        {
+            return await RunAsync(model, request, deadline, cancellationToken).ConfigureAwait(false);
+        }
+
         if (Check(model, request, out var rows) is { } refused)
         {
             return refused;
         }
 
-        var input = request.Inputs[0];
+        if (V2Tensors.ConvertTo(request.Inputs[0], TensorType.Fp32, out var converted) is { } badType)
+        {
+            return V2Result.Refused(badType);
+        }
+
+        var input = request.Inputs[0] with { DataType = TensorType.Fp32, Values = converted };
+        var values = (float[])converted;
         if (model.Name == yields.ModelName)
         {
             // The limits /predict-yield puts on a process state hold for its rows here too.
-            for (var i = 0; i < input.Values.Length; i++)
+            for (var i = 0; i < values.Length; i++)
             {
-                if (YieldStateJson.Check(YieldFeatures.Names[i % YieldFeatures.Count], input.Values[i]) is { } bad)
+                if (YieldStateJson.Check(YieldFeatures.Names[i % YieldFeatures.Count], values[i]) is { } bad)
                 {
                     return V2Result.Refused($"input '{input.Name}': row {i / YieldFeatures.Count}, {bad}");
                 }
             }
 
-            var yield = await yields.ScoreRowsAsync(input.Values, rows, deadline, cancellationToken).ConfigureAwait(false);
+            var yield = await yields.ScoreRowsAsync(values, rows, deadline, cancellationToken).ConfigureAwait(false);
             return yield.IsOk
                 ? Answer(model, request, rows, yield.Predictions, yield.Model is { } answered && answered.Name != model.Name ? answered.Name : null)
                 : NotScored(model, yield.Result);
@@ -140,7 +208,7 @@ internal sealed class OpenInferenceService(
         if (model.Name == wafers.Options.Model)
         {
             var scores = new float[rows * model.OutputCount];
-            var (result, answered) = await wafers.ScoreTensorsAsync(input.Values, scores, deadline, cancellationToken).ConfigureAwait(false);
+            var (result, answered) = await wafers.ScoreTensorsAsync(values, scores, deadline, cancellationToken).ConfigureAwait(false);
             return result.IsOk
                 ? Answer(model, request, rows, scores, answered is not null && answered.Name != model.Name ? answered.Name : null)
                 : NotScored(model, result);
@@ -151,12 +219,114 @@ internal sealed class OpenInferenceService(
             return await ScoreSensorsAsync(model, request, input, rows, deadline, origin, cancellationToken).ConfigureAwait(false);
         }
 
-        return V2Result.Refused($"Model '{model.Name}' has no scoring service for the Open Inference Protocol.");
+        return await RunAsync(model, request, deadline, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The bundled models whose endpoints' services score their V2 requests too (limits, the prediction sinks).</summary>
+    private bool IsBundled(ServedModel model) =>
+        model.Name == yields.ModelName || model.Name == wafers.Options.Model || SensorScoring.TakesSensorRows(model);
+
+    /// <summary>Any model: every input checked against the signature and converted to its datatype, the outputs asked for, one guarded run.</summary>
+    private async ValueTask<V2Result> RunAsync(ServedModel model, V2Request request, Deadline deadline, CancellationToken cancellationToken)
+    {
+        var signature = model.Signature;
+        foreach (var extra in request.Inputs.Where(i => signature.Input(i.Name) is null))
+        {
+            return V2Result.Refused($"Model '{model.Name}' has no input '{extra.Name}' (its inputs: {string.Join(", ", signature.Inputs.Select(i => i.Name))}).");
+        }
+
+        if (request.Inputs.GroupBy(i => i.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            return V2Result.Refused($"input '{twice.Key}' is given more than once.");
+        }
+
+        var tensors = new Tensor[signature.Inputs.Count];
+        long? rows = null;
+        for (var i = 0; i < tensors.Length; i++)
+        {
+            var spec = signature.Inputs[i];
+            if (request.Inputs.FirstOrDefault(r => r.Name == spec.Name) is not { } input)
+            {
+                return V2Result.Refused($"input '{spec.Name}' is required ({spec}).");
+            }
+
+            if (CheckShape(model, spec, input.Shape) is { } badShape)
+            {
+                return V2Result.Refused(badShape, badShape.Contains("at most", StringComparison.Ordinal) ? Outcome.TooLarge : Outcome.Invalid);
+            }
+
+            if (signature.HasBatchDimension && rows is { } first && input.Shape[0] != first)
+            {
+                return V2Result.Refused($"input '{spec.Name}': {input.Shape[0]} rows; the other inputs have {first}. Every input holds the same rows.");
+            }
+
+            rows = input.Shape[0];
+            if (V2Tensors.ConvertTo(input, spec.Type, out var values) is { } badType)
+            {
+                return V2Result.Refused(badType);
+            }
+
+            tensors[i] = new Tensor(spec.Name, spec.Type, input.Shape, values);
+        }
+
+        var wanted = request.Outputs ?? [.. signature.Outputs.Select(o => new V2RequestedOutput(o.Name, null))];
+        foreach (var output in wanted)
+        {
+            if (signature.Output(output.Name) is null)
+            {
+                return V2Result.Refused($"Model '{model.Name}' has no output '{output.Name}' (its outputs: {string.Join(", ", signature.Outputs.Select(o => o.Name))}).");
+            }
+        }
+
+        if (wanted.GroupBy(o => o.Name).FirstOrDefault(g => g.Count() > 1) is { } asked)
+        {
+            return V2Result.Refused($"output '{asked.Key}' is asked for more than once.");
+        }
+
+        var answer = await guard.RunAsync(model, tensors, [.. wanted.Select(o => o.Name)], deadline, cancellationToken).ConfigureAwait(false);
+        if (!answer.Result.IsOk)
+        {
+            return NotScored(model, answer.Result);
+        }
+
+        var outputs = answer.Result.Outputs!;
+        return new V2Result(
+            Outcome.Ok,
+            null,
+            TimeSpan.Zero,
+            [.. wanted.Select((o, i) => new V2Output(o.Name, outputs[i].Type, outputs[i].Shape, outputs[i].Data, o.Binary ?? request.BinaryOutput))],
+            answer.Answerer == Answerer.Fallback ? answer.Model?.Name : null);
+    }
+
+    /// <summary>Fixed dimensions exact, variable ones any size; a batchable model's rows within 1..max_batch_size.</summary>
+    private static string? CheckShape(ServedModel model, TensorSpec spec, long[] shape)
+    {
+        var dims = spec.Dims;
+        if (shape.Length != dims.Length || shape.Where((d, i) => dims[i] >= 0 && d != dims[i] && !(i == 0 && model.Signature.HasBatchDimension)).Any())
+        {
+            return $"input '{spec.Name}': shape {V2Tensors.Format(shape)} does not match the model's {V2Tensors.Format(dims)} (-1: any size).";
+        }
+
+        if (model.Signature.HasBatchDimension)
+        {
+            if (shape[0] < 1)
+            {
+                return $"input '{spec.Name}': at least one row is required.";
+            }
+
+            if (shape[0] > model.Manifest.Batching.MaxBatchSize)
+            {
+                return $"input '{spec.Name}': {shape[0]} rows; at most {model.Manifest.Batching.MaxBatchSize} are accepted (max_batch_size).";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The latency class a request to <paramref name="model"/> gets when it names none: its own endpoint's.</summary>
     public LatencyClass DefaultClass(ServedModel model) =>
-        model.Name == yields.ModelName ? Parse(yieldOptions.Value.DefaultClass)
+        model.Manifest.DefaultClass is { } configured ? configured
+        : model.Name == yields.ModelName ? Parse(yieldOptions.Value.DefaultClass)
         : model.Name == wafers.Options.Model ? LatencyClass.DefectDetection
         : Parse(predictions.Value.BatchClass);
 
@@ -169,7 +339,7 @@ internal sealed class OpenInferenceService(
     {
         rows = 0;
         var manifest = model.Manifest;
-        var inputName = manifest.Input.Name;
+        var inputName = manifest.Input!.Name;
         if (request.Inputs.Count != 1 || request.Inputs[0].Name != inputName)
         {
             var given = string.Join(", ", request.Inputs.Select(i => $"'{i.Name}'"));
@@ -201,7 +371,7 @@ internal sealed class OpenInferenceService(
         {
             foreach (var output in outputs)
             {
-                if (output.Name != manifest.Output.Name)
+                if (output.Name != manifest.Output!.Name)
                 {
                     return V2Result.Refused($"Model '{model.Name}' has one output, '{manifest.Output.Name}'; there is no output '{output.Name}'.");
                 }
@@ -209,7 +379,7 @@ internal sealed class OpenInferenceService(
 
             if (outputs.Count > 1)
             {
-                return V2Result.Refused($"output '{manifest.Output.Name}' is asked for more than once.");
+                return V2Result.Refused($"output '{manifest.Output!.Name}' is asked for more than once.");
             }
         }
 
@@ -221,7 +391,7 @@ internal sealed class OpenInferenceService(
         ServedModel model, V2Request request, V2Input input, int rows, Deadline deadline, PredictionOrigin origin, CancellationToken cancellationToken)
     {
         using var batch = new SensorBatch(rows, time.GetUtcNow());
-        var values = input.Values;
+        var values = (float[])input.Values;
         for (var i = 0; i < rows; i++)
         {
             var row = values.AsSpan(i * SensorFeatures.Count, SensorFeatures.Count);
@@ -240,8 +410,8 @@ internal sealed class OpenInferenceService(
 
     private static V2Result Answer(ServedModel model, V2Request request, int rows, float[] scores, string? answeredBy)
     {
-        var name = model.Manifest.Output.Name;
+        var name = model.Manifest.Output!.Name;
         var binary = request.Outputs is [{ Binary: { } asked }] ? asked : request.BinaryOutput;
-        return new V2Result(Outcome.Ok, null, TimeSpan.Zero, [new V2Output(name, [rows, model.OutputCount], scores, binary)], answeredBy);
+        return new V2Result(Outcome.Ok, null, TimeSpan.Zero, [new V2Output(name, TensorType.Fp32, [rows, model.OutputCount], scores, binary)], answeredBy);
     }
 }

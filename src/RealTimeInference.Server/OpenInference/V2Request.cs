@@ -191,7 +191,7 @@ internal static class V2RestRequest
             return $"input '{name}': {badSize}";
         }
 
-        float[] values;
+        Array values;
         if (binarySize is { } size)
         {
             if (input.TryGetProperty("data", out _))

@@ -12,7 +12,7 @@ namespace RealTimeInference.Server.Predictions;
 internal sealed class SensorSchemaCheck(IOptions<PredictionOptions> options) : IModelCheck
 {
     public string? Check(ModelManifest manifest) =>
-        manifest.Name == options.Value.SensorModel && !manifest.Input.Features.SequenceEqual(SensorFeatures.Names, StringComparer.Ordinal)
-            ? $"input.features [{string.Join(", ", manifest.Input.Features)}] must be the server's sensor fields [{string.Join(", ", SensorFeatures.Names)}], in that order."
+        manifest.Name == options.Value.SensorModel && manifest.Input?.Features.SequenceEqual(SensorFeatures.Names, StringComparer.Ordinal) != true
+            ? $"input.features [{string.Join(", ", manifest.Input?.Features ?? [])}] must be the server's sensor fields [{string.Join(", ", SensorFeatures.Names)}], in that order."
             : null;
 }

@@ -108,7 +108,7 @@ internal sealed class SensorScoring(
     /// <summary>Whether <paramref name="model"/> reads the sensor fields, in the server's order, and answers one score a reading.</summary>
     public static bool TakesSensorRows(ServedModel model) =>
         model.OutputCount == 1 && model.Manifest.Preprocessing is null
-        && model.Manifest.Input.Features.SequenceEqual(SensorFeatures.Names, StringComparer.Ordinal);
+        && model.Manifest.Input?.Features.SequenceEqual(SensorFeatures.Names, StringComparer.Ordinal) == true;
 
     /// <summary>The same answer shape with no model (zeros, never an anomaly, nothing recorded): the benchmarks' yardstick.</summary>
     public static SensorScore Baseline(SensorBatch batch)

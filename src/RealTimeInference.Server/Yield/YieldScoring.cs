@@ -57,7 +57,7 @@ internal sealed class YieldScoring(ModelRepository repository, ModelGuard guard,
 internal sealed class YieldSchemaCheck(IOptions<YieldOptions> options) : IModelCheck
 {
     public string? Check(ModelManifest manifest) =>
-        manifest.Name == options.Value.Model && !manifest.Input.Features.SequenceEqual(YieldFeatures.Names, StringComparer.Ordinal)
-            ? $"input.features [{string.Join(", ", manifest.Input.Features)}] must be the server's process-state fields [{string.Join(", ", YieldFeatures.Names)}], in that order."
+        manifest.Name == options.Value.Model && manifest.Input?.Features.SequenceEqual(YieldFeatures.Names, StringComparer.Ordinal) != true
+            ? $"input.features [{string.Join(", ", manifest.Input?.Features ?? [])}] must be the server's process-state fields [{string.Join(", ", YieldFeatures.Names)}], in that order."
             : null;
 }

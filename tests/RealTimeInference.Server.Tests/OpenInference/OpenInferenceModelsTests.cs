@@ -86,7 +86,7 @@ public sealed class OpenInferenceModelsTests(ServerFixture server) : IClassFixtu
 
         var body = await PostJsonAsync(
             "/v2/models/wafer-defect/infer",
-            $$"""{"inputs":[{"name":"{{manifest.Input.Name}}","shape":[1,{{shape}}],"datatype":"FP32","data":[{{Flat([tensor])}}]}]}""");
+            $$"""{"inputs":[{"name":"{{manifest.Input!.Name}}","shape":[1,{{shape}}],"datatype":"FP32","data":[{{Flat([tensor])}}]}]}""");
 
         Assert.Equal($"[1,{manifest.Classes!.Count}]", body.GetProperty("outputs")[0].GetProperty("shape").GetRawText());
         Assert.Equal(expected, Data(body));

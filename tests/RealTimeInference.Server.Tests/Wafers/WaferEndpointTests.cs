@@ -107,7 +107,7 @@ public sealed class WaferEndpointTests(ServerFixture server) : IClassFixture<Ser
         Assert.True(new ImagePreprocessor(model.Manifest.Preprocessing!).Preprocess(png, tensor).IsOk);
         using var session = new InferenceSession(Path.Combine(AppContext.BaseDirectory, "models", "wafer-defect", "1", "model.onnx"));
         using var input = OrtValue.CreateTensorValueFromMemory(tensor, [1, tensor.Length]);
-        using var outputs = session.Run(new RunOptions(), [model.Manifest.Input.Name], [input], [model.Manifest.Output.Name]);
+        using var outputs = session.Run(new RunOptions(), [model.Manifest.Input!.Name], [input], [model.Manifest.Output!.Name]);
         var expected = outputs[0].GetTensorDataAsSpan<float>().ToArray();
 
         var (_, body) = await PostAsync(_client, Image(png));

@@ -20,13 +20,13 @@ public sealed class BundledModelsTests
 
         Assert.Empty(manifest.Validate());
         Assert.Equal(name, manifest.Name);
-        Assert.Equal(SensorFeatures.Names, manifest.Input.Features);
-        Assert.Equal("probability", manifest.Output.Kind);
+        Assert.Equal(SensorFeatures.Names, manifest.Input!.Features);
+        Assert.Equal("probability", manifest.Output!.Kind);
         Assert.InRange(manifest.Threshold, 0.01, 0.99);
         Assert.Equal(new BatchingSettings(256, 0, 8192, "shed-oldest"), manifest.Batching);
         Assert.Equal(new ThreadSettings(1, 1), manifest.Threads);
-        Assert.Equal("ML.NET 5.0.1", manifest.Provenance.Framework);
-        Assert.True(manifest.Provenance.TrainRows > 0 && manifest.Provenance.TestRows > 0);
+        Assert.Equal("ML.NET 5.0.1", manifest.Provenance!.Framework);
+        Assert.True(manifest.Provenance!.TrainRows > 0 && manifest.Provenance!.TestRows > 0);
         foreach (var metric in new[] { "auc", "precision", "recall", "f1", "accuracy" })
         {
             Assert.InRange(manifest.Metrics[metric], 0.0, 1.0);
@@ -41,10 +41,10 @@ public sealed class BundledModelsTests
         using var session = new InferenceSession(Path.Combine(ModelsRoot, name, "1", "model.onnx"));
 
         var (inputName, input) = Assert.Single(session.InputMetadata);
-        Assert.Equal(manifest.Input.Name, inputName);
-        Assert.Equal([-1, manifest.Input.Features.Count], input.Dimensions);
-        Assert.Contains(manifest.Output.Name, session.OutputMetadata.Keys);
-        Assert.Equal([-1, 1], session.OutputMetadata[manifest.Output.Name].Dimensions);
+        Assert.Equal(manifest.Input!.Name, inputName);
+        Assert.Equal([-1, manifest.Input!.Features.Count], input.Dimensions);
+        Assert.Contains(manifest.Output!.Name, session.OutputMetadata.Keys);
+        Assert.Equal([-1, 1], session.OutputMetadata[manifest.Output!.Name].Dimensions);
     }
 
     [Fact]

@@ -23,14 +23,14 @@ public sealed class ModelPublisherTests : IDisposable
             var manifest = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
             Assert.Equal(spec.Name, manifest.Name);
             Assert.Equal(spec.Fallback, manifest.Fallback);
-            Assert.Equal((3, 4_000, 1_000), (manifest.Provenance.Seed, manifest.Provenance.TrainRows, manifest.Provenance.TestRows));
+            Assert.Equal((3, 4_000, 1_000), (manifest.Provenance!.Seed, manifest.Provenance!.TrainRows, manifest.Provenance!.TestRows));
             Assert.Equal(model.Threshold, manifest.Threshold);
             Assert.Equal(Math.Round(model.Test.Auc, 6), manifest.Metrics["auc"]);
             Assert.True(model.ParityMaxAbsDiff <= 1e-5, $"{spec.Name}: parity {model.ParityMaxAbsDiff}");
 
             using var session = new InferenceSession(Path.Combine(folder, "1", ModelPublisher.OnnxFileName));
-            Assert.Equal(manifest.Input.Name, Assert.Single(session.InputMetadata.Keys));
-            Assert.Equal(manifest.Output.Name, Assert.Single(session.OutputMetadata.Keys));
+            Assert.Equal(manifest.Input!.Name, Assert.Single(session.InputMetadata.Keys));
+            Assert.Equal(manifest.Output!.Name, Assert.Single(session.OutputMetadata.Keys));
         }
     }
 

@@ -112,7 +112,7 @@ public sealed class WaferModelTests(SmallWaferModel small) : IClassFixture<Small
         Assert.Equal(WaferTrainer.Preprocessing.Shape, manifest.Preprocessing!.Shape);
         Assert.Equal(WaferTrainer.Preprocessing.Sampling, manifest.Preprocessing.Sampling);
         Assert.Equal(9, manifest.ConfusionMatrix!.Count);
-        Assert.Equal(manifest.Provenance.TestRows, manifest.ConfusionMatrix.Sum(row => row.Sum()));
+        Assert.Equal(manifest.Provenance!.TestRows, manifest.ConfusionMatrix.Sum(row => row.Sum()));
     }
 
     [Fact]
@@ -122,8 +122,8 @@ public sealed class WaferModelTests(SmallWaferModel small) : IClassFixture<Small
         using var session = new InferenceSession(Path.Combine(Folder, "1", "model.onnx"));
 
         var (name, input) = Assert.Single(session.InputMetadata);
-        Assert.Equal(manifest.Input.Name, name);
+        Assert.Equal(manifest.Input!.Name, name);
         Assert.Equal([-1, manifest.InputLength], input.Dimensions);
-        Assert.Equal([-1, manifest.OutputCount], session.OutputMetadata[manifest.Output.Name].Dimensions);
+        Assert.Equal([-1, manifest.OutputCount], session.OutputMetadata[manifest.Output!.Name].Dimensions);
     }
 }

@@ -60,8 +60,8 @@ public sealed class YieldModelTests(SmallYieldModel small) : IClassFixture<Small
         var manifest = YieldPublisher.CreateManifest(small.Model, small.Data, seed: 3);
 
         Assert.Empty(manifest.Validate());
-        Assert.Equal(YieldFeatures.Names, manifest.Input.Features);
-        Assert.Equal(YieldPublisher.RegressionKind, manifest.Output.Kind);
+        Assert.Equal(YieldFeatures.Names, manifest.Input!.Features);
+        Assert.Equal(YieldPublisher.RegressionKind, manifest.Output!.Kind);
         Assert.Equal(["mae", "r2", "rmse"], manifest.Metrics.Keys);
     }
 
@@ -71,9 +71,9 @@ public sealed class YieldModelTests(SmallYieldModel small) : IClassFixture<Small
         var manifest = ModelManifest.Load(Path.Combine(ModelsRoot, YieldTrainer.Name, ModelManifest.FileName));
         using var session = new InferenceSession(Path.Combine(ModelsRoot, YieldTrainer.Name, "1", "model.onnx"));
 
-        Assert.Equal(YieldFeatures.Names, manifest.Input.Features);
-        Assert.Equal(manifest.Input.Name, Assert.Single(session.InputMetadata).Key);
-        Assert.Contains(manifest.Output.Name, session.OutputMetadata.Keys);
+        Assert.Equal(YieldFeatures.Names, manifest.Input!.Features);
+        Assert.Equal(manifest.Input!.Name, Assert.Single(session.InputMetadata).Key);
+        Assert.Contains(manifest.Output!.Name, session.OutputMetadata.Keys);
         Assert.True(manifest.Metrics["r2"] > 0.9, $"bundled yield-forecast R² {manifest.Metrics["r2"]}");
 
         // The bundled model predicts the hidden surface's shape: higher yield at a fresh chamber's optimum than at the nominal recipe.
