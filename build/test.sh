@@ -71,6 +71,14 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Debian's python3-grpcio and python3-grpc-tools: a gRPC client that is not ours (stubs compiled from the
+# protocol's .proto) in the Open Inference Protocol tests. The tests call /usr/bin/python3, Debian's own.
+if ! /usr/bin/python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then
+    echo "Installing python3-grpcio and python3-grpc-tools for the gRPC client tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-grpcio python3-grpc-tools >/dev/null
+fi
+
 # docker-compose (Debian's v1) and kubectl for the deployment manifest tests: `docker-compose config`
 # checks docker/compose.yaml and `kubectl kustomize` renders docker/k8s; no container engine runs.
 missing=()
