@@ -6,7 +6,8 @@
 # CASES: "core" (the default): run.sh's /predict closed-loop case and streams.sh's sse-subscribers
 # case, each reporting its own same-run target/baseline ratio; "wafer": the wafer scenario (256
 # generated 64 x 64 PNGs posted raw to /predict-wafer) closed loop with 32 connections, then open
-# loop at 100 images/s.
+# loop at 100 images/s; "sensor": /predict (32 connections) and /predict-batch (1,000 readings a
+# request, 8 connections) closed loop, each against its no-model baseline.
 # Both checkouts are built (Release) first. Results: bench-results/compare-<stamp>/ (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,16 +35,18 @@ run() { # tree name server-args loadtest-args...
 }
 
 quiet="--Serilog:MinimumLevel:Default=Warning"
-declare -A case_server=([predict]="" [sse]="$quiet" [wafer-closed]="$quiet" [wafer-open100]="$quiet")
+declare -A case_server=([predict]="" [predict-batch]="" [sse]="$quiet" [wafer-closed]="$quiet" [wafer-open100]="$quiet")
 declare -A case_load=(
     [predict]="--scenario predict --mode closed --connections 32"
+    [predict-batch]="--scenario predict-batch --mode closed --connections 8"
     [sse]="--scenario sse-subscribers --mode open --rate 1000 --subscribers 100 --connections 32"
     [wafer-closed]="--scenario wafer --mode closed --connections 32"
     [wafer-open100]="--scenario wafer --mode open --rate 100")
 case "$cases" in
     core) names=(predict sse) ;;
+    sensor) names=(predict predict-batch) ;;
     wafer) names=(wafer-closed wafer-open100) ;;
-    *) echo "CASES must be core or wafer, not '$cases'" >&2; exit 2 ;;
+    *) echo "CASES must be core, sensor or wafer, not '$cases'" >&2; exit 2 ;;
 esac
 
 for round in $(seq "$rounds"); do

@@ -5,6 +5,9 @@
 #   1,000-row cases: /predict-batch (baseline), V2 REST JSON, V2 REST binary tensors (binary_data_output),
 #     V2 gRPC raw_input_contents, V2 gRPC typed fp32_contents; goal: binary REST and gRPC >= 1.5x /predict-batch readings/s
 #   single-row cases: /predict (baseline), V2 gRPC one row: requests/s and p99
+#   the fab's own models (tests/ForeignModels, PyTorch's exports, served beside the bundled ones):
+#     v2-mlp-single: the 12-sensor MLP over V2 REST JSON, one row a request (goal >= 0.8 of /predict's requests/s);
+#     v2-cnn-binary-100: the CNN over V2 binary tensors at 100 images/s open loop (goal p99 < 10 ms)
 # Results: bench-results/oip-<stamp>/ (gitignored): <case>.json and <case>.txt, server.log, summary.txt.
 # The bench and the server share the machine's cores (the summary's cpu columns say how much each used).
 # Settings: BENCH_DURATION (measured seconds a run, 5), BENCH_WARMUP (2), BENCH_REPEATS (3),
@@ -32,9 +35,14 @@ echo "building (Release)"
 dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 dotnet build -c Release bench/RealTimeInference.OipBench --nologo -v quiet >>"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 
+# The bundled models and the foreign ones, in one repository.
+mkdir -p "$out/models"
+cp -r src/RealTimeInference.Server/bin/Release/net10.0/models/. "$out/models/"
+for model in tests/ForeignModels/fab-*/; do cp -r "$model" "$out/models/"; done
+
 echo "starting the server: REST http://127.0.0.1:$http_port, gRPC h2c 127.0.0.1:$grpc_port"
 dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "http://127.0.0.1:$http_port" \
-    --Results:Store=none --Simulator:Enabled=false --Serilog:MinimumLevel:Default=Warning \
+    --Results:Store=none --Simulator:Enabled=false --Serilog:MinimumLevel:Default=Warning --Inference:ModelsPath="$PWD/$out/models" \
     --OpenInference:GrpcPort="$grpc_port" --OpenInference:GrpcHost=127.0.0.1 >"$out/server.log" 2>&1 &
 server_pid=$!
 ready=0

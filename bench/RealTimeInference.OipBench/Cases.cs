@@ -11,6 +11,8 @@ internal sealed class Cases(HttpClient http, GRPCInferenceService.GRPCInferenceS
 {
     public const string PredictBatch = "predict-batch";
     public const string Predict = "predict";
+    public const string MlpSingle = "v2-mlp-single";
+    public const string CnnOpen100 = "v2-cnn-binary-100";
 
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private static readonly MediaTypeHeaderValue Octets = new("application/octet-stream");
@@ -31,10 +33,14 @@ internal sealed class Cases(HttpClient http, GRPCInferenceService.GRPCInferenceS
             new("v2-grpc-typed", rows, batchWorkers, PredictBatch, (i, ct) => InferAsync(i, payloads.GrpcTyped[i % Payloads.Batches], rows, ct)),
             new(Predict, 1, singleWorkers, Predict, (i, ct) => PostAsync("/predict", Json, payloads.Predict[i % payloads.Predict.Length], null, prediction, ct)),
             new("v2-grpc-single", 1, singleWorkers, Predict, (i, ct) => InferAsync(i, payloads.GrpcSingle[i % payloads.GrpcSingle.Length], 1, ct)),
+            // The fab's own models (PyTorch's exports, served from the signature): a 12-sensor MLP one row a request, closed loop; a CNN at 100 images/s.
+            new(MlpSingle, 1, singleWorkers, Predict, (i, ct) => PostAsync("/v2/models/fab-sensor-mlp/infer", Json, payloads.MlpSingle[i % payloads.MlpSingle.Length], null, "\"fault_probability\""u8.ToArray(), ct)),
+            new(CnnOpen100, 1, 8, CnnOpen100, (i, ct) => PostAsync("/v2/models/fab-defect-cnn/infer", Octets, payloads.CnnBinary[i % payloads.CnnBinary.Length].Body, payloads.CnnBinary[i % payloads.CnnBinary.Length].HeaderLength, [], ct, outputBytes: 3 * sizeof(float)), Rate: 100),
         ];
     }
 
-    private async Task<Outcome> PostAsync(string path, MediaTypeHeaderValue type, byte[] body, int? headerLength, byte[] expect, CancellationToken cancellationToken)
+    private async Task<Outcome> PostAsync(
+        string path, MediaTypeHeaderValue type, byte[] body, int? headerLength, byte[] expect, CancellationToken cancellationToken, int? outputBytes = null)
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = type;
@@ -59,7 +65,7 @@ internal sealed class Cases(HttpClient http, GRPCInferenceService.GRPCInferenceS
         {
             return response.Headers.TryGetValues("Inference-Header-Content-Length", out var values)
                 && int.TryParse(values.FirstOrDefault(), CultureInfo.InvariantCulture, out var answerHeader)
-                && answer.Length == answerHeader + (payloads.Rows * sizeof(float))
+                && answer.Length == answerHeader + (outputBytes ?? (payloads.Rows * sizeof(float)))
                 ? Outcome.Success
                 : Outcome.Failed("binary answer of the wrong size");
         }

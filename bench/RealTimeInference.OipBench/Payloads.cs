@@ -37,6 +37,29 @@ internal sealed class Payloads
         GrpcTyped = [.. batches.Select(TypedRequest)];
         Predict = [.. readings.Select(r => Encoding.UTF8.GetBytes(ReadingJson(r)))];
         GrpcSingle = [.. readings.Select(r => RawRequest([r]))];
+        MlpSingle = [.. Enumerable.Range(0, 256).Select(_ => Encoding.UTF8.GetBytes(
+            $$"""{"inputs":[{"name":"sensors","shape":[1,12],"datatype":"FP32","data":[{{string.Join(",", Enumerable.Range(0, 12).Select(_ => Noise(random, 1).ToString("R", Culture)))}}]}]}"""))];
+        CnnBinary = [.. Enumerable.Range(0, 64).Select(_ => CnnBody(random))];
+    }
+
+    /// <summary>V2 REST JSON, one row of the 12-sensor MLP that PyTorch exported (tests/ForeignModels/fab-sensor-mlp).</summary>
+    public byte[][] MlpSingle { get; }
+
+    /// <summary>V2 REST binary tensors, one 1x28x28 image of PyTorch's CNN (tests/ForeignModels/fab-defect-cnn), binary output.</summary>
+    public (byte[] Body, int HeaderLength)[] CnnBinary { get; }
+
+    private static (byte[] Body, int HeaderLength) CnnBody(Random random)
+    {
+        var header = Encoding.UTF8.GetBytes(
+            """{"inputs":[{"name":"image","shape":[1,1,28,28],"datatype":"FP32","parameters":{"binary_data_size":3136}}],"parameters":{"binary_data_output":true}}""");
+        var body = new byte[header.Length + (28 * 28 * sizeof(float))];
+        header.CopyTo(body, 0);
+        for (var i = 0; i < 28 * 28; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(body.AsSpan(header.Length + (i * sizeof(float))), (float)random.NextDouble());
+        }
+
+        return (body, header.Length);
     }
 
     public int Rows { get; }

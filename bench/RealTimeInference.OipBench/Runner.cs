@@ -14,8 +14,12 @@ internal readonly record struct Outcome(bool Ok, string? Refusal, string? Error)
     public static Outcome Failed(string error) => new(false, null, error);
 }
 
-/// <summary>One case: its name, rows a request, workers, the baseline it is compared with, and how to send request <c>i</c>.</summary>
-internal sealed record BenchCase(string Name, int Rows, int Workers, string Baseline, Func<int, CancellationToken, Task<Outcome>> SendAsync);
+/// <summary>
+/// One case: its name, rows a request, workers, the baseline it is compared with, and how to send
+/// request <c>i</c>. With <paramref name="Rate"/> it runs open loop: request <c>i</c> is due at
+/// i / rate seconds, and its latency counts from then (a late answer delays nothing it does not measure).
+/// </summary>
+internal sealed record BenchCase(string Name, int Rows, int Workers, string Baseline, Func<int, CancellationToken, Task<Outcome>> SendAsync, double? Rate = null);
 
 /// <summary>One measured run of a case.</summary>
 internal sealed record RunResult(
@@ -54,7 +58,7 @@ internal static class Runner
         var end = measureFrom + (long)(duration.TotalSeconds * frequency);
         var windowOpened = CpuAfterAsync(warmup, serverPid, cancellationToken);
 
-        var workers = Enumerable.Range(0, bench.Workers).Select(w => Task.Run(() => WorkerAsync(bench, w, measureFrom, end, cancellationToken), cancellationToken)).ToArray();
+        var workers = Enumerable.Range(0, bench.Workers).Select(w => Task.Run(() => WorkerAsync(bench, w, origin, measureFrom, end, cancellationToken), cancellationToken)).ToArray();
         var results = await Task.WhenAll(workers);
         var lastAnswer = Math.Max(end, results.Max(r => r.LastAnswer));
         var (serverBefore, benchBefore) = await windowOpened;
@@ -93,14 +97,26 @@ internal static class Runner
             benchCores);
     }
 
-    private static async Task<WorkerResult> WorkerAsync(BenchCase bench, int worker, long measureFrom, long end, CancellationToken cancellationToken)
+    private static async Task<WorkerResult> WorkerAsync(BenchCase bench, int worker, long origin, long measureFrom, long end, CancellationToken cancellationToken)
     {
         var result = new WorkerResult(new LongHistogram(HighestMicros, 3));
         var frequency = (double)Stopwatch.Frequency;
         for (var i = worker; !cancellationToken.IsCancellationRequested; i += bench.Workers)
         {
             var started = Stopwatch.GetTimestamp();
-            if (started >= end)
+            if (bench.Rate is { } rate)
+            {
+                // Open loop: wait for the request's slot; its latency counts from the slot, not from a late send.
+                var due = origin + (long)(i / rate * frequency);
+                if (due > started)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds((due - started) / frequency), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+
+                started = due;
+            }
+
+            if (started >= end || cancellationToken.IsCancellationRequested)
             {
                 break;
             }

@@ -214,17 +214,12 @@ internal sealed class OpenInferenceService(
                 : NotScored(model, result);
         }
 
-        if (SensorScoring.TakesSensorRows(model))
-        {
-            return await ScoreSensorsAsync(model, request, input, rows, deadline, origin, cancellationToken).ConfigureAwait(false);
-        }
-
-        return await RunAsync(model, request, deadline, cancellationToken).ConfigureAwait(false);
+        return await ScoreSensorsAsync(model, request, input, rows, deadline, origin, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The bundled models whose endpoints' services score their V2 requests too (limits, the prediction sinks).</summary>
     private bool IsBundled(ServedModel model) =>
-        model.Name == yields.ModelName || model.Name == wafers.Options.Model || SensorScoring.TakesSensorRows(model);
+        model.TakesRows && (model.Name == yields.ModelName || model.Name == wafers.Options.Model || SensorScoring.TakesSensorRows(model));
 
     /// <summary>Any model: every input checked against the signature and converted to its datatype, the outputs asked for, one guarded run.</summary>
     private async ValueTask<V2Result> RunAsync(ServedModel model, V2Request request, Deadline deadline, CancellationToken cancellationToken)
