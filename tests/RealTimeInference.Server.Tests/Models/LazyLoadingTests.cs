@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace RealTimeInference.Server.Tests.Models;
 
 /// <summary>A repository of PyTorch's models loaded on first use, at most one at a time, under the default (poll) model control.</summary>
-public sealed class LazyRepositoryFixture : ServerFixture
+public sealed class LazyRepositoryFixture : RepositoryFixture
 {
     public LazyRepositoryFixture()
     {
@@ -19,23 +19,11 @@ public sealed class LazyRepositoryFixture : ServerFixture
 
     private static string Source => Path.Combine(AppContext.BaseDirectory, "ForeignModels");
 
-    public string Repository { get; } = Path.Combine(Path.GetTempPath(), "rti-lazy-" + Guid.NewGuid().ToString("N"));
-
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    protected override IEnumerable<KeyValuePair<string, string?>> RepositorySettings =>
     [
-        new("Inference:ModelsPath", Repository),
         new("Inference:LoadOnFirstUse", "true"),
         new("Inference:MaxLoadedModels", "1"),
     ];
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing && Directory.Exists(Repository))
-        {
-            Directory.Delete(Repository, recursive: true);
-        }
-    }
 }
 
 public sealed class LazyLoadingTests(LazyRepositoryFixture server) : IClassFixture<LazyRepositoryFixture>

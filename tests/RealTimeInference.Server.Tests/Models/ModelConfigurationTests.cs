@@ -8,7 +8,7 @@ namespace RealTimeInference.Server.Tests.Models;
 /// PyTorch's two-input model in two version folders, with a model.json that serves all versions,
 /// allows two priority levels, holds a batch 5 ms for a preferred size of 8 and warms up on random data.
 /// </summary>
-public sealed class ConfiguredRepositoryFixture : ServerFixture
+public sealed class ConfiguredRepositoryFixture : RepositoryFixture
 {
     public ConfiguredRepositoryFixture()
     {
@@ -26,19 +26,6 @@ public sealed class ConfiguredRepositoryFixture : ServerFixture
               "model_warmup": [ { "batch_size": 4, "inputs": { "x": { "random_data": true } } } ]
             }
             """);
-    }
-
-    public string Repository { get; } = Path.Combine(Path.GetTempPath(), "rti-configured-" + Guid.NewGuid().ToString("N"));
-
-    protected override IEnumerable<KeyValuePair<string, string?>> Settings => [new("Inference:ModelsPath", Repository)];
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing && Directory.Exists(Repository))
-        {
-            Directory.Delete(Repository, recursive: true);
-        }
     }
 }
 
