@@ -24,7 +24,9 @@ seconds=${BASH_REMATCH[1]}
 (( seconds >= 20 )) || { echo "BENCH_SOAK_DURATION: at least 20s (two samples)" >&2; exit 1; }
 keys=(soak-well-behaved-key soak-overload-key-00 soak-sockets-key-000 soak-others-key-0000)
 server_args="--Serilog:MinimumLevel:Default=Warning"
-for i in "${!keys[@]}"; do server_args+=" --Security:ApiKeys:$i=${keys[$i]}"; done
+# The last key both streams (a viewer's right) and sends bad readings (ingest's): an engineer's.
+roles=(ingest ingest ingest engineer)
+for i in "${!keys[@]}"; do server_args+=" --Security:ApiKeys:$i:Key=${keys[$i]} --Security:ApiKeys:$i:Role=${roles[$i]}"; done
 key() { echo "X-Api-Key: ${keys[$1]}"; }
 # shellcheck source=bench/common.sh
 source bench/common.sh

@@ -61,4 +61,8 @@ public static class LogEvents
     public const int IngestionMqttUnreachable = 4311;
     public const int IngestionMqttDisconnected = 4312;
     public const int IngestionMqttNotAcknowledged = 4313;
+
+    // 4400-4499 security.
+    public const int SecurityOpen = 4400;
+    public const int SecurityRoles = 4401;
 }

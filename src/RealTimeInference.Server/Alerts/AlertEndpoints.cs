@@ -28,7 +28,7 @@ internal static class AlertEndpoints
 
     public static IEndpointRouteBuilder MapAlertEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/alerts").WithTags("Alerts").WithApiKey(app.ServiceProvider);
+        var group = app.MapGroup("/alerts").WithTags("Alerts").WithRole(app.ServiceProvider, Roles.Viewer);
         group.MapGet("", List)
             .WithName("GetAlerts")
             .WithSummary("Alerts: open ones newest first, then the recently resolved")
@@ -38,14 +38,14 @@ internal static class AlertEndpoints
             .WithName("GetAlert")
             .WithSummary("One alert with its timeline")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/{id:long}/ack", AcknowledgeAsync)
+        group.MapGroup("").WithRole(app.ServiceProvider, Roles.Operator).MapPost("/{id:long}/ack", AcknowledgeAsync)
             .WithName("AcknowledgeAlert")
-            .WithSummary("Acknowledges a firing alert: {\"by\": \"...\", \"note\": \"...\"}")
+            .WithSummary("Acknowledges a firing alert: {\"by\": \"...\", \"note\": \"...\"}; with roles configured, by is the authenticated caller")
             .Accepts<AckRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        app.MapGroup("").WithTags("Alerts").WithApiKey(app.ServiceProvider)
+        app.MapGroup("").WithTags("Alerts").WithRole(app.ServiceProvider, Roles.Viewer)
             .MapGet("/stream-alerts", StreamAlerts)
             .WithName("StreamAlerts")
             .WithSummary("Server-Sent Events: every alert change as event: alert, {\"event\", \"alert\"}, with an id")
@@ -112,8 +112,10 @@ internal static class AlertEndpoints
             return Problems.Invalid(RequestErrors.One("$", $"Send JSON {{\"by\": \"...\", \"note\": \"...\"}}: {ex.Message}"), "Invalid acknowledgement");
         }
 
+        // Who acknowledged is who authenticated, never a name the body chooses; an open server takes the body's word.
+        var by = context.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : request?.By;
         RequestErrors? errors = null;
-        if (string.IsNullOrWhiteSpace(request?.By) || request.By.Length > MaxTextLength)
+        if (string.IsNullOrWhiteSpace(by) || by.Length > MaxTextLength)
         {
             RequestErrors.Add(ref errors, "by", $"by must name who acknowledges, in 1..{MaxTextLength} characters.");
         }
@@ -128,7 +130,7 @@ internal static class AlertEndpoints
             return Problems.Invalid(errors, "Invalid acknowledgement");
         }
 
-        var result = book.Acknowledge(id, request!.By!, request.Note, time.GetUtcNow());
+        var result = book.Acknowledge(id, by!, request?.Note, time.GetUtcNow());
         return result.Outcome switch
         {
             AlertBook.AckOutcome.Acknowledged => TypedResults.Ok(AlertItem.From(result.Alert!)),

@@ -26,7 +26,7 @@ internal static class HostingExtensions
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddProblemDetails();
         builder.Services.AddHealth();
-        builder.Services.AddApiKeys();
+        builder.Services.AddSecurity();
         return builder;
     }
 

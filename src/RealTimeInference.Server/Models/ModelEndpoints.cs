@@ -36,7 +36,7 @@ internal static partial class ModelEndpoints
 
     public static IEndpointRouteBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
-        var models = app.MapGroup("/models").WithTags("Models").WithApiKey(app.ServiceProvider);
+        var models = app.MapGroup("/models").WithTags("Models").WithRole(app.ServiceProvider, Roles.Viewer);
         models.MapGet("/", (ModelRepository repository) =>
                 TypedResults.Ok(repository.Models.OrderBy(m => m.Name, StringComparer.Ordinal).Select(m => Describe(m, repository)).ToArray()))
             .WithName("ListModels")
@@ -46,10 +46,10 @@ internal static partial class ModelEndpoints
             .WithSummary("One served model, as in the list")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
-        models.MapPost("/{name}/reload", ReloadAsync)
+        app.MapGroup("/models").WithTags("Models").WithRole(app.ServiceProvider, Roles.Engineer).MapPost("/{name}/reload", ReloadAsync)
             .WithName("ReloadModel")
             .WithSummary("Load a served model's folder again (its highest version) and swap it in while requests flow")
-            .WithDescription("A model that fails to load or to match its model.json leaves the old version serving (422). Queued requests finish on the old version. Needs an API key when keys are configured; without keys, only requests from the server's own machine may reload (403).")
+            .WithDescription("A model that fails to load or to match its model.json leaves the old version serving (422). Queued requests finish on the old version. Takes the engineer role when roles are configured; on an open server, only requests from the server's own machine may reload (403).")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -66,7 +66,7 @@ internal static partial class ModelEndpoints
         if (!MayChangeModels(context, security.Value))
         {
             return TypedResults.Problem(
-                "Without Security:ApiKeys, models reload only from the server's own machine; configure keys to reload from elsewhere.",
+                "On an open server (no Security:ApiKeys or Security:Jwt), models reload only from the server's own machine; configure roles to reload from elsewhere.",
                 statusCode: StatusCodes.Status403Forbidden,
                 title: "Reload not allowed");
         }
@@ -87,9 +87,9 @@ internal static partial class ModelEndpoints
             $"{reload.Error} Version {reload.ServingVersion} keeps serving.", statusCode: StatusCodes.Status422UnprocessableEntity, title: "Reload failed");
     }
 
-    /// <summary>With keys, changing what serves needs one (the group's policy); without any, only this machine may reload, load or unload.</summary>
+    /// <summary>With roles, changing what serves takes the engineer role (the group's policy); on an open server, only this machine may reload, load or unload.</summary>
     public static bool MayChangeModels(HttpContext context, SecurityOptions security) =>
-        security.ApiKeys.Count > 0 || context.Connection.RemoteIpAddress is not { } remote || IPAddress.IsLoopback(remote);
+        !security.IsOpen || context.Connection.RemoteIpAddress is not { } remote || IPAddress.IsLoopback(remote);
 
     /// <summary>Null when <paramref name="name"/> is a served model's; otherwise the problem: 400 for a name no model folder may have, 404 for one not served.</summary>
     private static ProblemHttpResult? Find(string name, ModelRepository repository, out ServedModel? model)

@@ -48,7 +48,7 @@ internal static class MetricsEndpoints
             .WithDescription("Prometheus text exposition by default; send `Accept: application/json` for the seed's JSON summary over the sliding window.")
             .Produces<MetricsSummary>(StatusCodes.Status200OK, "application/json")
             .Produces<string>(StatusCodes.Status200OK, "text/plain")
-            .WithApiKey(app.ServiceProvider, protect: app.ServiceProvider.GetRequiredService<IOptions<SecurityOptions>>().Value.ProtectMetrics);
+            .WithRole(app.ServiceProvider, Roles.Viewer, protect: app.ServiceProvider.GetRequiredService<IOptions<SecurityOptions>>().Value.ProtectMetrics);
         return app;
     }
 

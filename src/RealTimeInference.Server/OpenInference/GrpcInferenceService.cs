@@ -124,15 +124,7 @@ internal sealed class GrpcInferenceService(
     private RpcException Refuse(long started, Deadline deadline, Outcome outcome, string message, TimeSpan predictedWait)
     {
         metrics.RecordRequest(InferEndpoint, deadline.Class, outcome, time.GetElapsedTime(started));
-        var code = outcome switch
-        {
-            Outcome.Invalid => StatusCode.InvalidArgument,
-            Outcome.TooLarge or Outcome.RateLimited => StatusCode.ResourceExhausted,
-            Outcome.Cancelled => StatusCode.Cancelled,
-            Outcome.TimedOut => StatusCode.DeadlineExceeded,
-            Outcome.Failed => StatusCode.Internal,
-            _ => StatusCode.Unavailable,
-        };
+        var code = GrpcRefusal.StatusOf(outcome);
         var trailers = new Metadata();
         if (outcome.IsRetryable())
         {

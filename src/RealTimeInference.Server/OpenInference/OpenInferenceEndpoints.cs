@@ -109,16 +109,18 @@ internal static class OpenInferenceEndpoints
         v2.MapGet("/health/live", () => TypedResults.Ok()).WithName("V2ServerLive").WithSummary("200 while the process runs");
         v2.MapGet("/health/ready", ServerReady).WithName("V2ServerReady").WithSummary("200 when the models are loaded and the server is not draining, else 503");
 
-        var api = v2.MapGroup("").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider);
-        api.MapGet("", (OpenInferenceService service) => TypedResults.Ok(service.ServerMetadata))
+        var api = v2.MapGroup("").WithClientRateLimit(app.ServiceProvider);
+        var read = api.MapGroup("").WithRole(app.ServiceProvider, Roles.Viewer);
+        var infer = api.MapGroup("").WithRole(app.ServiceProvider, Roles.Ingest);
+        read.MapGet("", (OpenInferenceService service) => TypedResults.Ok(service.ServerMetadata))
             .WithName("V2ServerMetadata").WithSummary("Server name, version and protocol extensions");
         foreach (var (prefix, suffix) in new[] { ("/models/{name}", ""), ("/models/{name}/versions/{version}", "Version") })
         {
-            api.MapGet(prefix, ModelMetadataAsync).WithName("V2ModelMetadata" + suffix).WithSummary("The model's platform, versions and input and output tensors");
-            api.MapGet(prefix + "/config", ModelConfigAsync).WithName("V2ModelConfig" + suffix)
+            read.MapGet(prefix, ModelMetadataAsync).WithName("V2ModelMetadata" + suffix).WithSummary("The model's platform, versions and input and output tensors");
+            read.MapGet(prefix + "/config", ModelConfigAsync).WithName("V2ModelConfig" + suffix)
                 .WithSummary("The model's configuration (Triton's model-configuration extension), completed from its ONNX signature and model.json");
-            api.MapGet(prefix + "/ready", ModelReadyAsync).WithName("V2ModelReady" + suffix).WithSummary("200 when the model answers; 404 unknown, 503 not now");
-            api.MapPost(prefix + "/infer", InferAsync)
+            read.MapGet(prefix + "/ready", ModelReadyAsync).WithName("V2ModelReady" + suffix).WithSummary("200 when the model answers; 404 unknown, 503 not now");
+            infer.MapPost(prefix + "/infer", InferAsync)
                 .WithName("V2ModelInfer" + suffix)
                 .WithSummary("Infer with the model: JSON tensors, or Triton's binary tensor extension")
                 .WithDescription("Every input the model's metadata declares, by name, datatype and shape (numbers of another numeric datatype are converted when each fits); outputs: all, or those named. Parameters: priority (1 most urgent .. 4 the latency classes), timeout (microseconds), binary_data_output. 400 bad tensor, 404 unknown model or version, 413 too many rows or bytes, 503 + Retry-After not computed.")
@@ -126,21 +128,26 @@ internal static class OpenInferenceEndpoints
         }
 
         // Triton's repository extension: what the repository holds, and loading and unloading, as reload is protected.
-        var repository = api.MapGroup("/repository").WithTags("Open Inference Protocol (V2)");
-        repository.MapPost("/index", (ModelRepository models) =>
+        read.MapPost("/repository/index", (ModelRepository models) =>
                 TypedResults.Ok<IReadOnlyList<V2RepositoryEntry>>([.. models.Index().Select(e => new V2RepositoryEntry(
                     e.Name, e.Version?.ToString(CultureInfo.InvariantCulture), e.State, e.Reason))]))
             .WithName("V2RepositoryIndex").WithSummary("Every model folder of the repository, loaded or not, with its state (READY, UNAVAILABLE) and why");
+        var repository = api.MapGroup("/repository").WithRole(app.ServiceProvider, Roles.Engineer);
         repository.MapPost("/models/{name}/load", LoadAsync).WithName("V2RepositoryLoad")
             .WithSummary("Load (or load again) a model of the repository; with Inference:ModelControl=Explicit the only way models change while serving")
-            .WithDescription("200 when it serves; 400 with the reason when its files do not load (what served keeps serving); 404 no such folder; 403 from elsewhere than this machine without API keys.");
+            .WithDescription("200 when it serves; 400 with the reason when its files do not load (what served keeps serving); 404 no such folder; 403 from elsewhere than this machine on an open server.");
         repository.MapPost("/models/{name}/unload", UnloadAsync).WithName("V2RepositoryUnload")
             .WithSummary("Stop serving a model: queued requests are answered, new ones are 404 until it is loaded again")
-            .WithDescription("200 unloaded; 404 not loaded; 403 from elsewhere than this machine without API keys.");
+            .WithDescription("200 unloaded; 404 not loaded; 403 from elsewhere than this machine on an open server.");
 
-        app.MapGrpcService<GrpcInferenceService>().WithApiKey(app.ServiceProvider);
+        // As over REST: the probes are public and unlimited; inference is ingest's, the rest a viewer's.
+        app.MapGrpcService<GrpcInferenceService>()
+            .WithClientRateLimit(app.ServiceProvider, method => !IsGrpcProbe(method))
+            .WithRoles(app.ServiceProvider, method => IsGrpcProbe(method) ? null : method == "ModelInfer" ? Roles.Ingest : Roles.Viewer);
         return app;
     }
+
+    private static bool IsGrpcProbe(string method) => method is "ServerLive" or "ServerReady";
 
     private static Results<Ok, JsonHttpResult<V2Error>> ServerReady(HttpContext context, OpenInferenceService service, IOptions<PredictionOptions> predictions) =>
         service.IsReady ? TypedResults.Ok() : Error(context, Outcome.Unavailable, "The server is not ready: no model is loaded, or it is draining.", TimeSpan.Zero, predictions.Value);
@@ -186,7 +193,7 @@ internal static class OpenInferenceEndpoints
         inference.ModelControl != ModelControl.Explicit
             ? RepositoryError("Models are loaded and unloaded through the repository API only with Inference:ModelControl=Explicit; under Poll the repository's files decide.", StatusCodes.Status400BadRequest)
         : !ModelEndpoints.MayChangeModels(context, security)
-            ? RepositoryError("Without Security:ApiKeys, models load and unload only from the server's own machine; configure keys to do it from elsewhere.", StatusCodes.Status403Forbidden)
+            ? RepositoryError("On an open server (no Security:ApiKeys or Security:Jwt), models load and unload only from the server's own machine; configure roles to do it from elsewhere.", StatusCodes.Status403Forbidden)
         : null;
 
     private static JsonHttpResult<V2Error> RepositoryError(string message, int status) =>

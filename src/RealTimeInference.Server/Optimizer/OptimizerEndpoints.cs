@@ -32,31 +32,33 @@ internal static class OptimizerEndpoints
     public static IEndpointRouteBuilder MapOptimizerEndpoints(this IEndpointRouteBuilder app)
     {
         // Rate-limited as the predict endpoints: recommend runs the model.
-        var group = app.MapGroup("/optimizer").WithTags("Optimizer").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider);
-        group.MapGet("", Get)
+        var group = app.MapGroup("/optimizer").WithTags("Optimizer").WithClientRateLimit(app.ServiceProvider);
+        var read = group.MapGroup("").WithRole(app.ServiceProvider, Roles.Viewer);
+        var steer = group.MapGroup("").WithRole(app.ServiceProvider, Roles.Engineer);
+        read.MapGet("", Get)
             .WithName("GetOptimizer")
             .WithSummary("The optimizer's mode and, per tool, its setpoints, safe ranges, last decision, waiting recommendation and predicted vs measured yield");
-        group.MapPut("/mode", SetModeAsync)
+        steer.MapPut("/mode", SetModeAsync)
             .WithName("SetOptimizerMode")
             .WithSummary("Sets the mode: {\"mode\": \"off\" | \"advisory\" | \"closed-loop\"}")
             .Accepts<ModeRequest>("application/json")
             .ProducesProblem(StatusCodes.Status400BadRequest);
-        group.MapGet("/tools/{tool_id}/history", History)
+        read.MapGet("/tools/{tool_id}/history", History)
             .WithName("GetOptimizerToolHistory")
             .WithSummary("A tool's measured lots and recent decisions, oldest first: what the dashboard draws")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPost("/tools/{tool_id}/recommend", RecommendAsync)
+        group.MapGroup("").WithRole(app.ServiceProvider, Roles.Operator).MapPost("/tools/{tool_id}/recommend", RecommendAsync)
             .WithName("RecommendSetpoints")
             .WithSummary("Decides for a tool now and answers the decision; a recommendation then waits for apply, in every mode")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        group.MapPost("/tools/{tool_id}/apply", ApplyAsync)
+        steer.MapPost("/tools/{tool_id}/apply", ApplyAsync)
             .WithName("ApplyRecommendation")
             .WithSummary("Applies the tool's waiting recommendation (inside the safe ranges by construction); 409 when none waits")
             .WithDescription("With ?decision_id=..., only the setpoints that decision recommended: 409 when a later cycle recommends others or none, so what was approved is what runs.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapGet("/decisions", DecisionsAsync)
+        read.MapGet("/decisions", DecisionsAsync)
             .WithName("GetOptimizerDecisions")
             .WithSummary("Stored decisions, newest first (tool_id, limit up to 1000); empty with no results store")
             .ProducesProblem(StatusCodes.Status400BadRequest);

@@ -33,11 +33,11 @@ internal static class PredictionEndpoints
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
         var options = app.ServiceProvider.GetRequiredService<IOptions<PredictionOptions>>().Value;
-        Map(app.MapGroup("").WithTags("Predictions").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider), options, baseline: false);
+        Map(app.MapGroup("").WithTags("Predictions").WithClientRateLimit(app.ServiceProvider).WithRole(app.ServiceProvider, Roles.Ingest), options, baseline: false);
         if (options.EnableBaseline)
         {
             // Same parsing and serialization with no model: the yardstick benchmarks divide by.
-            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider), options, baseline: true);
+            Map(app.MapGroup("/baseline").WithTags("Benchmark baseline").WithClientRateLimit(app.ServiceProvider).WithRole(app.ServiceProvider, Roles.Ingest), options, baseline: true);
         }
 
         return app;

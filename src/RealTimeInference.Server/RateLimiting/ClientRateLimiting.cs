@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Outcomes;
@@ -112,7 +113,9 @@ internal static class ClientRateLimiting
             limiter.OnRejected = (rejected, _) =>
             {
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.Zero;
-                return new ValueTask(Problems.For(rejected.HttpContext, Outcome.RateLimited, retryAfter, leastRetryAfterSeconds: 1).ExecuteAsync(rejected.HttpContext));
+                return GrpcRefusal.IsGrpc(rejected.HttpContext)
+                    ? GrpcRefusal.WriteAsync(rejected.HttpContext, Outcome.RateLimited, "The client's rate limit is spent.", retryAfter, leastRetryAfterSeconds: 1)
+                    : new ValueTask(Problems.For(rejected.HttpContext, Outcome.RateLimited, retryAfter, leastRetryAfterSeconds: 1).ExecuteAsync(rejected.HttpContext));
             };
         });
         services.AddRateLimiter(_ => { });
@@ -122,6 +125,24 @@ internal static class ClientRateLimiting
     /// <summary>Limits the group's endpoints (and its sockets' messages) when rate limiting is enabled; when it is not, they pay nothing for it.</summary>
     public static RouteGroupBuilder WithClientRateLimit(this RouteGroupBuilder group, IServiceProvider services) =>
         services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled ? group.WithMetadata(Limited.Instance) : group;
+
+    /// <summary>The same for a gRPC service's methods that <paramref name="limits"/> names.</summary>
+    public static GrpcServiceEndpointConventionBuilder WithClientRateLimit(
+        this GrpcServiceEndpointConventionBuilder service, IServiceProvider services, Func<string, bool> limits)
+    {
+        if (services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled)
+        {
+            service.Add(endpoint =>
+            {
+                if (endpoint.Metadata.OfType<GrpcMethodMetadata>().FirstOrDefault() is { } method && limits(method.Method.Name))
+                {
+                    endpoint.Metadata.Add(Limited.Instance);
+                }
+            });
+        }
+
+        return service;
+    }
 
     /// <summary>Endpoint metadata: the endpoint counts against its client's bucket.</summary>
     internal sealed class Limited

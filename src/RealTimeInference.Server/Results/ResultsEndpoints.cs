@@ -30,7 +30,7 @@ internal static class ResultsEndpoints
 
     public static IEndpointRouteBuilder MapResultsEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/predictions").WithTags("Results").WithApiKey(app.ServiceProvider);
+        var group = app.MapGroup("/predictions").WithTags("Results").WithRole(app.ServiceProvider, Roles.Viewer);
         group.MapGet("", GetPredictionsAsync)
             .WithName("GetPredictions")
             .WithSummary("Stored predictions, newest first, a page at a time")
@@ -45,7 +45,7 @@ internal static class ResultsEndpoints
                 + $"at most {MaxBuckets} buckets in the range; tool_id narrows to one tool.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
-        app.MapGroup("").WithTags("Results").WithApiKey(app.ServiceProvider)
+        app.MapGroup("").WithTags("Results").WithRole(app.ServiceProvider, Roles.Viewer)
             .MapGet("/wafer-predictions", GetWafersAsync)
             .WithName("GetWaferPredictions")
             .WithSummary("Stored wafer verdicts, newest first, a page at a time")

@@ -15,7 +15,7 @@ internal static class PredictSocketEndpoints
 
     public static IEndpointRouteBuilder MapPredictSocketEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("").WithTags("Streams").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider)
+        app.MapGroup("").WithTags("Streams").WithClientRateLimit(app.ServiceProvider).WithRole(app.ServiceProvider, Roles.Ingest)
             .Map(PredictSocketSession.Endpoint, AcceptAsync)
             .WithName("PredictWebSocket")
             .WithSummary("WebSocket: JSON readings, JSON arrays, or binary frames in; scores out, in order")

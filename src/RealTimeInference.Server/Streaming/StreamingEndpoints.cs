@@ -34,7 +34,7 @@ internal static class StreamingEndpoints
     /// <summary>Maps the stream (the live page, <c>wwwroot/index.html</c> at <c>/</c>, is a static file).</summary>
     public static IEndpointRouteBuilder MapStreamingEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("").WithTags("Streams").WithApiKey(app.ServiceProvider)
+        app.MapGroup("").WithTags("Streams").WithRole(app.ServiceProvider, Roles.Viewer)
             .MapGet("/stream-predictions", StreamPredictions)
             .WithName("StreamPredictions")
             .WithSummary("Server-Sent Events: every prediction the server makes")

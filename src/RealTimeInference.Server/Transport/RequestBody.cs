@@ -104,6 +104,23 @@ internal static class RequestBody
         };
     }
 
-    public static RequestErrors TooLarge(HttpContext context, long maxBytes) =>
-        RequestErrors.TooLarge("$", $"The request body exceeds the {maxBytes}-byte limit of {context.Request.Path}.");
+    /// <summary>413 for a body past the endpoint's limit; the rest of it stays unread, so the connection closes after the answer (<see cref="CloseAfterAnswer"/>).</summary>
+    public static RequestErrors TooLarge(HttpContext context, long maxBytes)
+    {
+        CloseAfterAnswer(context);
+        return RequestErrors.TooLarge("$", $"The request body exceeds the {maxBytes}-byte limit of {context.Request.Path}.");
+    }
+
+    /// <summary>
+    /// A body left unread past the endpoint's limit cannot be drained (Kestrel would close the
+    /// connection after the answer, unannounced, and fail the client's next request on it): over
+    /// HTTP/1.x the answer says <c>Connection: close</c>. HTTP/2 resets only the stream.
+    /// </summary>
+    public static void CloseAfterAnswer(HttpContext context)
+    {
+        if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+        {
+            context.Response.Headers.Connection = "close";
+        }
+    }
 }

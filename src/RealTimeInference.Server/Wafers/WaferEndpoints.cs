@@ -46,7 +46,7 @@ internal static class WaferEndpoints
         var options = app.ServiceProvider.GetRequiredService<IOptions<WaferOptions>>().Value;
         var wafers = app.MapGroup("").WithTags("Wafer inspection")
             .WithClientRateLimit(app.ServiceProvider)
-            .WithApiKey(app.ServiceProvider);
+            .WithRole(app.ServiceProvider, Roles.Ingest);
         wafers.MapPost(Endpoint, PredictAsync)
             .WithName("PredictWafer")
             .WithSummary("Classify wafer images for defects")
@@ -121,6 +121,7 @@ internal static class WaferEndpoints
 
         if (context.Request.ContentLength > options.MaxImageBytes)
         {
+            RequestBody.CloseAfterAnswer(context);
             return Fail(WaferScoring.Refused(RequestErrors.TooLarge(RawField, $"The image exceeds the {options.MaxImageBytes}-byte limit of raw {Endpoint} bodies.")));
         }
 

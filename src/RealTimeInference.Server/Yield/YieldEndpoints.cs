@@ -35,7 +35,7 @@ internal static class YieldEndpoints
     public static IEndpointRouteBuilder MapYieldEndpoints(this IEndpointRouteBuilder app)
     {
         var options = app.ServiceProvider.GetRequiredService<IOptions<YieldOptions>>().Value;
-        app.MapGroup("").WithTags("Yield").WithClientRateLimit(app.ServiceProvider).WithApiKey(app.ServiceProvider)
+        app.MapGroup("").WithTags("Yield").WithClientRateLimit(app.ServiceProvider).WithRole(app.ServiceProvider, Roles.Ingest)
             .MapPost(Endpoint, PredictYieldAsync)
             .WithName("PredictYield")
             .WithSummary("Forecast the yield of one process state, or of an array of them")

@@ -57,6 +57,17 @@ public sealed class GrpcInferenceTests(GrpcServerFixture fixture) : IClassFixtur
         return request;
     }
 
+    /// <summary>One reading of the sensor model as typed <c>fp32_contents</c>.</summary>
+    internal static ModelInferRequest OneReading()
+    {
+        var request = new ModelInferRequest { ModelName = "sensor-anomaly" };
+        var input = new ModelInferRequest.Types.InferInputTensor { Name = "Features", Datatype = "FP32", Contents = new InferTensorContents() };
+        input.Shape.Add([1, 3]);
+        input.Contents.Fp32Contents.Add([350f, 1013f, 100f]);
+        request.Inputs.Add(input);
+        return request;
+    }
+
     private static float[] Scores(ModelInferResponse response)
     {
         var raw = response.RawOutputContents[0].ToByteArray();

@@ -131,5 +131,5 @@ public sealed class TwoClientsServerFixture() : TunedModelServerFixture(
     public const string LightKey = "light-key-0123456789";
 
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
-        [new("Security:ApiKeys:0", FloodKey), new("Security:ApiKeys:1", LightKey)];
+        [new("Security:ApiKeys:0:Key", FloodKey), new("Security:ApiKeys:0:Role", "ingest"), new("Security:ApiKeys:1:Key", LightKey), new("Security:ApiKeys:1:Role", "ingest")];
 }

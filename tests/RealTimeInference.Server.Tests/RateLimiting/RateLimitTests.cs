@@ -1,5 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
+using Grpc.Core;
+using Grpc.Net.Client;
+using RealTimeInference.Server.OpenInference.Grpc;
+using RealTimeInference.Server.Tests.OpenInference;
 
 namespace RealTimeInference.Server.Tests.RateLimiting;
 
@@ -43,7 +48,7 @@ public sealed class KeyedRateLimitedServerFixture : RateLimitedServerFixture
     [
         .. base.Settings,
         new("RateLimiting:ClientIdShare", "0.34"),
-        .. Keys.Select((key, i) => new KeyValuePair<string, string?>($"Security:ApiKeys:{i}", key)),
+        .. Keys.SelectMany((key, i) => new KeyValuePair<string, string?>[] { new($"Security:ApiKeys:{i}:Key", key), new($"Security:ApiKeys:{i}:Role", "ingest") }),
     ];
 }
 
@@ -155,5 +160,31 @@ public sealed class SocketRateLimitTests(SocketRateLimitedServerFixture server) 
         Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
         // HTTP shares the same bucket.
         Assert.Equal(HttpStatusCode.TooManyRequests, (await server.PredictAsync()).StatusCode);
+    }
+}
+
+public sealed class GrpcRateLimitedServerFixture : RateLimitedServerFixture;
+
+/// <summary>gRPC ModelInfer spends its client's tokens as V2 REST does, and is refused in gRPC's terms.</summary>
+public sealed class GrpcRateLimitTests(GrpcRateLimitedServerFixture server) : IClassFixture<GrpcRateLimitedServerFixture>
+{
+    [Fact]
+    public async Task ModelInfer_OverTheClientsRate_IsResourceExhausted_WithRetryAfter()
+    {
+        using var channel = GrpcChannel.ForAddress(server.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = server.Server.CreateHandler() });
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var request = GrpcInferenceTests.OneReading();
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Single((await client.ModelInferAsync(request)).Outputs);
+        }
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => client.ModelInferAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.True(int.Parse(refused.Trailers.GetValue("retry-after")!, CultureInfo.InvariantCulture) >= 1);
+        // The probes spend nothing.
+        Assert.True((await client.ServerLiveAsync(new ServerLiveRequest())).Live);
     }
 }

@@ -77,6 +77,61 @@ public sealed class BrokenFramingTests(FramingServerFixture fixture) : IClassFix
         AssertNoErrorLogged();
     }
 
+    [Theory]
+    [InlineData(37_979)]
+    [InlineData(2_000_000)]
+    public async Task BodyOverTheLimit_Is413_AndTheConnectionEitherSaysCloseOrServesTheNextRequest(int bytes)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(fixture.Url.Host, fixture.Url.Port);
+        var stream = client.GetStream();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var head = $"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {bytes}\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head + new string(' ', bytes)), timeout.Token);
+
+        var (first, closes) = await ReadResponseAsync(stream, timeout.Token);
+        Assert.StartsWith("HTTP/1.1 413", first, StringComparison.Ordinal);
+        if (closes)
+        {
+            // Said so: the connection ends after the answer, and a client opens another.
+            Assert.Equal(0, await stream.ReadAsync(new byte[1], timeout.Token));
+        }
+        else
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes("GET /health/live HTTP/1.1\r\nHost: test\r\n\r\n"), timeout.Token);
+            var (second, _) = await ReadResponseAsync(stream, timeout.Token);
+            Assert.StartsWith("HTTP/1.1 200", second, StringComparison.Ordinal);
+        }
+
+        AssertNoErrorLogged();
+    }
+
+    /// <summary>One HTTP/1.1 response (Content-Length or chunked): its head, and whether it says Connection: close.</summary>
+    private static async Task<(string Head, bool Closes)> ReadResponseAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var bytes = new List<byte>();
+        var one = new byte[1];
+        string Text() => Encoding.ASCII.GetString([.. bytes]);
+        while (!Text().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            Assert.True(await stream.ReadAsync(one, cancellationToken) == 1, $"The connection closed mid-answer: {Text()}");
+            bytes.Add(one[0]);
+        }
+
+        var head = Text();
+        var lines = head.Split("\r\n");
+        var length = lines.FirstOrDefault(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)) is { } header
+            ? int.Parse(header.Split(':')[1].Trim(), System.Globalization.CultureInfo.InvariantCulture) : -1;
+        bytes.Clear();
+        while (length >= 0 ? bytes.Count < length : !Text().EndsWith("\r\n0\r\n\r\n", StringComparison.Ordinal) && Text() != "0\r\n\r\n")
+        {
+            Assert.True(await stream.ReadAsync(one, cancellationToken) == 1, $"The connection closed mid-body: {head}{Text()}");
+            bytes.Add(one[0]);
+        }
+
+        return (head, lines.Any(l => l.Equals("Connection: close", StringComparison.OrdinalIgnoreCase)));
+    }
+
     private void AssertNoErrorLogged()
     {
         var errors = fixture.Log.Where(line => line.Contains("\"@l\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"@l\":\"Fatal\"", StringComparison.Ordinal)).ToArray();
