@@ -33,10 +33,18 @@ using var session = new InferenceSession(Path.Combine(folder, version.ToString(C
 var classes = manifest.Classes ?? WaferPatterns.Names;
 
 var results = new List<(IndependentWafer Wafer, string Predicted, bool Defective)>();
+var refused = new List<(IndependentWafer Wafer, string Reason)>();
 var features = new float[preprocessor.TensorLength];
 foreach (var wafer in IndependentSet.Generate(seed, perCell))
 {
     var image = preprocessor.Preprocess(wafer.Image, features);
+    if (image.Status == ImageStatus.NotAWafer)
+    {
+        // Serving answers these 422 not_a_wafer: counted, not scored.
+        refused.Add((wafer, image.Reason!));
+        continue;
+    }
+
     if (!image.IsOk)
     {
         throw new InvalidDataException($"{wafer.Pattern} {wafer.GridBand} {wafer.Format} {wafer.Render}: {image.Message}");
@@ -70,6 +78,10 @@ void Report(string title, Func<IndependentWafer, string> key)
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{folder} v{version}, split {split} (seed {seed}), {results.Count} images, threshold {manifest.Threshold}"));
+var total = results.Count + refused.Count;
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"refused as not a wafer (422 not_a_wafer when served): {refused.Count} of {total} ({100.0 * refused.Count / total:F2} %)")
+    + string.Concat(refused.GroupBy(r => (r.Reason, r.Wafer.Pattern, r.Wafer.GridBand, r.Wafer.Format, r.Wafer.Render))
+        .Select(g => $"\n  {g.Key.Reason}: {g.Key.Pattern.Name()} {g.Key.GridBand} {g.Key.Format} {g.Key.Render} x{g.Count()}")));
 Report("all", _ => "all");
 Report("class", w => w.Pattern.Name());
 Report("dies across", w => w.GridBand);

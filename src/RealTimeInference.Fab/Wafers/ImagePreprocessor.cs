@@ -14,10 +14,15 @@ public enum ImageStatus
     Corrupt,
     /// <summary>The header declares more pixels than allowed; nothing was decoded.</summary>
     TooLarge,
+    /// <summary>It decodes, but it is no wafer map (<see cref="WaferCheck"/>): only the <c>"wafer"</c> sampling checks.</summary>
+    NotAWafer,
 }
 
-/// <summary>What became of one image; <see cref="Width"/> and <see cref="Height"/> are the encoded size when the header was read.</summary>
-public readonly record struct ImageResult(ImageStatus Status, int Width = 0, int Height = 0, string? Message = null)
+/// <summary>
+/// What became of one image; <see cref="Width"/> and <see cref="Height"/> are the encoded size when the
+/// header was read; <see cref="Reason"/> why it is <see cref="ImageStatus.NotAWafer"/> (<see cref="WaferCheck.Reasons"/>).
+/// </summary>
+public readonly record struct ImageResult(ImageStatus Status, int Width = 0, int Height = 0, string? Message = null, string? Reason = null)
 {
     public bool IsOk => Status == ImageStatus.Ok;
 }
@@ -94,7 +99,10 @@ public sealed class ImagePreprocessor
 
         if (_wafer is not null)
         {
-            _wafer.Sample(decoded, destination[..TensorLength]);
+            if (_wafer.Sample(decoded, destination[..TensorLength]) is { IsWafer: false } check)
+            {
+                return new ImageResult(ImageStatus.NotAWafer, width, height, check.Message, check.Reason);
+            }
         }
         else if (width == _settings.Width && height == _settings.Height)
         {

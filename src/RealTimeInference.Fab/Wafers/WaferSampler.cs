@@ -78,25 +78,25 @@ internal sealed class WaferSampler
     /// <summary>Floats per image.</summary>
     public static int Length(int rings, int sectors) => (rings * sectors) + ProfileEdges.Length + 1 + 1 + ScalarCount;
 
-    public void Sample(SKBitmap decoded, Span<float> destination)
+    /// <summary>Writes the image's features; answers whether it is a wafer map at all (<see cref="WaferCheck"/>), the features being meaningless when not.</summary>
+    public WaferCheck Sample(SKBitmap decoded, Span<float> destination)
     {
         var longest = Math.Max(decoded.Width, decoded.Height);
         if (longest <= _maxSide)
         {
             // Small maps (one pixel a die) are enlarged by whole pixels, so every pixel keeps its grey.
             var repeat = Math.Max(1, (int)Math.Ceiling(_maxSide / 8.0 / longest));
-            Sample(decoded.GetPixelSpan(), decoded.Width, decoded.Height, decoded.RowBytes, repeat, destination);
-            return;
+            return Sample(decoded.GetPixelSpan(), decoded.Width, decoded.Height, decoded.RowBytes, repeat, destination);
         }
 
         var factor = (double)_maxSide / longest;
         var info = new SKImageInfo(
             Math.Max(1, (int)Math.Round(decoded.Width * factor)), Math.Max(1, (int)Math.Round(decoded.Height * factor)), SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var resized = decoded.Resize(info, Downsampling);
-        Sample(resized.GetPixelSpan(), resized.Width, resized.Height, resized.RowBytes, 1, destination);
+        return Sample(resized.GetPixelSpan(), resized.Width, resized.Height, resized.RowBytes, 1, destination);
     }
 
-    private void Sample(ReadOnlySpan<byte> rgba, int width, int height, int rowBytes, int repeat, Span<float> destination)
+    private WaferCheck Sample(ReadOnlySpan<byte> rgba, int width, int height, int rowBytes, int repeat, Span<float> destination)
     {
         var (workingWidth, workingHeight) = (width * repeat, height * repeat);
         var count = workingWidth * workingHeight;
@@ -144,6 +144,7 @@ internal sealed class WaferSampler
             InteriorHistogram(pixels, workingWidth, workingHeight, ellipse, WaferLevels.WaferThreshold(off), interior);
             var levels = WaferLevels.Estimate(histogram, off, interior);
             Features(pixels, workingWidth, workingHeight, levels, ellipse, destination);
+            return WaferCheck.Of(histogram, count, pixels, workingWidth, workingHeight, ellipse, levels, WaferLevels.WaferThreshold(off));
         }
         finally
         {
@@ -151,7 +152,7 @@ internal sealed class WaferSampler
         }
     }
 
-    private readonly record struct WaferEllipse(double CentreX, double CentreY, double RadiusX, double RadiusY);
+    internal readonly record struct WaferEllipse(double CentreX, double CentreY, double RadiusX, double RadiusY);
 
     /// <summary>A filled ellipse of semi-axes a, b has standard deviations a/2 and b/2: the wafer from its pixels' moments.</summary>
     private static WaferEllipse Ellipse(ReadOnlySpan<byte> luma, int width, int height, int threshold)
@@ -763,8 +764,36 @@ internal sealed class WaferSampler
 /// </summary>
 internal readonly record struct WaferLevels(float Off, float Pass, float Fail, float Purity, float Spread)
 {
-    /// <summary>The darkest mode (at most 90): the background around the wafer.</summary>
-    public static int OffLevel(ReadOnlySpan<int> histogram) => Mode(histogram, 0, 90);
+    /// <summary>
+    /// The background around the wafer: the darkest grey (at most 90) that at least 4 % of the pixels
+    /// sit around, else the most frequent one, so a pass grey of 90 or so that outnumbers the
+    /// background is never taken for it.
+    /// </summary>
+    public static int OffLevel(ReadOnlySpan<int> histogram)
+    {
+        var total = 0L;
+        foreach (var count in histogram)
+        {
+            total += count;
+        }
+
+        for (var v = 0; v <= 90; v++)
+        {
+            var window = 0L;
+            for (var d = Math.Max(0, v - 3); d <= Math.Min(90, v + 3); d++)
+            {
+                window += histogram[d];
+            }
+
+            if (window * 25 >= total)
+            {
+                // The most frequent level of the first window that holds enough.
+                return Mode(histogram, v, Math.Min(90, v + 6));
+            }
+        }
+
+        return Mode(histogram, 0, 90);
+    }
 
     /// <summary>Pixels brighter than this are wafer (pass greys start well above any background).</summary>
     public static int WaferThreshold(int off) => off + 45;
@@ -866,14 +895,17 @@ internal readonly record struct WaferLevels(float Off, float Pass, float Fail, f
         return new WaferLevels(off, pass, fail, purity, spread);
     }
 
-    /// <summary>The most frequent level in [from, to], by a ±3 window, then the most frequent single level in that window.</summary>
+    /// <summary>
+    /// The most frequent level in [from, to], by a ±3 window that stays inside [from, to] (so a pass grey
+    /// just above <paramref name="to"/> is never taken for the background), then the most frequent single level in that window.
+    /// </summary>
     private static int Mode(ReadOnlySpan<int> histogram, int from, int to)
     {
         var (best, bestCount) = (from, -1);
         for (var v = from; v <= to; v++)
         {
             var window = 0;
-            for (var d = Math.Max(0, v - 3); d <= Math.Min(255, v + 3); d++)
+            for (var d = Math.Max(from, v - 3); d <= Math.Min(to, v + 3); d++)
             {
                 window += histogram[d];
             }
@@ -882,7 +914,7 @@ internal readonly record struct WaferLevels(float Off, float Pass, float Fail, f
         }
 
         var peak = best;
-        for (var d = Math.Max(0, best - 3); d <= Math.Min(255, best + 3); d++)
+        for (var d = Math.Max(from, best - 3); d <= Math.Min(to, best + 3); d++)
         {
             peak = histogram[d] > histogram[peak] ? d : peak;
         }

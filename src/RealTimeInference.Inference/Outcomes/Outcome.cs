@@ -35,6 +35,8 @@ public enum Outcome
     TimedOut,
     /// <summary>The client is over its rate; never reached a model.</summary>
     RateLimited,
+    /// <summary>An image that decodes but is no wafer map (a covered, dark or misaimed camera); never reached a model.</summary>
+    NotAWafer,
 }
 
 /// <summary>How one outcome reads on every transport and in the metrics.</summary>
@@ -68,6 +70,7 @@ public static class OutcomeVocabulary
         new("too_large", 413, "Request too large", "message_too_large", IsDrop: false),
         new("timed_out", 408, "Request timeout", "timed_out", IsDrop: false),
         new("rate_limited", 429, "Rate limited", "rate_limited", IsDrop: false),
+        new("not_a_wafer", 422, "Not a wafer", "not_a_wafer", IsDrop: false),
     ];
 
     /// <summary>Every outcome, in declaration order.</summary>
@@ -103,6 +106,7 @@ public static class OutcomeVocabulary
         Outcome.Invalid => error ?? "The request is invalid.",
         Outcome.TooLarge => error ?? "The request is too large.",
         Outcome.TimedOut => error ?? "The request body arrived too slowly.",
+        Outcome.NotAWafer => error ?? "The image is no wafer map.",
         _ => "This client sent more requests than its rate allows; retry after the interval in Retry-After.",
     };
 }

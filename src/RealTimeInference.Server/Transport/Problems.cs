@@ -39,7 +39,9 @@ internal static class Problems
             title: errors.Outcome != Outcome.Invalid ? errors.Outcome.Describe().Title
                 : errors.Errors.All(e => e.Field.StartsWith("X-", StringComparison.Ordinal)) ? "Invalid request header"
                 : title,
-            extensions: new Dictionary<string, object?> { ["errors"] = errors.ByField() });
+            extensions: errors.Reason is { } reason
+                ? new Dictionary<string, object?> { ["errors"] = errors.ByField(), ["reason"] = reason }
+                : new Dictionary<string, object?> { ["errors"] = errors.ByField() });
 
     /// <summary>503 for a connection limit (sockets, subscribers): nothing was computed, so the least wait applies.</summary>
     public static ProblemHttpResult TooManyConnections(HttpContext context, int retryAfterSeconds, string detail)

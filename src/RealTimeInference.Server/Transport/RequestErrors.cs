@@ -34,6 +34,17 @@ internal sealed class RequestErrors
 
     public static RequestErrors TooLarge(string field, string message) => One(field, message, Outcome.TooLarge);
 
+    /// <summary>An image that is no wafer map (422 <c>not_a_wafer</c>), and why (<see cref="Fab.Wafers.WaferCheck.Reasons"/>).</summary>
+    public static RequestErrors NotAWafer(string field, string message, string reason)
+    {
+        var errors = One(field, message, Outcome.NotAWafer);
+        errors.Reason = reason;
+        return errors;
+    }
+
+    /// <summary>Why, in one word, when the outcome has reasons of its own (<see cref="Outcome.NotAWafer"/>).</summary>
+    public string? Reason { get; private set; }
+
     /// <summary>Adds an error to <paramref name="errors"/>, creating it on the first one.</summary>
     public static void Add(ref RequestErrors? errors, string field, string message) => (errors ??= new()).Add(field, message);
 

@@ -36,7 +36,7 @@ internal sealed record SocketError(
 
     /// <summary>The error for a message with fields at fault: <see cref="Field"/> names the first, <see cref="Errors"/> all of them.</summary>
     public static SocketError For(RequestErrors errors, DateTimeOffset now) =>
-        For(errors.Outcome, errors.Detail, now, errors.Errors[0].Field) with { Errors = errors.Errors.Count > 1 ? errors.ByField() : null };
+        For(errors.Outcome, errors.Detail, now, errors.Errors[0].Field) with { Errors = errors.Errors.Count > 1 ? errors.ByField() : null, Reason = errors.Reason };
 }
 
 [JsonSourceGenerationOptions(

@@ -31,9 +31,11 @@ internal static class WaferEndpoints
             .Validate(o => o.MaxRequestPixels >= o.MaxImagePixels, "Wafer:MaxRequestPixels must be at least Wafer:MaxImagePixels.")
             .Validate(o => o.MaxConcurrentDecodes >= 1, "Wafer:MaxConcurrentDecodes must be at least 1.")
             .Validate(o => o.MaxFrameMessageBytes >= 1024, "Wafer:MaxFrameMessageBytes must be at least 1024.")
+            .Validate(o => o.CameraFaultFrames >= 1, "Wafer:CameraFaultFrames must be at least 1.")
             .Validate(o => o.RetryAfterSeconds >= 1, "Wafer:RetryAfterSeconds must be at least 1.")
             .ValidateOnStart();
         services.AddSocketDefaults();
+        services.AddSingleton<WaferMetrics>();
         services.AddSingleton<WaferPredictor>();
         services.AddSingleton<WebcamSocket>();
         services.AddHostedService<WaferWarmup>();

@@ -36,6 +36,13 @@ public sealed class WaferOptions
     /// <summary>Largest WebSocket message of /ws/webcam, in bytes (a base64 frame is 4/3 of the image).</summary>
     public int MaxFrameMessageBytes { get; set; } = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// Frames in a row on one <c>/ws/webcam</c> station that are no wafer (422 not_a_wafer) or the same
+    /// bytes as the one before (a frozen camera) before they count against the camera: the alert rules
+    /// (Alerts:FireAnomalies of Alerts:Window) then open a <c>camera</c> alert for the station.
+    /// </summary>
+    public int CameraFaultFrames { get; set; } = 10;
+
     /// <summary>Retry-After, in seconds, sent with 503.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 }

@@ -41,7 +41,13 @@ internal sealed record WaferScoring(
 /// of any transport: HTTP and the webcam socket both call it.
 /// </summary>
 internal sealed class WaferPredictor(
-    ModelRepository repository, ModelGuard guard, ResultsQueue results, IOptions<ResultsOptions> resultsOptions, IOptions<WaferOptions> options, TimeProvider time)
+    ModelRepository repository,
+    ModelGuard guard,
+    ResultsQueue results,
+    IOptions<ResultsOptions> resultsOptions,
+    IOptions<WaferOptions> options,
+    WaferMetrics metrics,
+    TimeProvider time)
 {
     private readonly bool _recording = resultsOptions.Value.Store != ResultsStoreKind.None;
 
@@ -111,6 +117,13 @@ internal sealed class WaferPredictor(
 
                 cancellationToken.ThrowIfCancellationRequested();
                 var image = preprocessor.Preprocess(images[i].Span, features.AsSpan(i * width, width), _options.MaxImagePixels);
+                if (image.Status == ImageStatus.NotAWafer)
+                {
+                    // A covered, dark or misaimed camera: the model would call it clean with confidence.
+                    metrics.Refused(image.Reason!);
+                    return new WaferScoring(model, default, [], time.GetElapsedTime(started), RequestErrors.NotAWafer(fields[i], image.Message!, image.Reason!));
+                }
+
                 if (!image.IsOk)
                 {
                     // Measured as good, decoded as bad: a truncated body behind a whole header.

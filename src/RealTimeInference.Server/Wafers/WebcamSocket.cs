@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RealTimeInference.Inference;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Results.Alerts;
 using RealTimeInference.Server.RateLimiting;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Transport;
@@ -15,7 +17,8 @@ namespace RealTimeInference.Server.Wafers;
 /// <c>WS /ws/webcam</c>, the seed's contract: each text message <c>{"frame": base64}</c> gets
 /// <c>{defect_detected, confidence, timestamp}</c> plus the class detail. A bad frame gets an
 /// error message (<see cref="SocketError"/>, as on <c>/ws/predict</c>) and the socket stays open
-/// for the next one.
+/// for the next one. <c>?station=</c> names the inspection station (default: the client), whose camera
+/// is watched (<see cref="CameraWatch"/>): a run of frames that are no wafer, or the same frame again, raises a <c>camera</c> alert.
 /// </summary>
 internal sealed partial class WebcamSocket(
     WaferPredictor predictor,
@@ -23,6 +26,7 @@ internal sealed partial class WebcamSocket(
     ClientLimiter limiter,
     SocketMemory memory,
     RequestMetrics metrics,
+    AlertBook alerts,
     TimeProvider time,
     ILogger<WebcamSocket> logger)
 {
@@ -39,6 +43,13 @@ internal sealed partial class WebcamSocket(
                 title: "WebSocket required");
         }
 
+        var named = context.Request.Query["station"].ToString();
+        var station = named.Length > 0 ? named : ClientIdentity.Of(context);
+        if (named.Length > 0 && !StationName().IsMatch(named))
+        {
+            return Problems.Invalid(RequestErrors.One("station", "station must be 1..64 letters, digits, '.', '_', '-' or ':'."), "Invalid station");
+        }
+
         if (slots.TryTake(context) is { } refused)
         {
             return refused;
@@ -46,7 +57,8 @@ internal sealed partial class WebcamSocket(
 
         try
         {
-            return await RunAsync(context, await context.WebSockets.AcceptWebSocketAsync());
+            var camera = new CameraWatch(alerts, station, predictor.Options.CameraFaultFrames, time);
+            return await RunAsync(context, await context.WebSockets.AcceptWebSocketAsync(), camera);
         }
         finally
         {
@@ -54,7 +66,7 @@ internal sealed partial class WebcamSocket(
         }
     }
 
-    private async Task<Results<EmptyHttpResult, ProblemHttpResult>> RunAsync(HttpContext context, WebSocket accepted)
+    private async Task<Results<EmptyHttpResult, ProblemHttpResult>> RunAsync(HttpContext context, WebSocket accepted, CameraWatch camera)
     {
         using var socket = accepted;
         LogOpened(logger, context.Connection.Id);
@@ -77,7 +89,7 @@ internal sealed partial class WebcamSocket(
                 // Each frame counts against the client's rate, as an HTTP request does.
                 var answer = !limiter.TryAcquire(context, out var retryAfter) ? RateLimited(retryAfter, started) : frame switch
                 {
-                    Frame.Text => await ScoreAsync(buffer.Message, started, client, $"{context.TraceIdentifier}:{frames}", aborted),
+                    Frame.Text => await ScoreAsync(buffer.Message, started, client, $"{context.TraceIdentifier}:{frames}", camera, aborted),
                     Frame.TooLarge => Error(RequestErrors.TooLarge("$", $"The message exceeds the {predictor.Options.MaxFrameMessageBytes}-byte limit of {Endpoint}."), started),
                     _ => Error(RequestErrors.One("$", "Send text messages of JSON {\"frame\": base64}."), started),
                 };
@@ -160,7 +172,8 @@ internal sealed partial class WebcamSocket(
         }
     }
 
-    private async Task<byte[]> ScoreAsync(ReadOnlyMemory<byte> json, long started, string client, string requestId, CancellationToken cancellationToken)
+    private async Task<byte[]> ScoreAsync(
+        ReadOnlyMemory<byte> json, long started, string client, string requestId, CameraWatch camera, CancellationToken cancellationToken)
     {
         WebcamFrame? frame;
         try
@@ -197,6 +210,11 @@ internal sealed partial class WebcamSocket(
                 cancellationToken);
             var latency = time.GetElapsedTime(started);
             metrics.RecordRequest(Endpoint, LatencyClass.DefectDetection, scoring.Outcome, latency);
+            if (scoring.IsOk || scoring.Outcome == Outcome.NotAWafer)
+            {
+                camera.Observe(image.AsSpan(0, length), refused: !scoring.IsOk);
+            }
+
             if (!scoring.IsOk)
             {
                 return Serialize(scoring.Errors is { } errors
@@ -298,6 +316,9 @@ internal sealed partial class WebcamSocket(
             }
         }
     }
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
+    private static partial Regex StationName();
 
     [LoggerMessage(EventId = LogEvents.WebcamOpened, Level = LogLevel.Information, Message = "Webcam socket {Connection} opened")]
     private static partial void LogOpened(ILogger logger, string connection);

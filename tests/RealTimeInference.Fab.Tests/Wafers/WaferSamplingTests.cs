@@ -129,7 +129,7 @@ public sealed class WaferSamplingTests
     [InlineData(40, 30, 0)]
     [InlineData(40, 30, 255)]
     [InlineData(64, 64, -1)]
-    public void OddImages_GiveFiniteFeatures(int width, int height, int grey)
+    public void OddImages_AreNoWafer_AndStillGiveFiniteFeatures(int width, int height, int grey)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque));
         var random = new Random(3);
@@ -142,7 +142,7 @@ public sealed class WaferSamplingTests
         using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
         var features = new float[Preprocessor.TensorLength];
 
-        Assert.True(Preprocessor.Preprocess(png.AsSpan(), features).IsOk);
+        Assert.Equal(ImageStatus.NotAWafer, Preprocessor.Preprocess(png.AsSpan(), features).Status);
         Assert.All(features, f => Assert.True(float.IsFinite(f)));
     }
 

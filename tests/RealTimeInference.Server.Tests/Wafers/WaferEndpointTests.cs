@@ -61,6 +61,29 @@ public sealed class WaferEndpointTests(ServerFixture server) : IClassFixture<Ser
         Assert.True(await PrometheusText.ReadAsync(_client, "rti_prediction_duration_seconds_count", labels) >= before + 1);
     }
 
+    /// <summary>A black frame: what a covered or dead camera sends.</summary>
+    internal static byte[] BlackPng()
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(320, 240, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Opaque));
+        bitmap.Erase(SkiaSharp.SKColors.Black);
+        using var png = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        return png.ToArray();
+    }
+
+    [Fact]
+    public async Task PredictWafer_ABlackFrame_Is422NotAWafer_WithTheReason_AndCounted()
+    {
+        var before = await PrometheusText.ReadAsync(_client, "rti_wafer_images_refused_total", ("reason", "blank"));
+
+        var (response, body) = await PostAsync(_client, Image(BlackPng()));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("Not a wafer", body.GetProperty("title").GetString());
+        Assert.Equal("blank", body.GetProperty("reason").GetString());
+        Assert.Contains("one grey", body.GetProperty("errors").GetProperty("image")[0].GetString(), StringComparison.Ordinal);
+        Assert.True(await PrometheusText.ReadAsync(_client, "rti_wafer_images_refused_total", ("reason", "blank")) >= before + 1);
+    }
+
     [Fact]
     public async Task PredictWafer_WithBadLatencyClass_Returns400NamingTheHeader()
     {

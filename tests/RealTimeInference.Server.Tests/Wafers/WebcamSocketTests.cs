@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -10,8 +11,8 @@ public sealed class WebcamSocketTests(WaferLimitsFixture server) : IClassFixture
 {
     private static string Frame(byte[] image) => JsonSerializer.Serialize(new Dictionary<string, string> { ["frame"] = Convert.ToBase64String(image) });
 
-    private async Task<WebSocket> ConnectAsync() =>
-        await server.Server.CreateWebSocketClient().ConnectAsync(new Uri(server.Server.BaseAddress, "ws/webcam"), CancellationToken.None);
+    private async Task<WebSocket> ConnectAsync(string path = "ws/webcam") =>
+        await server.Server.CreateWebSocketClient().ConnectAsync(new Uri(server.Server.BaseAddress, path), CancellationToken.None);
 
     private static async Task<JsonElement> ExchangeAsync(WebSocket socket, string message)
     {
@@ -47,6 +48,45 @@ public sealed class WebcamSocketTests(WaferLimitsFixture server) : IClassFixture
         Assert.False(clean.GetProperty("defect_detected").GetBoolean());
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
     }
+
+    [Fact]
+    public async Task Webcam_ABlackFrameIsNotAWafer_AndAFrozenFeed_RaisesOneCameraAlertForItsStation()
+    {
+        var station = "insp-" + Guid.NewGuid().ToString("N")[..8];
+        using var socket = await ConnectAsync($"ws/webcam?station={station}");
+
+        var black = await ExchangeAsync(socket, Frame(WaferEndpointTests.BlackPng()));
+        Assert.Equal("not_a_wafer", black.GetProperty("error").GetString());
+        Assert.Equal("blank", black.GetProperty("reason").GetString());
+        Assert.Equal(422, black.GetProperty("status").GetInt32());
+
+        // The same wafer again and again (the first differs from the black frame, so the run starts at the second):
+        // Wafer:CameraFaultFrames (10) in a row make a frame faulty, and Alerts:FireAnomalies (3) faulty frames of Alerts:Window open the alert.
+        var frozen = Frame(WaferImages.Png(WaferPattern.None));
+        for (var i = 0; i < 12; i++)
+        {
+            Assert.False((await ExchangeAsync(socket, frozen)).TryGetProperty("error", out _));
+            Assert.Empty(await CameraAlertsAsync(station));
+        }
+
+        Assert.False((await ExchangeAsync(socket, frozen)).TryGetProperty("error", out _));
+        var alert = Assert.Single(await CameraAlertsAsync(station));
+        Assert.Equal("camera", alert.GetProperty("sensor_id").GetString());
+        Assert.Equal("camera", alert.GetProperty("model").GetString());
+        Assert.Equal("firing", alert.GetProperty("state").GetString());
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Webcam_ABadStationName_Is400BeforeTheUpgrade()
+    {
+        var response = await server.CreateClient().GetAsync("/ws/webcam?station=" + Uri.EscapeDataString("bad station!"));
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    private async Task<JsonElement[]> CameraAlertsAsync(string station) =>
+        [.. (await server.CreateClient().GetFromJsonAsync<JsonElement>($"/alerts?tool_id={station}")).GetProperty("items").EnumerateArray()];
 
     [Fact]
     public async Task Webcam_DataUrlFrame_IsAccepted()
