@@ -25,7 +25,7 @@ public readonly record struct WaferCheck(string? Reason, string? Message)
     private const double LeastWaferShare = 0.03, MostWaferShare = 0.95;
 
     /// <summary>Just outside the wafer (1.1 to 1.3 of its radii) is background: at most this share of those pixels may be as bright as the wafer.</summary>
-    private const double MostBrightOutside = 0.05;
+    private const double MostBrightOutside = 0.1;
 
     /// <summary>Passing dies at least this many greys above the background.</summary>
     private const float LeastContrast = 45;

@@ -508,13 +508,14 @@ internal sealed class PostgresResultsStore : IResultsStore
         command.Parameters.AddWithValue(query.From);
         command.Parameters.AddWithValue(query.To);
         command.Parameters.AddWithValue(query.Bucket);
+        command.Parameters.AddWithValue(query.Limit);
         Filter(command, where, "tool_id = ", query.ToolId);
         // Buckets line up with the epoch (a 1 m bucket starts on the minute), not with From.
         command.CommandText = $"""
             SELECT tool_id, sensor_id, date_bin($3, time, timestamptz '1970-01-01 00:00:00+00') AS b,
                    count(*), count(*) FILTER (WHERE is_anomaly), avg(score), max(score)::double precision
             FROM predictions WHERE {where}
-            GROUP BY tool_id, sensor_id, b ORDER BY tool_id, sensor_id, b
+            GROUP BY tool_id, sensor_id, b ORDER BY tool_id, sensor_id, b LIMIT $4
             """;
         return await ReadAllAsync(command, r => StoredRows.Bucket(r, r.GetFieldValue<DateTimeOffset>(2)), cancellationToken).ConfigureAwait(false);
     }

@@ -81,5 +81,9 @@ public static class UnixMicroseconds
 public sealed record SummaryBucket(
     string? ToolId, string? SensorId, DateTimeOffset BucketStart, long Count, long Anomalies, double MeanScore, double MaxScore);
 
-/// <summary>What <c>GET /predictions/summary</c> asks for.</summary>
-public sealed record SummaryQuery(string? ToolId, DateTimeOffset From, DateTimeOffset To, TimeSpan Bucket);
+/// <summary>What <c>GET /predictions/summary</c> asks for: at most <see cref="Limit"/> buckets, in tool, sensor and time order.</summary>
+public sealed record SummaryQuery(string? ToolId, DateTimeOffset From, DateTimeOffset To, TimeSpan Bucket, int Limit = SummaryQuery.MaxItems)
+{
+    /// <summary>Most buckets one answer holds, whatever the number of tools and sensors stored.</summary>
+    public const int MaxItems = 10_000;
+}

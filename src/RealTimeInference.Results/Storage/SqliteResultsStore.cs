@@ -394,10 +394,11 @@ internal sealed class SqliteResultsStore : IResultsStore
         command.CommandText = $"""
             SELECT tool_id, sensor_id, time / $bucket AS b, count(*), sum(is_anomaly), avg(score), max(score)
             FROM predictions WHERE {where}
-            GROUP BY tool_id, sensor_id, b ORDER BY tool_id, sensor_id, b
+            GROUP BY tool_id, sensor_id, b ORDER BY tool_id, sensor_id, b LIMIT $limit
             """;
         var bucket = (long)(query.Bucket.Ticks / 10);
         command.Parameters.AddWithValue("$bucket", bucket);
+        command.Parameters.AddWithValue("$limit", query.Limit);
         var buckets = new List<SummaryBucket>();
         using var reader = command.ExecuteReader();
         while (reader.Read())

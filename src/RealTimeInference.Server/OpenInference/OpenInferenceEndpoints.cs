@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -39,7 +40,10 @@ internal static class OpenInferenceEndpoints
     public static WebApplicationBuilder AddOpenInference(this WebApplicationBuilder builder)
     {
         builder.Services.AddOpenInference();
+        // One limit for a V2 request however it comes: a gRPC message past it is ResourceExhausted, as REST's body is 413.
         builder.Services.AddGrpc();
+        builder.Services.AddOptions<GrpcServiceOptions>().Configure<IOptions<OpenInferenceOptions>>((grpc, oip) =>
+            grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, oip.Value.MaxRequestBytes));
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             var options = context.Configuration.GetSection(OpenInferenceOptions.Section).Get<OpenInferenceOptions>() ?? new OpenInferenceOptions();

@@ -7,7 +7,7 @@ public sealed class OpenInferenceOptions
     /// <summary>The server name <c>GET /v2</c> and ServerMetadata answer.</summary>
     public string ServerName { get; set; } = "realtime-inference";
 
-    /// <summary>Largest <c>/v2/models/{name}/infer</c> body (JSON header and binary tensors together), in bytes (413 above it).</summary>
+    /// <summary>Largest <c>/v2/models/{name}/infer</c> body (JSON header and binary tensors together), in bytes (413 above it); gRPC's largest message too (ResourceExhausted above it).</summary>
     public long MaxRequestBytes { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>

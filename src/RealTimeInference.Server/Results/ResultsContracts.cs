@@ -54,7 +54,8 @@ internal sealed record PredictionSummary(
     string Bucket,
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset From,
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset To,
-    IReadOnlyList<SummaryItem> Items);
+    IReadOnlyList<SummaryItem> Items,
+    bool Truncated);
 
 /// <summary>A stored wafer verdict as <c>GET /wafer-predictions</c> answers it: the image's SHA-256 stands for the image.</summary>
 internal sealed record StoredWaferItem(

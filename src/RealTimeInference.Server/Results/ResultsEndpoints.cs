@@ -42,7 +42,7 @@ internal static class ResultsEndpoints
             .WithName("GetPredictionSummary")
             .WithSummary("Per tool, sensor and time bucket: count, anomalies, mean and max prediction")
             .WithDescription("from and to default to the last hour; bucket is a number and s, m, h or d (default 1m), "
-                + $"at most {MaxBuckets} buckets in the range; tool_id narrows to one tool.")
+                + $"at most {MaxBuckets} buckets in the range; tool_id narrows to one tool; at most {SummaryQuery.MaxItems} items an answer (truncated: true when there were more).")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapGroup("").WithTags("Results").WithRole(app.ServiceProvider, Roles.Viewer)
@@ -147,9 +147,14 @@ internal static class ResultsEndpoints
             return Problems.Invalid(errors, "Invalid query");
         }
 
-        var buckets = await store.SummarizeAsync(new SummaryQuery(toolId, from, to, bucket), context.RequestAborted);
+        // One more than an answer holds: whether there were more (200,000 tools made a 37 MB answer before the cap).
+        var buckets = await store.SummarizeAsync(new SummaryQuery(toolId, from, to, bucket, SummaryQuery.MaxItems + 1), context.RequestAborted);
         return TypedResults.Ok(new PredictionSummary(
-            bucketText, from, to, [.. buckets.Select(b => new SummaryItem(b.ToolId, b.SensorId, b.BucketStart, b.Count, b.Anomalies, b.MeanScore, b.MaxScore))]));
+            bucketText,
+            from,
+            to,
+            [.. buckets.Take(SummaryQuery.MaxItems).Select(b => new SummaryItem(b.ToolId, b.SensorId, b.BucketStart, b.Count, b.Anomalies, b.MeanScore, b.MaxScore))],
+            buckets.Count > SummaryQuery.MaxItems));
     }
 
     private static ProblemHttpResult Off() =>

@@ -102,7 +102,7 @@ public sealed class WaferCheckTests
         var generator = new WaferMapGenerator(21, WaferMapGeneratorOptions.FabVariety());
         var random = new Random(22);
         var refused = new List<string>();
-        for (var i = 0; i < 600; i++)
+        for (var i = 0; i < 1000; i++)
         {
             var map = generator.Next(WaferPatterns.All[i % WaferPatterns.All.Count]);
             var style = WaferRenderStyle.Draw(random, map);

@@ -198,6 +198,10 @@ public abstract class ResultsStoreContract : IAsyncLifetime
         Assert.Equal(0.8, first.MaxScore, precision: 5);
         Assert.Equal(("1", T0.AddMinutes(1), 1L), (buckets[1].SensorId, buckets[1].BucketStart, buckets[1].Count));
         Assert.Equal("2", buckets[2].SensorId);
+
+        // However many tools and sensors are stored, an answer holds at most its limit, the first in order.
+        var limited = await Store.SummarizeAsync(new SummaryQuery("a", T0, T0.AddMinutes(5), TimeSpan.FromMinutes(1), Limit: 2), CancellationToken.None);
+        Assert.Equal([buckets[0], buckets[1]], limited);
     }
 
     [Fact]
