@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Net.Http.Headers;
 using System.Text;
 
 namespace RealTimeInference.Server.Tests.Predictions;
@@ -22,5 +24,32 @@ internal static class CorpusMutations
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// Posts a mutated V2 infer body: as JSON, or one time in four in the binary form, the mutated JSON
+    /// and a few more bytes behind a header length that may lie. Answers the status and the body.
+    /// </summary>
+    public static async Task<(int Status, string Body)> PostMutatedV2Async(HttpClient client, Random random, string path, string body)
+    {
+        HttpContent content;
+        if (random.Next(4) == 0)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            content = new ByteArrayContent([.. bytes, .. new byte[random.Next(0, 64)]]);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            var length = random.Next(3) == 0 ? random.Next(-5, bytes.Length + 50) : bytes.Length;
+            content.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", length.ToString(CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        using (content)
+        using (var response = await client.PostAsync(path, content))
+        {
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
     }
 }
