@@ -65,11 +65,37 @@ internal sealed class RealServer : IDisposable
         return server;
     }
 
+    private TaskCompletionSource _nextLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Waits until a line of the output matches (signalled by each new line, never polled); false once <paramref name="timeout"/> passed.</summary>
+    public async Task<bool> WaitForOutputAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var next = Volatile.Read(ref _nextLine).Task;
+            if (Output.Any(match))
+            {
+                return true;
+            }
+
+            try
+            {
+                await next.WaitAsync(timeout - deadline.Elapsed);
+            }
+            catch (Exception ex) when (ex is TimeoutException or ArgumentOutOfRangeException)
+            {
+                return Output.Any(match);
+            }
+        }
+    }
+
     private void Record(string? line)
     {
         if (line is not null)
         {
             Output.Enqueue(line);
+            Interlocked.Exchange(ref _nextLine, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 

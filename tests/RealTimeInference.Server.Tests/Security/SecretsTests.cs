@@ -35,12 +35,9 @@ public sealed class SecretsTests
         using var client = new HttpClient { BaseAddress = server.Url };
         client.DefaultRequestHeaders.Add("X-Api-Key", Secrets[0]);
 
-        // Until the unreachable broker and database have been tried and logged.
-        var waited = Stopwatch.StartNew();
-        while (!(Logged(server, "RabbitMQ") && Logged(server, "MQTT")) && waited.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            await Task.Delay(100);
-        }
+        // Until the unreachable brokers have been tried and logged.
+        await server.WaitForOutputAsync(line => line.Contains("RabbitMQ", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        await server.WaitForOutputAsync(line => line.Contains("MQTT", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
 
         var answers = new StringBuilder();
         foreach (var path in new[] { "/metrics", "/models", "/models/sensor-anomaly", "/optimizer", "/health/ready", "/v2", "/v2/models/sensor-anomaly/config", "/alerts", "/predictions?limit=1", "/swagger/v1/swagger.json" })
