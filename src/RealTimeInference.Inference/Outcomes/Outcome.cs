@@ -37,6 +37,8 @@ public enum Outcome
     RateLimited,
     /// <summary>An image that decodes but is no wafer map (a covered, dark or misaimed camera); never reached a model.</summary>
     NotAWafer,
+    /// <summary>No routing rule names a model for the reading's context (or the one named cannot take readings); never scored by a wrong model.</summary>
+    NoRoute,
 }
 
 /// <summary>How one outcome reads on every transport and in the metrics.</summary>
@@ -71,6 +73,7 @@ public static class OutcomeVocabulary
         new("timed_out", 408, "Request timeout", "timed_out", IsDrop: false),
         new("rate_limited", 429, "Rate limited", "rate_limited", IsDrop: false),
         new("not_a_wafer", 422, "Not a wafer", "not_a_wafer", IsDrop: false),
+        new("no_route", 422, "No model for this context", "no_route", IsDrop: false),
     ];
 
     /// <summary>Every outcome, in declaration order.</summary>
@@ -107,6 +110,7 @@ public static class OutcomeVocabulary
         Outcome.TooLarge => error ?? "The request is too large.",
         Outcome.TimedOut => error ?? "The request body arrived too slowly.",
         Outcome.NotAWafer => error ?? "The image is no wafer map.",
+        Outcome.NoRoute => error ?? "No routing rule names a model for the reading's context.",
         _ => "This client sent more requests than its rate allows; retry after the interval in Retry-After.",
     };
 }

@@ -127,13 +127,19 @@ internal sealed class PostgresResultsStore : IResultsStore
             PRIMARY KEY (message_id, message_seq));
         CREATE INDEX ingested_messages_by_time ON ingested_messages (stored_at);
         """,
+        // Readings with context: the seed's three values become optional.
+        """
+        ALTER TABLE predictions ALTER COLUMN temperature DROP NOT NULL, ALTER COLUMN pressure DROP NOT NULL, ALTER COLUMN flow_rate DROP NOT NULL,
+            ADD COLUMN chamber_id text, ADD COLUMN recipe text, ADD COLUMN step text, ADD COLUMN lot_id text, ADD COLUMN wafer_id text,
+            ADD COLUMN sensor_values jsonb;
+        CREATE INDEX predictions_by_chamber ON predictions (tool_id, chamber_id, time, id) WHERE chamber_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>The partitioned tables; each day's partition is the table's name and <c>_pYYYYMMDD</c>.</summary>
     private static readonly string[] Partitioned = ["predictions", "wafer_predictions"];
 
-    private const string Columns =
-        "time, predicted_at, source, tool_id, sensor_id, model, model_version, temperature, pressure, flow_rate, score, is_anomaly, latency_ms, latency_class, request_id";
+    private const string Columns = StoredRows.PredictionColumns;
 
     /// <summary>A prediction's columns as written: <see cref="Columns"/> and, for a broker message's row, its key.</summary>
     private const string WrittenColumns = Columns + ", message_id, message_seq";
@@ -285,14 +291,29 @@ internal sealed class PostgresResultsStore : IResultsStore
         WriteTextOrNull(copy, row.SensorId);
         copy.Write(row.Model, NpgsqlDbType.Text);
         copy.Write(row.ModelVersion, NpgsqlDbType.Integer);
-        copy.Write(row.Temperature, NpgsqlDbType.Real);
-        copy.Write(row.Pressure, NpgsqlDbType.Real);
-        copy.Write(row.FlowRate, NpgsqlDbType.Real);
+        WriteRealOrNull(copy, row.Temperature);
+        WriteRealOrNull(copy, row.Pressure);
+        WriteRealOrNull(copy, row.FlowRate);
         copy.Write(row.Score, NpgsqlDbType.Real);
         copy.Write(row.IsAnomaly, NpgsqlDbType.Boolean);
         copy.Write(row.LatencyMs, NpgsqlDbType.Double);
         copy.Write(row.Class.Name(), NpgsqlDbType.Text);
         copy.Write(row.RequestId, NpgsqlDbType.Text);
+        var context = row.Context;
+        WriteTextOrNull(copy, context?.ChamberId);
+        WriteTextOrNull(copy, context?.Recipe);
+        WriteTextOrNull(copy, context?.Step);
+        WriteTextOrNull(copy, context?.LotId);
+        WriteTextOrNull(copy, context?.WaferId);
+        if (row.Values is { } values)
+        {
+            copy.Write(values, NpgsqlDbType.Jsonb);
+        }
+        else
+        {
+            copy.WriteNull();
+        }
+
         WriteTextOrNull(copy, messageId);
         if (messageId is null)
         {
@@ -301,6 +322,18 @@ internal sealed class PostgresResultsStore : IResultsStore
         else
         {
             copy.Write(seq, NpgsqlDbType.Integer);
+        }
+    }
+
+    private static void WriteRealOrNull(NpgsqlBinaryImporter copy, float? value)
+    {
+        if (value is { } number)
+        {
+            copy.Write(number, NpgsqlDbType.Real);
+        }
+        else
+        {
+            copy.WriteNull();
         }
     }
 
@@ -473,6 +506,8 @@ internal sealed class PostgresResultsStore : IResultsStore
         var where = new StringBuilder("TRUE");
         Filter(command, where, "tool_id = ", query.ToolId);
         Filter(command, where, "sensor_id = ", query.SensorId);
+        Filter(command, where, "model = ", query.Model);
+        FilterContext(command, where, query.Context);
         Filter(command, where, "time >= ", query.From);
         Filter(command, where, "time < ", query.To);
         if (query.AnomaliesOnly)
@@ -510,14 +545,17 @@ internal sealed class PostgresResultsStore : IResultsStore
         command.Parameters.AddWithValue(query.Bucket);
         command.Parameters.AddWithValue(query.Limit);
         Filter(command, where, "tool_id = ", query.ToolId);
+        FilterContext(command, where, query.Context);
         // Buckets line up with the epoch (a 1 m bucket starts on the minute), not with From.
+        var groups = string.Join(", ", query.GroupBy.Select(StoredRows.Column));
+        var count = query.GroupBy.Count;
         command.CommandText = $"""
-            SELECT tool_id, sensor_id, date_bin($3, time, timestamptz '1970-01-01 00:00:00+00') AS b,
+            SELECT {groups}, date_bin($3, time, timestamptz '1970-01-01 00:00:00+00') AS b,
                    count(*), count(*) FILTER (WHERE is_anomaly), avg(score), max(score)::double precision
             FROM predictions WHERE {where}
-            GROUP BY tool_id, sensor_id, b ORDER BY tool_id, sensor_id, b LIMIT $4
+            GROUP BY {groups}, b ORDER BY {groups}, b LIMIT $4
             """;
-        return await ReadAllAsync(command, r => StoredRows.Bucket(r, r.GetFieldValue<DateTimeOffset>(2)), cancellationToken).ConfigureAwait(false);
+        return await ReadAllAsync(command, r => StoredRows.Bucket(r, count, r.GetFieldValue<DateTimeOffset>(count)), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SaveDecisionsAsync(IReadOnlyList<OptimizerDecision> decisions, CancellationToken cancellationToken)
@@ -658,6 +696,15 @@ internal sealed class PostgresResultsStore : IResultsStore
         {
             command.Parameters.AddWithValue(value);
             where.Append(" AND ").Append(clause).Append('$').Append(command.Parameters.Count);
+        }
+    }
+
+    /// <summary>Each context field asked for: the field names are the columns' (checked, never the client's text).</summary>
+    private static void FilterContext(NpgsqlCommand command, StringBuilder where, IReadOnlyList<KeyValuePair<string, string>> context)
+    {
+        foreach (var (field, value) in context)
+        {
+            Filter(command, where, $"{StoredRows.Column(field)} = ", value);
         }
     }
 

@@ -120,10 +120,47 @@ internal sealed class SqliteResultsStore : IResultsStore
         ALTER TABLE predictions ADD COLUMN message_seq INTEGER;
         CREATE UNIQUE INDEX predictions_by_message ON predictions (message_id, message_seq) WHERE message_id IS NOT NULL;
         """,
+        // Readings with context: the seed's three values become optional (SQLite drops NOT NULL only by copying the table).
+        """
+        CREATE TABLE predictions_v7 (
+            id INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            predicted_at INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            tool_id TEXT,
+            sensor_id TEXT,
+            model TEXT NOT NULL,
+            model_version INTEGER NOT NULL,
+            temperature REAL,
+            pressure REAL,
+            flow_rate REAL,
+            score REAL NOT NULL,
+            is_anomaly INTEGER NOT NULL,
+            latency_ms REAL NOT NULL,
+            latency_class TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            message_id TEXT,
+            message_seq INTEGER,
+            chamber_id TEXT,
+            recipe TEXT,
+            step TEXT,
+            lot_id TEXT,
+            wafer_id TEXT,
+            sensor_values TEXT);
+        INSERT INTO predictions_v7 (id, time, predicted_at, source, tool_id, sensor_id, model, model_version, temperature, pressure, flow_rate, score,
+            is_anomaly, latency_ms, latency_class, request_id, message_id, message_seq)
+        SELECT id, time, predicted_at, source, tool_id, sensor_id, model, model_version, temperature, pressure, flow_rate, score,
+            is_anomaly, latency_ms, latency_class, request_id, message_id, message_seq FROM predictions;
+        DROP TABLE predictions;
+        ALTER TABLE predictions_v7 RENAME TO predictions;
+        CREATE INDEX predictions_by_time ON predictions (time);
+        CREATE INDEX predictions_by_tool ON predictions (tool_id, sensor_id, time);
+        CREATE INDEX predictions_by_chamber ON predictions (tool_id, chamber_id, time) WHERE chamber_id IS NOT NULL;
+        CREATE UNIQUE INDEX predictions_by_message ON predictions (message_id, message_seq) WHERE message_id IS NOT NULL;
+        """,
     ];
 
-    private const string Columns =
-        "time, predicted_at, source, tool_id, sensor_id, model, model_version, temperature, pressure, flow_rate, score, is_anomaly, latency_ms, latency_class, request_id";
+    private const string Columns = StoredRows.PredictionColumns;
 
     private readonly string _path;
     private readonly string _connectionString;
@@ -218,8 +255,8 @@ internal sealed class SqliteResultsStore : IResultsStore
         for (var i = 0; i < rows.Length; i++)
         {
             Bind(insert, rows[i]);
-            raw.sqlite3_bind_text(insert, 16, messageId);
-            raw.sqlite3_bind_int(insert, 17, i);
+            raw.sqlite3_bind_text(insert, StoredRows.PredictionColumnCount + 1, messageId);
+            raw.sqlite3_bind_int(insert, StoredRows.PredictionColumnCount + 2, i);
             Step(db, insert);
             // Nothing inserted: the conflict clause skipped the row (any other failure throws).
             if (raw.sqlite3_changes(db) == 0)
@@ -262,14 +299,33 @@ internal sealed class SqliteResultsStore : IResultsStore
         BindTextOrNull(s, 5, row.SensorId);
         raw.sqlite3_bind_text(s, 6, row.Model);
         raw.sqlite3_bind_int(s, 7, row.ModelVersion);
-        raw.sqlite3_bind_double(s, 8, row.Temperature);
-        raw.sqlite3_bind_double(s, 9, row.Pressure);
-        raw.sqlite3_bind_double(s, 10, row.FlowRate);
+        BindRealOrNull(s, 8, row.Temperature);
+        BindRealOrNull(s, 9, row.Pressure);
+        BindRealOrNull(s, 10, row.FlowRate);
         raw.sqlite3_bind_double(s, 11, row.Score);
         raw.sqlite3_bind_int(s, 12, row.IsAnomaly ? 1 : 0);
         raw.sqlite3_bind_double(s, 13, row.LatencyMs);
         raw.sqlite3_bind_text(s, 14, row.Class.Name());
         raw.sqlite3_bind_text(s, 15, row.RequestId);
+        var context = row.Context;
+        BindTextOrNull(s, 16, context?.ChamberId);
+        BindTextOrNull(s, 17, context?.Recipe);
+        BindTextOrNull(s, 18, context?.Step);
+        BindTextOrNull(s, 19, context?.LotId);
+        BindTextOrNull(s, 20, context?.WaferId);
+        BindTextOrNull(s, 21, row.Values);
+    }
+
+    private static void BindRealOrNull(sqlite3_stmt s, int index, float? value)
+    {
+        if (value is { } number)
+        {
+            raw.sqlite3_bind_double(s, index, number);
+        }
+        else
+        {
+            raw.sqlite3_bind_null(s, index);
+        }
     }
 
     private static void Bind(sqlite3_stmt s, in WaferRecord row)
@@ -335,6 +391,8 @@ internal sealed class SqliteResultsStore : IResultsStore
         var where = new StringBuilder("1 = 1");
         Filter(command, where, "tool_id = $tool", "$tool", query.ToolId);
         Filter(command, where, "sensor_id = $sensor", "$sensor", query.SensorId);
+        Filter(command, where, "model = $model", "$model", query.Model);
+        FilterContext(command, where, query.Context);
         Filter(command, where, "time >= $from", "$from", query.From is { } from ? UnixMicroseconds.From(from) : null);
         Filter(command, where, "time < $to", "$to", query.To is { } to ? UnixMicroseconds.From(to) : null);
         if (query.AnomaliesOnly)
@@ -390,11 +448,13 @@ internal sealed class SqliteResultsStore : IResultsStore
         command.Parameters.AddWithValue("$from", UnixMicroseconds.From(query.From));
         command.Parameters.AddWithValue("$to", UnixMicroseconds.From(query.To));
         Filter(command, where, "tool_id = $tool", "$tool", query.ToolId);
+        FilterContext(command, where, query.Context);
         // Buckets line up with the epoch (a 1 m bucket starts on the minute), not with From.
+        var groups = string.Join(", ", query.GroupBy.Select(StoredRows.Column));
         command.CommandText = $"""
-            SELECT tool_id, sensor_id, time / $bucket AS b, count(*), sum(is_anomaly), avg(score), max(score)
+            SELECT {groups}, time / $bucket AS b, count(*), sum(is_anomaly), avg(score), max(score)
             FROM predictions WHERE {where}
-            GROUP BY tool_id, sensor_id, b ORDER BY tool_id, sensor_id, b LIMIT $limit
+            GROUP BY {groups}, b ORDER BY {groups}, b LIMIT $limit
             """;
         var bucket = (long)(query.Bucket.Ticks / 10);
         command.Parameters.AddWithValue("$bucket", bucket);
@@ -403,7 +463,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            buckets.Add(StoredRows.Bucket(reader, UnixMicroseconds.ToTime(reader.GetInt64(2) * bucket)));
+            buckets.Add(StoredRows.Bucket(reader, query.GroupBy.Count, UnixMicroseconds.ToTime(reader.GetInt64(query.GroupBy.Count) * bucket)));
         }
 
         return Task.FromResult<IReadOnlyList<SummaryBucket>>(buckets);
@@ -591,6 +651,15 @@ internal sealed class SqliteResultsStore : IResultsStore
         {
             where.Append(" AND ").Append(clause);
             command.Parameters.AddWithValue(name, value);
+        }
+    }
+
+    /// <summary>Each context field asked for, as <c>AND chamber_id = $c0</c>: the field names are the columns' (checked, never the client's text).</summary>
+    private static void FilterContext(SqliteCommand command, StringBuilder where, IReadOnlyList<KeyValuePair<string, string>> context)
+    {
+        for (var i = 0; i < context.Count; i++)
+        {
+            Filter(command, where, $"{StoredRows.Column(context[i].Key)} = $c{i}", $"$c{i}", context[i].Value);
         }
     }
 

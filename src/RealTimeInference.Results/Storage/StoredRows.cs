@@ -48,23 +48,50 @@ internal static class StoredRows
             effective_lot = excluded.effective_lot, measured_yield = excluded.measured_yield
         """;
 
-    public static StoredPrediction Prediction(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
-        new(r.GetInt64(0), new PredictionRecord(
+    /// <summary>A prediction's columns, in the order <see cref="Prediction"/> reads them after the id (and both stores write them).</summary>
+    public const string PredictionColumns =
+        "time, predicted_at, source, tool_id, sensor_id, model, model_version, temperature, pressure, flow_rate, score, is_anomaly, latency_ms, latency_class, request_id, "
+        + "chamber_id, recipe, step, lot_id, wafer_id, sensor_values";
+
+    /// <summary>How many <see cref="PredictionColumns"/> there are.</summary>
+    public const int PredictionColumnCount = 21;
+
+    /// <summary>The column of a field a query may filter on or group by (<see cref="SummaryQuery.Groupings"/>: each is its column's name), never the client's text.</summary>
+    public static string Column(string field) =>
+        SummaryQuery.Groupings.Contains(field) ? field : throw new ArgumentException($"'{field}' is not a prediction column one may filter on or group by.", nameof(field));
+
+    public static StoredPrediction Prediction(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time)
+    {
+        var toolId = Text(r, 4);
+        var chamber = Text(r, 16);
+        var recipe = Text(r, 17);
+        var step = Text(r, 18);
+        var lot = Text(r, 19);
+        var wafer = Text(r, 20);
+        var hasContext = chamber is not null || recipe is not null || step is not null || lot is not null || wafer is not null || !r.IsDBNull(21);
+        return new(r.GetInt64(0), new PredictionRecord(
             time(r, 1),
             time(r, 2),
             r.GetString(3),
-            Text(r, 4),
+            toolId,
             Text(r, 5),
             r.GetString(6),
             r.GetInt32(7),
-            r.GetFloat(8),
-            r.GetFloat(9),
-            r.GetFloat(10),
+            Real(r, 8),
+            Real(r, 9),
+            Real(r, 10),
             r.GetFloat(11),
             r.GetBoolean(12),
             r.GetDouble(13),
             LatencyClasses.TryParse(r.GetString(14), out var latencyClass) ? latencyClass : LatencyClass.ProcessControl,
-            r.GetString(15)));
+            r.GetString(15))
+        {
+            Context = hasContext ? new ReadingContext(toolId ?? "", chamber, recipe, step, lot, wafer) : null,
+            Values = Text(r, 21),
+        });
+    }
+
+    private static float? Real(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFloat(i);
 
     public static StoredWafer Wafer(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
         new(r.GetInt64(0), new WaferRecord(
@@ -81,8 +108,9 @@ internal static class StoredRows
             LatencyClasses.TryParse(r.GetString(11), out var latencyClass) ? latencyClass : LatencyClass.DefectDetection,
             r.GetString(12)));
 
-    public static SummaryBucket Bucket(DbDataReader r, DateTimeOffset start) =>
-        new(Text(r, 0), Text(r, 1), start, r.GetInt64(3), r.GetInt64(4), r.GetDouble(5), r.GetDouble(6));
+    /// <summary>A summary row: <paramref name="groups"/> group columns, the bucket, then count, anomalies, mean and max score.</summary>
+    public static SummaryBucket Bucket(DbDataReader r, int groups, DateTimeOffset start) =>
+        new([.. Enumerable.Range(0, groups).Select(i => Text(r, i))], start, r.GetInt64(groups + 1), r.GetInt64(groups + 2), r.GetDouble(groups + 3), r.GetDouble(groups + 4));
 
     /// <summary>A row of <see cref="DecisionColumns"/>.</summary>
     public static OptimizerDecision Decision(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>

@@ -16,4 +16,17 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
             book.Observe(readings[i].ToolId, readings[i].SensorId, scored.Model.Name, scores[i], scored.IsAnomaly(scores[i]), scored.Class, now);
         }
     }
+
+    /// <summary>A reading with context is its chamber's: the model judged the chamber as a whole.</summary>
+    public void Publish(in ScoredReadings scored)
+    {
+        var now = time.GetUtcNow();
+        var readings = scored.Batch.Readings;
+        var scores = scored.Batch.Scores;
+        foreach (var row in scored.Rows)
+        {
+            var context = readings[row].Context;
+            book.Observe(context.ToolId, context.ChamberId, scored.Model.Name, scores[row], scored.IsAnomaly(scores[row]), scored.Class, now);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Readings;
 
 namespace RealTimeInference.Server.Predictions;
 
@@ -51,11 +52,27 @@ internal readonly record struct ScoredBatch(PredictionOrigin Origin, LatencyClas
     public bool IsAnomaly(float score) => score >= Model.Manifest.Threshold;
 }
 
+/// <summary>Readings with their context that one model scored, as the sinks see them.</summary>
+/// <param name="Origin">Where they came from.</param>
+/// <param name="Class">The latency class they were scored in.</param>
+/// <param name="Model">The model that answered (the routed one or its fallback).</param>
+/// <param name="Batch">The request's readings, with their scores: the sink copies what it keeps.</param>
+/// <param name="Rows">Which of the batch's readings this model scored.</param>
+/// <param name="Latency">From <see cref="PredictionOrigin.Started"/> to the scores, measured.</param>
+internal readonly record struct ScoredReadings(PredictionOrigin Origin, LatencyClass Class, ServedModel Model, ReadingBatch Batch, int[] Rows, TimeSpan Latency)
+{
+    public bool IsAnomaly(float score) => score >= Model.Manifest.Threshold;
+}
+
 /// <summary>
 /// Where every sensor prediction goes after it is answered (the stream hub, the results store, the alert rules).
 /// Called on the request's path: it must copy what it keeps, never wait, and count what it drops.
 /// </summary>
 internal interface IPredictionSink
 {
+    /// <summary>Readings of the seed's three fields, scored by the sensor model.</summary>
     void Publish(in ScoredBatch scored);
+
+    /// <summary>Readings with their context and any sensors, scored by the model their context routes to.</summary>
+    void Publish(in ScoredReadings scored);
 }

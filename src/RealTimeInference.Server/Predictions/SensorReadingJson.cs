@@ -106,7 +106,7 @@ internal static class SensorReadingJson
     }
 
     /// <summary>Malformed JSON ends the parse; what was already found wrong before it is kept.</summary>
-    private static RequestErrors Malformed(RequestErrors? errors, JsonException ex)
+    internal static RequestErrors Malformed(RequestErrors? errors, JsonException ex)
     {
         errors ??= new RequestErrors();
         errors.Add("$", $"Malformed JSON: {ex.Message}");
@@ -114,7 +114,7 @@ internal static class SensorReadingJson
     }
 
     /// <summary>Reading past the value makes the reader reject anything that follows it.</summary>
-    private static RequestErrors? ExpectEnd(ref Utf8JsonReader reader) =>
+    internal static RequestErrors? ExpectEnd(ref Utf8JsonReader reader) =>
         reader.Read() ? RequestErrors.One("$", "Unexpected content after the JSON value.") : null;
 
     /// <summary>Reads one reading object; adds it to the batch when every field is good, else names each bad one.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Results;
@@ -11,7 +12,9 @@ namespace RealTimeInference.Server.Results;
 /// <param name="Source">http, websocket or simulator.</param>
 /// <param name="ToolId">The tool, when the client said.</param>
 /// <param name="SensorId">The sensor, when the client said.</param>
-/// <param name="Reading">The inputs as scored.</param>
+/// <param name="Context">A reading with context: its tool, chamber, recipe, step, lot and wafer (null for a reading of the seed's three fields).</param>
+/// <param name="Reading">A reading of the seed's three fields: the inputs as scored (null for a reading with context).</param>
+/// <param name="Values">A reading with context: its sensors' values by name.</param>
 /// <param name="Prediction">The model's probability of an anomaly.</param>
 /// <param name="IsAnomaly">It reached the model's threshold.</param>
 /// <param name="Model">The model that answered.</param>
@@ -26,7 +29,9 @@ internal sealed record StoredPredictionItem(
     string Source,
     string? ToolId,
     string? SensorId,
-    StoredReading Reading,
+    ReadingContext? Context,
+    StoredReading? Reading,
+    IReadOnlyDictionary<string, float>? Values,
     float Prediction,
     bool IsAnomaly,
     string Model,
@@ -35,13 +40,18 @@ internal sealed record StoredPredictionItem(
     string LatencyClass,
     string RequestId);
 
-internal sealed record StoredReading(float Temperature, float Pressure, float FlowRate);
+internal sealed record StoredReading(float? Temperature, float? Pressure, float? FlowRate);
 
 /// <summary>A page of stored predictions, newest first; <c>next_cursor</c> (null on the last page) asks for the next.</summary>
 internal sealed record PredictionPage(IReadOnlyList<StoredPredictionItem> Items, string? NextCursor);
 
-/// <summary>One tool's sensor in one time bucket (buckets line up with the epoch: a 1 m bucket starts on the minute).</summary>
+/// <summary>
+/// One group in one time bucket (buckets line up with the epoch: a 1 m bucket starts on the minute):
+/// <c>group</c> holds the value of each field grouped by; <c>tool_id</c> and <c>sensor_id</c> repeat
+/// theirs (null when not grouped by).
+/// </summary>
 internal sealed record SummaryItem(
+    IReadOnlyDictionary<string, string?> Group,
     string? ToolId,
     string? SensorId,
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset BucketStart,
@@ -52,6 +62,7 @@ internal sealed record SummaryItem(
 
 internal sealed record PredictionSummary(
     string Bucket,
+    IReadOnlyList<string> GroupBy,
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset From,
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset To,
     IReadOnlyList<SummaryItem> Items,

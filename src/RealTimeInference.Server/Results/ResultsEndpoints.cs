@@ -34,15 +34,16 @@ internal static class ResultsEndpoints
         group.MapGet("", GetPredictionsAsync)
             .WithName("GetPredictions")
             .WithSummary("Stored predictions, newest first, a page at a time")
-            .WithDescription("Filter with tool_id, sensor_id, from and to (RFC 3339, on the reading's time) and anomalies_only; "
+            .WithDescription("Filter with tool_id, sensor_id, chamber_id, recipe, step, lot_id, wafer_id, model, from and to (RFC 3339, on the reading's time) and anomalies_only; "
                 + $"limit is 1..{MaxLimit} (default {DefaultLimit}); pass next_cursor as cursor for the next page.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/summary", GetSummaryAsync)
             .WithName("GetPredictionSummary")
-            .WithSummary("Per tool, sensor and time bucket: count, anomalies, mean and max prediction")
+            .WithSummary("Per group and time bucket: count, anomalies, mean and max prediction")
             .WithDescription("from and to default to the last hour; bucket is a number and s, m, h or d (default 1m), "
-                + $"at most {MaxBuckets} buckets in the range; tool_id narrows to one tool; at most {SummaryQuery.MaxItems} items an answer (truncated: true when there were more).")
+                + $"at most {MaxBuckets} buckets in the range; group_by is a comma-separated list of {string.Join(", ", SummaryQuery.Groupings)} (default tool_id,sensor_id); "
+                + "tool_id and the other context fields narrow to their value; at most {SummaryQuery.MaxItems} items an answer (truncated: true when there were more).")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapGroup("").WithTags("Results").WithRole(app.ServiceProvider, Roles.Viewer)
@@ -96,6 +97,8 @@ internal static class ResultsEndpoints
         RequestErrors? errors = null;
         var toolId = One(q, "tool_id", ref errors);
         var sensorId = One(q, "sensor_id", ref errors);
+        var model = One(q, "model", ref errors);
+        var byContext = ContextFilter(q, ref errors);
         var from = Time(q, "from", ref errors);
         var to = Time(q, "to", ref errors);
         var anomaliesOnly = Flag(q, "anomalies_only", ref errors);
@@ -106,7 +109,8 @@ internal static class ResultsEndpoints
             return Problems.Invalid(errors, "Invalid query");
         }
 
-        var found = await store.QueryAsync(new PredictionQuery(toolId, sensorId, from, to, anomaliesOnly, limit, cursor), context.RequestAborted);
+        var query = new PredictionQuery(toolId, sensorId, from, to, anomaliesOnly, limit, cursor) { Context = byContext, Model = model };
+        var found = await store.QueryAsync(query, context.RequestAborted);
         var items = found.Select(Item).ToList();
         // A full page may have more behind it; a short one is the last.
         var next = found.Count == limit ? Encode(PageCursor.After(found[^1])) : null;
@@ -124,6 +128,8 @@ internal static class ResultsEndpoints
         var q = context.Request.Query;
         RequestErrors? errors = null;
         var toolId = One(q, "tool_id", ref errors);
+        var byContext = ContextFilter(q, ref errors);
+        var groupBy = GroupBy(q, ref errors);
         var now = time.GetUtcNow();
         var to = Time(q, "to", ref errors) ?? now;
         var from = Time(q, "from", ref errors) ?? to.AddHours(-1);
@@ -148,13 +154,59 @@ internal static class ResultsEndpoints
         }
 
         // One more than an answer holds: whether there were more (200,000 tools made a 37 MB answer before the cap).
-        var buckets = await store.SummarizeAsync(new SummaryQuery(toolId, from, to, bucket, SummaryQuery.MaxItems + 1), context.RequestAborted);
+        var query = new SummaryQuery(toolId, from, to, bucket, SummaryQuery.MaxItems + 1) { GroupBy = groupBy, Context = byContext };
+        var buckets = await store.SummarizeAsync(query, context.RequestAborted);
+        var toolAt = groupBy.IndexOf("tool_id");
+        var sensorAt = groupBy.IndexOf("sensor_id");
         return TypedResults.Ok(new PredictionSummary(
             bucketText,
+            groupBy,
             from,
             to,
-            [.. buckets.Take(SummaryQuery.MaxItems).Select(b => new SummaryItem(b.ToolId, b.SensorId, b.BucketStart, b.Count, b.Anomalies, b.MeanScore, b.MaxScore))],
+            [.. buckets.Take(SummaryQuery.MaxItems).Select(b => new SummaryItem(
+                groupBy.Select((g, i) => (g, b.Group[i])).ToDictionary(p => p.g, p => p.Item2),
+                toolAt >= 0 ? b.Group[toolAt] : null,
+                sensorAt >= 0 ? b.Group[sensorAt] : null,
+                b.BucketStart, b.Count, b.Anomalies, b.MeanScore, b.MaxScore))],
             buckets.Count > SummaryQuery.MaxItems));
+    }
+
+    /// <summary>The context fields beyond the tool that the query names (chamber_id, recipe, step, lot_id, wafer_id).</summary>
+    private static List<KeyValuePair<string, string>> ContextFilter(IQueryCollection query, ref RequestErrors? errors)
+    {
+        var filter = new List<KeyValuePair<string, string>>();
+        foreach (var field in ReadingContext.Fields.Skip(1))
+        {
+            if (One(query, field, ref errors) is { } value)
+            {
+                filter.Add(new(field, value));
+            }
+        }
+
+        return filter;
+    }
+
+    private static List<string> GroupBy(IQueryCollection query, ref RequestErrors? errors)
+    {
+        if (One(query, "group_by", ref errors) is not { } text)
+        {
+            return ["tool_id", "sensor_id"];
+        }
+
+        var fields = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+        var unknown = fields.FirstOrDefault(f => !SummaryQuery.Groupings.Contains(f));
+        if (fields.Count == 0 || unknown is not null)
+        {
+            RequestErrors.Add(ref errors, "group_by", $"group_by names '{unknown}'; it must be a comma-separated list of {string.Join(", ", SummaryQuery.Groupings)}.");
+            return [];
+        }
+
+        if (fields.Distinct().Count() != fields.Count)
+        {
+            RequestErrors.Add(ref errors, "group_by", "group_by names a field more than once.");
+        }
+
+        return fields;
     }
 
     private static ProblemHttpResult Off() =>
@@ -164,7 +216,9 @@ internal static class ResultsEndpoints
     {
         var r = stored.Record;
         return new StoredPredictionItem(
-            stored.Id, r.Time, r.PredictedAt, r.Source, r.ToolId, r.SensorId, new StoredReading(r.Temperature, r.Pressure, r.FlowRate),
+            stored.Id, r.Time, r.PredictedAt, r.Source, r.ToolId, r.SensorId, r.Context,
+            r.Values is null ? new StoredReading(r.Temperature, r.Pressure, r.FlowRate) : null,
+            r.Values is { } values ? JsonSerializer.Deserialize(values, ResultsJsonContext.Default.DictionaryStringSingle) : null,
             r.Score, r.IsAnomaly, r.Model, r.ModelVersion, r.LatencyMs, r.Class.Name(), r.RequestId);
     }
 

@@ -1,6 +1,10 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Readings;
 
 namespace RealTimeInference.Server.Results;
 
@@ -16,16 +20,8 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
     public void Publish(in ScoredBatch scored)
     {
         var batch = scored.Batch;
-        var receipt = scored.Origin.Receipt;
-        if (!_enabled)
+        if (Rent(scored.Origin, batch.Count) is not { } chunk)
         {
-            receipt?.Resolve(true);
-            return;
-        }
-
-        if ((receipt is null ? queue.Rent(batch.Count) : queue.Rent(batch.Count, scored.Origin.RequestId, receipt)) is not { } chunk)
-        {
-            receipt?.Resolve(false);
             return;
         }
 
@@ -44,5 +40,83 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
         }
 
         queue.Enqueue(chunk);
+    }
+
+    /// <summary>Each reading with its context and its sensors' values as a JSON object.</summary>
+    public void Publish(in ScoredReadings scored)
+    {
+        var batch = scored.Batch;
+        var rows = scored.Rows;
+        if (Rent(scored.Origin, rows.Length) is not { } chunk)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var origin = scored.Origin;
+        var source = origin.Source.Name();
+        var latencyMs = scored.Latency.TotalMilliseconds;
+        var readings = batch.Readings;
+        var scores = batch.Scores;
+        _json ??= new ArrayBufferWriter<byte>(1024);
+        _writer ??= new Utf8JsonWriter(_json);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var reading = readings[rows[i]];
+            var score = scores[rows[i]];
+            chunk.Records[i] = new PredictionRecord(
+                reading.Timestamp, now, source, reading.Context.ToolId, null, scored.Model.Name, scored.Model.Version,
+                null, null, null, score, scored.IsAnomaly(score), latencyMs, scored.Class, origin.RequestId)
+            {
+                Context = reading.Context,
+                Values = ValuesJson(batch, reading),
+            };
+        }
+
+        queue.Enqueue(chunk);
+    }
+
+    /// <summary>Room for <paramref name="rows"/> records; null, with the receipt resolved, when there is no store or no room.</summary>
+    private RecordChunk? Rent(in PredictionOrigin origin, int rows)
+    {
+        var receipt = origin.Receipt;
+        if (!_enabled)
+        {
+            receipt?.Resolve(true);
+            return null;
+        }
+
+        var chunk = receipt is null ? queue.Rent(rows) : queue.Rent(rows, origin.RequestId, receipt);
+        if (chunk is null)
+        {
+            receipt?.Resolve(false);
+        }
+
+        return chunk;
+    }
+
+    /// <summary>Per thread: the sinks are called on many requests' threads at once.</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _json;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _writer;
+
+    private static string ValuesJson(ReadingBatch batch, in ContextReading reading)
+    {
+        var (json, writer) = (_json!, _writer!);
+        json.ResetWrittenCount();
+        writer.Reset(json);
+        writer.WriteStartObject();
+        var names = batch.Names(reading);
+        var values = batch.Values(reading);
+        for (var i = 0; i < names.Length; i++)
+        {
+            writer.WriteNumber(names[i], values[i]);
+        }
+
+        writer.WriteEndObject();
+        writer.Flush();
+        return Encoding.UTF8.GetString(json.WrittenSpan);
     }
 }

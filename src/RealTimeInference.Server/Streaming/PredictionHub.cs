@@ -77,6 +77,11 @@ internal sealed class PredictionHub : IPredictionSink
         _outbox.Writer.TryWrite(new Outgoing(scored.Origin.Source, scored.Model, readings, scores, rows));
     }
 
+    /// <summary>The stream carries the seed's three-value readings only: readings with context are not streamed yet.</summary>
+    public void Publish(in ScoredReadings scored)
+    {
+    }
+
     /// <summary>Encodes each prediction once and hands it to every subscriber whose filter it passes. Called by the pump only.</summary>
     internal void Deliver(Outgoing outgoing)
     {
@@ -113,7 +118,7 @@ internal sealed class PredictionHub : IPredictionSink
         }
     }
 
-    /// <summary>Gives back what <see cref="Publish"/> rented for <paramref name="outgoing"/>.</summary>
+    /// <summary>Gives back what <see cref="Publish(in ScoredBatch)"/> rented for <paramref name="outgoing"/>.</summary>
     internal void Release(Outgoing outgoing)
     {
         ArrayPool<SensorReading>.Shared.Return(outgoing.Readings, clearArray: true);

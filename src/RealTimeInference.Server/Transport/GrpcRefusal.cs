@@ -12,7 +12,7 @@ internal static class GrpcRefusal
 
     public static StatusCode StatusOf(Outcome outcome) => outcome switch
     {
-        Outcome.Invalid or Outcome.NotAWafer => StatusCode.InvalidArgument,
+        Outcome.Invalid or Outcome.NotAWafer or Outcome.NoRoute => StatusCode.InvalidArgument,
         Outcome.TooLarge or Outcome.RateLimited => StatusCode.ResourceExhausted,
         Outcome.Cancelled => StatusCode.Cancelled,
         Outcome.TimedOut => StatusCode.DeadlineExceeded,

@@ -193,15 +193,60 @@ public abstract class ResultsStoreContract : IAsyncLifetime
 
         Assert.Equal(3, buckets.Count);
         var first = buckets[0];
-        Assert.Equal(("1", T0, 2L, 1L), (first.SensorId, first.BucketStart, first.Count, first.Anomalies));
+        Assert.Equal(("a", "1", T0, 2L, 1L), (first.Group[0], first.Group[1], first.BucketStart, first.Count, first.Anomalies));
         Assert.Equal(0.5, first.MeanScore, precision: 5);
         Assert.Equal(0.8, first.MaxScore, precision: 5);
-        Assert.Equal(("1", T0.AddMinutes(1), 1L), (buckets[1].SensorId, buckets[1].BucketStart, buckets[1].Count));
-        Assert.Equal("2", buckets[2].SensorId);
+        Assert.Equal(("1", T0.AddMinutes(1), 1L), (buckets[1].Group[1], buckets[1].BucketStart, buckets[1].Count));
+        Assert.Equal("2", buckets[2].Group[1]);
 
         // However many tools and sensors are stored, an answer holds at most its limit, the first in order.
         var limited = await Store.SummarizeAsync(new SummaryQuery("a", T0, T0.AddMinutes(5), TimeSpan.FromMinutes(1), Limit: 2), CancellationToken.None);
-        Assert.Equal([buckets[0], buckets[1]], limited);
+        Assert.Equal([.. buckets.Take(2).Select(Flat)], limited.Select(Flat));
+    }
+
+    private static string Flat(SummaryBucket b) => $"{string.Join("/", b.Group)} {b.BucketStart:O} {b.Count} {b.Anomalies} {b.MeanScore} {b.MaxScore}";
+
+    [Fact]
+    public async Task ReadingsWithContext_KeepTheirContextAndValues_FilterByAnyField_AndGroupByAny()
+    {
+        static PredictionRecord WithContext(string chamber, string step, string wafer, float score, bool anomaly = false) =>
+            Row(tool: "etch-01", sensor: null, score: score, anomaly: anomaly) with
+            {
+                Temperature = null,
+                Pressure = null,
+                FlowRate = null,
+                Context = new ReadingContext("etch-01", chamber, "poly-etch", step, "lot-7", wafer),
+                Values = "{\"rf_power\":1500.5,\"chuck_temp\":45.25}",
+            };
+        await Store.WriteAsync(
+            [Chunk(
+                WithContext("A", "main-etch", "w01", 0.9f, anomaly: true),
+                WithContext("A", "over-etch", "w01", 0.2f),
+                WithContext("B", "main-etch", "w02", 0.4f),
+                Row(tool: "etch-01", sensor: "s1", score: 0.3f))],
+            CancellationToken.None);
+
+        var chamberA = await Store.QueryAsync(
+            new PredictionQuery("etch-01", null, null, null, false, 100, null) { Context = [new("chamber_id", "A")] }, CancellationToken.None);
+        Assert.Equal(2, chamberA.Count);
+        var first = chamberA.Single(p => p.Record.Context!.Step == "main-etch").Record;
+        Assert.Equal(new ReadingContext("etch-01", "A", "poly-etch", "main-etch", "lot-7", "w01"), first.Context);
+        Assert.Null(first.Temperature);
+        Assert.Contains("\"rf_power\":1500.5", first.Values!.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+
+        var step = await Store.QueryAsync(
+            new PredictionQuery(null, null, null, null, false, 100, null) { Context = [new("step", "main-etch"), new("wafer_id", "w02")] }, CancellationToken.None);
+        Assert.Equal("B", Assert.Single(step).Record.Context!.ChamberId);
+
+        // The seed's reading keeps its three values and no context.
+        var seed = Assert.Single(await Query(sensor: "s1")).Record;
+        Assert.Equal((350f, (ReadingContext?)null, (string?)null), (seed.Temperature!.Value, seed.Context, seed.Values));
+
+        var byChamberAndStep = await Store.SummarizeAsync(
+            new SummaryQuery("etch-01", T0, T0.AddMinutes(1), TimeSpan.FromMinutes(1)) { GroupBy = ["chamber_id", "step"] }, CancellationToken.None);
+        Assert.Equal(
+            ["/ 1 0", "A/main-etch 1 1", "A/over-etch 1 0", "B/main-etch 1 0"],
+            byChamberAndStep.Select(b => $"{string.Join("/", b.Group)} {b.Count} {b.Anomalies}").Order(StringComparer.Ordinal));
     }
 
     [Fact]

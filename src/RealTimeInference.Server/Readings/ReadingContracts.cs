@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Transport;
+
+namespace RealTimeInference.Server.Readings;
+
+/// <summary>A reading with its context, as clients send it (documented in Swagger; parsed by <see cref="ReadingJson"/>).</summary>
+/// <param name="Timestamp">RFC 3339 time of the reading; optional, the arrival time when left out.</param>
+/// <param name="Context">Where it was taken: <c>tool_id</c> (required), <c>chamber_id</c>, <c>recipe</c>, <c>step</c>, <c>lot_id</c>, <c>wafer_id</c>.</param>
+/// <param name="Values">The sensors' values by name: the model's inputs, or the sensors its <c>features</c> name.</param>
+internal sealed record ReadingRequest(string? Timestamp, ReadingContext Context, IReadOnlyDictionary<string, float> Values);
+
+/// <summary>The answer to one reading.</summary>
+/// <param name="Prediction">The model's fault probability.</param>
+/// <param name="IsAnomaly">Whether it reaches the model's threshold (model.json).</param>
+/// <param name="Timestamp">The reading's timestamp, or the server's time when none was sent; RFC 3339 UTC.</param>
+/// <param name="Context">The reading's context, as sent.</param>
+/// <param name="LatencyMs">Server time spent on this request, measured.</param>
+/// <param name="Model">The model that answered: the one the context routes to, or its fallback.</param>
+/// <param name="ModelVersion">Its version.</param>
+/// <param name="Fallback">True when the routed model failed and its fallback answered.</param>
+internal sealed record ReadingResponse(
+    float Prediction,
+    bool IsAnomaly,
+    [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp,
+    ReadingContext Context,
+    double LatencyMs,
+    string Model,
+    int ModelVersion,
+    bool Fallback);
+
+/// <summary>One reading's answer in an array's.</summary>
+internal readonly record struct ReadingResult(float Prediction, bool IsAnomaly, string Model, int ModelVersion, bool Fallback);
+
+/// <param name="Count">Readings scored.</param>
+/// <param name="LatencyMs">Server time spent on the whole request, measured.</param>
+/// <param name="Results">One answer per reading, in request order.</param>
+/// <param name="Anomalies">Indexes of the readings whose probability reaches their model's threshold.</param>
+internal sealed record ReadingsResponse(int Count, double LatencyMs, IReadOnlyList<ReadingResult> Results, IReadOnlyList<int> Anomalies);
+
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ReadingRequest))]
+[JsonSerializable(typeof(ReadingResponse))]
+[JsonSerializable(typeof(ReadingsResponse))]
+internal sealed partial class ReadingJsonContext : JsonSerializerContext;

@@ -1,0 +1,371 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Transport;
+
+namespace RealTimeInference.Server.Readings;
+
+/// <summary>
+/// Reads <c>{"timestamp", "context": {"tool_id", …}, "values": {"&lt;sensor&gt;": number, …}}</c>, one
+/// object or an array of them, straight from the request bytes into a <see cref="ReadingBatch"/>;
+/// a bad reading gets every field at fault named (<c>[i].values.rf_power</c>).
+/// </summary>
+internal static class ReadingJson
+{
+    /// <summary>Longest sensor name or context value, in characters.</summary>
+    public const int MaxNameLength = 128;
+
+    /// <summary>The smallest possible reading, <c>{"context":{"tool_id":""},"values":{"a":0}}</c>, bounds readings per byte.</summary>
+    public const int MinReadingBytes = 40;
+
+    /// <summary>Sensor names and the tool, chamber, recipe and step values kept once each, up to this many; past it they are copied per reading.</summary>
+    private const int MaxInterned = 100_000;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 4 };
+
+    private static readonly byte[][] ContextNames = [.. ReadingContext.Fields.Select(Encoding.UTF8.GetBytes)];
+
+    private static readonly ConcurrentDictionary<string, string> Interned = new(StringComparer.Ordinal);
+
+    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> InternedBySpan =
+        Interned.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>How many readings a body of <paramref name="bytes"/> bytes can hold, at most <paramref name="maxReadings"/>.</summary>
+    public static int CapacityFor(long bytes, int maxReadings) => (int)Math.Min(maxReadings, (bytes / MinReadingBytes) + 1);
+
+    /// <summary>Parses one reading object, or an array of at most <paramref name="maxReadings"/>, into <paramref name="batch"/>.</summary>
+    public static RequestErrors? Parse(in ReadOnlySequence<byte> body, ReadingBatch batch, int maxReadings, out bool isArray)
+    {
+        isArray = false;
+        if (body.IsEmpty)
+        {
+            return RequestErrors.One("$", "The request body is empty; send a reading object or an array of them.");
+        }
+
+        var reader = new Utf8JsonReader(body, ReaderOptions);
+        RequestErrors? errors = null;
+        try
+        {
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                ReadReading(ref reader, null, batch, ref errors);
+                return errors ?? SensorReadingJson.ExpectEnd(ref reader);
+            }
+
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return RequestErrors.One("$", "Expected a reading object or an array of them.");
+            }
+
+            isArray = true;
+            var index = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (index == maxReadings)
+                {
+                    return RequestErrors.TooLarge("$", $"A request holds at most {maxReadings} readings.");
+                }
+
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    RequestErrors.Add(ref errors, $"[{index}]", "Each reading must be a JSON object.");
+                    reader.Skip();
+                }
+                else
+                {
+                    ReadReading(ref reader, index, batch, ref errors);
+                }
+
+                if (errors is { IsFull: true })
+                {
+                    return errors;
+                }
+
+                index++;
+            }
+
+            return index == 0 ? RequestErrors.One("$", "The array is empty; send at least one reading.") : errors ?? SensorReadingJson.ExpectEnd(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            return SensorReadingJson.Malformed(errors, ex);
+        }
+    }
+
+    private static void ReadReading(ref Utf8JsonReader reader, int? index, ReadingBatch batch, ref RequestErrors? errors)
+    {
+        var errorsBefore = errors?.Errors.Count ?? 0;
+        var mark = batch.ValueMark;
+        DateTimeOffset? timestamp = null;
+        ReadingContext? context = null;
+        bool seenTimestamp = false, seenContext = false, seenValues = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("timestamp"u8))
+            {
+                reader.Read();
+                if (Twice(ref reader, ref seenTimestamp, index, "timestamp", ref errors) || reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                if (WireTime.TryRead(ref reader, out var time))
+                {
+                    timestamp = time;
+                }
+                else
+                {
+                    Add(ref errors, index, "timestamp", "timestamp must be an RFC 3339 date-time string, e.g. 2026-01-01T08:00:00Z.");
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("context"u8))
+            {
+                reader.Read();
+                if (!Twice(ref reader, ref seenContext, index, "context", ref errors))
+                {
+                    context = ReadContext(ref reader, index, ref errors);
+                }
+            }
+            else if (reader.ValueTextEquals("values"u8))
+            {
+                reader.Read();
+                if (!Twice(ref reader, ref seenValues, index, "values", ref errors))
+                {
+                    ReadValues(ref reader, index, batch, mark, ref errors);
+                }
+            }
+            else
+            {
+                // Unknown fields are ignored, as on /predict.
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (!seenContext)
+        {
+            Add(ref errors, index, "context", "context is required, with at least tool_id.");
+        }
+
+        if (!seenValues)
+        {
+            Add(ref errors, index, "values", "values is required: an object of sensor names and numbers.");
+        }
+
+        if ((errors?.Errors.Count ?? 0) == errorsBefore && context is not null)
+        {
+            batch.Add(timestamp, context, mark);
+        }
+        else
+        {
+            batch.Discard(mark);
+        }
+    }
+
+    /// <summary>Whether the field was seen already in this reading (then named and skipped).</summary>
+    private static bool Twice(ref Utf8JsonReader reader, ref bool seen, int? index, string field, ref RequestErrors? errors)
+    {
+        if (!seen)
+        {
+            seen = true;
+            return false;
+        }
+
+        Add(ref errors, index, field, $"{field} appears more than once.");
+        reader.Skip();
+        return true;
+    }
+
+    private static ReadingContext? ReadContext(ref Utf8JsonReader reader, int? index, ref RequestErrors? errors)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            Add(ref errors, index, "context", "context must be an object: {\"tool_id\", \"chamber_id\", \"recipe\", \"step\", \"lot_id\", \"wafer_id\"}.");
+            reader.Skip();
+            return null;
+        }
+
+        var values = new string?[ReadingContext.Fields.Count];
+        var bad = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var field = -1;
+            for (var i = 0; i < values.Length && field < 0; i++)
+            {
+                if (reader.ValueTextEquals(ContextNames[i]))
+                {
+                    field = i;
+                }
+            }
+
+            var name = field >= 0 ? ReadingContext.Fields[field] : reader.GetString() ?? "";
+            reader.Read();
+            var path = $"context.{name}";
+            if (field < 0)
+            {
+                Add(ref errors, index, path, $"{path} is not a context field (they are {string.Join(", ", ReadingContext.Fields)}).");
+                reader.Skip();
+                bad = true;
+            }
+            else if (values[field] is not null)
+            {
+                Add(ref errors, index, path, $"{path} appears more than once.");
+                reader.Skip();
+                bad = true;
+            }
+            else if (reader.TokenType == JsonTokenType.Null)
+            {
+                continue;
+            }
+            else if (ReadText(ref reader, index, path, intern: field < 4, ref errors) is { } text)
+            {
+                values[field] = text;
+            }
+            else
+            {
+                bad = true;
+            }
+        }
+
+        if (values[0] is not { Length: > 0 })
+        {
+            Add(ref errors, index, "context.tool_id", "context.tool_id is required.");
+            return null;
+        }
+
+        return bad ? null : new ReadingContext(values[0]!, values[1], values[2], values[3], values[4], values[5]);
+    }
+
+    private static void ReadValues(ref Utf8JsonReader reader, int? index, ReadingBatch batch, int mark, ref RequestErrors? errors)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            Add(ref errors, index, "values", "values must be an object of sensor names and numbers, e.g. {\"rf_power\": 1500}.");
+            reader.Skip();
+            return;
+        }
+
+        Span<char> buffer = stackalloc char[MaxNameLength];
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = NameOf(ref reader, buffer);
+            reader.Read();
+            if (name is null)
+            {
+                Add(ref errors, index, "values", $"Sensor names must be 1 to {MaxNameLength} characters of valid Unicode text.");
+                reader.Skip();
+                continue;
+            }
+
+            var path = $"values.{name}";
+            for (var i = mark; i < batch.ValueMark; i++)
+            {
+                if (batch.NameAt(i) == name)
+                {
+                    Add(ref errors, index, path, $"{path} appears more than once.");
+                    name = null;
+                    break;
+                }
+            }
+
+            if (name is null)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.Number)
+            {
+                Add(ref errors, index, path, reader.TokenType == JsonTokenType.Null ? $"{path} must be a number, not null." : $"{path} must be a number.");
+                reader.Skip();
+                continue;
+            }
+
+            // float.MaxValue as usually printed (3.4028235e38) rounds just above it as a double: compare as float.
+            if (!reader.TryGetDouble(out var number) || !double.IsFinite(number) || !float.IsFinite((float)number))
+            {
+                Add(ref errors, index, path, $"{path} must be a finite number within the 32-bit float range.");
+                continue;
+            }
+
+            batch.AddValue(name, (float)number);
+        }
+
+        if (batch.ValueMark == mark)
+        {
+            Add(ref errors, index, "values", "values must name at least one sensor.");
+        }
+    }
+
+    /// <summary>The property name, interned; null when it is empty, too long or not valid text.</summary>
+    private static string? NameOf(ref Utf8JsonReader reader, scoped Span<char> buffer)
+    {
+        var bytes = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (bytes is 0 || bytes > MaxNameLength * 3)
+        {
+            return null;
+        }
+
+        try
+        {
+            var length = reader.CopyString(buffer);
+            return length is 0 ? null : Intern(buffer[..length]);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            // Longer than the buffer in characters, invalid UTF-8, or an escaped lone surrogate.
+            return null;
+        }
+    }
+
+    private static string? ReadText(ref Utf8JsonReader reader, int? index, string path, bool intern, ref RequestErrors? errors)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            Add(ref errors, index, path, $"{path} must be a string.");
+            reader.Skip();
+            return null;
+        }
+
+        string? text;
+        try
+        {
+            text = reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            Add(ref errors, index, path, $"{path} must be valid Unicode text.");
+            return null;
+        }
+
+        if (text is not { Length: > 0 and <= MaxNameLength })
+        {
+            Add(ref errors, index, path, $"{path} must be 1 to {MaxNameLength} characters.");
+            return null;
+        }
+
+        return intern ? Intern(text) : text;
+    }
+
+    private static string Intern(ReadOnlySpan<char> text)
+    {
+        if (InternedBySpan.TryGetValue(text, out var known))
+        {
+            return known;
+        }
+
+        var copy = text.ToString();
+        return Interned.Count < MaxInterned ? Interned.GetOrAdd(copy, copy) : copy;
+    }
+
+    private static string Intern(string text) =>
+        Interned.TryGetValue(text, out var known) ? known : Interned.Count < MaxInterned ? Interned.GetOrAdd(text, text) : text;
+
+    private static void Add(ref RequestErrors? errors, int? index, string field, string message) =>
+        RequestErrors.Add(ref errors, index is null ? field : $"[{index}].{field}", message);
+}

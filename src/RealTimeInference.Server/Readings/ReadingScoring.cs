@@ -1,0 +1,249 @@
+using RealTimeInference.Inference.Batching;
+using RealTimeInference.Inference.Models;
+using RealTimeInference.Inference.Outcomes;
+using RealTimeInference.Inference.Resilience;
+using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Inference.Tensors;
+using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Transport;
+
+namespace RealTimeInference.Server.Readings;
+
+/// <summary>What became of a batch of readings with context.</summary>
+/// <param name="Outcome">Ok, or why not: <see cref="Outcome.NoRoute"/> and <see cref="Outcome.Invalid"/> with <paramref name="Errors"/>, else the engine's.</param>
+/// <param name="Errors">The readings at fault, for a request no model could take.</param>
+/// <param name="Result">The first failed run, for an engine outcome: its error and predicted wait.</param>
+/// <param name="Model">The model of that failed run.</param>
+internal readonly record struct ReadingScore(Outcome Outcome, RequestErrors? Errors, ScoreResult Result, string? Model)
+{
+    public bool IsOk => Outcome == Outcome.Ok;
+}
+
+/// <summary>
+/// Scores readings with their context for every way they arrive: each reading routed by its context
+/// (<see cref="ContextRouter"/>) to its model, loaded on first use; its values placed in the model's
+/// inputs by sensor name (<see cref="ReadingLayout"/>, every missing and extra one named); the rows of
+/// each model run together through its guard and micro-batcher, at most <c>max_batch_size</c> a run,
+/// all models at once; and, only when every run answered, the scores handed to the sinks — a failed
+/// request leaves nothing half-stored for its retry to double.
+/// </summary>
+internal sealed class ReadingScoring(ContextRouter router, ModelRepository repository, ModelGuard guard, IEnumerable<IPredictionSink> sinks, TimeProvider time)
+{
+    private readonly IPredictionSink[] _sinks = [.. sinks];
+
+    /// <param name="batch">The readings; their scores and answering models are written into it.</param>
+    /// <param name="isArray">Whether the request was an array: errors name <c>[i].field</c>, else <c>field</c>.</param>
+    /// <param name="deadline">When the answer stops being useful.</param>
+    /// <param name="origin">Where the readings came from, for the sinks.</param>
+    /// <param name="cancellationToken">The caller went away.</param>
+    public async ValueTask<ReadingScore> ScoreAsync(ReadingBatch batch, bool isArray, Deadline deadline, PredictionOrigin origin, CancellationToken cancellationToken)
+    {
+        if (repository.IsDraining)
+        {
+            return new ReadingScore(Outcome.Unavailable, null, new ScoreResult(Outcome.Unavailable), null);
+        }
+
+        batch.PrepareScores();
+        if (Route(batch, isArray) is not { } groups)
+        {
+            return Refused(batch, isArray);
+        }
+
+        RequestErrors? errors = null;
+        var runs = new List<Run>(groups.Count);
+        foreach (var (name, rows) in groups)
+        {
+            var first = batch.Readings[rows[0]];
+            var model = await repository.FindAsync(name).ConfigureAwait(false);
+            var layout = model is null ? null : ReadingLayout.For(model, out var notReadings) ?? Refuse(ref errors, isArray, rows, first, notReadings!);
+            if (model is null)
+            {
+                Refuse(ref errors, isArray, rows, first, $"the context routes to model '{name}', which is not served.");
+            }
+
+            if (model is not null && layout is not null && errors is null)
+            {
+                var size = model.Signature.HasBatchDimension ? Math.Max(1, model.Manifest.Batching.MaxBatchSize) : rows.Count;
+                for (var start = 0; start < rows.Count; start += size)
+                {
+                    runs.Add(new Run(model, layout, rows.GetRange(start, Math.Min(size, rows.Count - start)).ToArray()));
+                }
+            }
+        }
+
+        if (errors is not null)
+        {
+            return new ReadingScore(errors.Outcome, errors, default, null);
+        }
+
+        var invalid = new RequestErrors();
+        foreach (var run in runs)
+        {
+            run.Inputs = Fill(run, batch, isArray, invalid);
+        }
+
+        if (invalid.Errors.Count > 0)
+        {
+            return new ReadingScore(Outcome.Invalid, invalid, default, null);
+        }
+
+        var answers = new GuardedScore[runs.Count];
+        if (runs.Count == 1)
+        {
+            answers[0] = await guard.RunAsync(runs[0].Model, runs[0].Inputs!, [runs[0].Layout.Output], deadline, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var pending = runs.Select(r => guard.RunAsync(r.Model, r.Inputs!, [r.Layout.Output], deadline, cancellationToken).AsTask()).ToArray();
+            await Task.WhenAll(pending).ConfigureAwait(false);
+            for (var i = 0; i < pending.Length; i++)
+            {
+                answers[i] = pending[i].Result;
+            }
+        }
+
+        for (var i = 0; i < runs.Count; i++)
+        {
+            if (!answers[i].Result.IsOk)
+            {
+                return new ReadingScore(answers[i].Result.Outcome, null, answers[i].Result, runs[i].Model.Name);
+            }
+        }
+
+        var latency = time.GetElapsedTime(origin.Started);
+        for (var i = 0; i < runs.Count; i++)
+        {
+            var answered = answers[i].Model ?? runs[i].Model;
+            Write(batch, runs[i].Rows, answers[i].Result.Outputs![0], answered);
+            var scored = new ScoredReadings(origin, deadline.Class, answered, batch, runs[i].Rows, latency);
+            foreach (var sink in _sinks)
+            {
+                sink.Publish(scored);
+            }
+        }
+
+        return new ReadingScore(Outcome.Ok, null, new ScoreResult(Outcome.Ok), null);
+    }
+
+    /// <summary>The readings by the model their context routes to, in request order; null when any has no route.</summary>
+    private Dictionary<string, List<int>>? Route(ReadingBatch batch, bool isArray)
+    {
+        var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var readings = batch.Readings;
+        for (var i = 0; i < readings.Length; i++)
+        {
+            if (router.Route(readings[i].Context) is not { } model)
+            {
+                return null;
+            }
+
+            if (!groups.TryGetValue(model, out var rows))
+            {
+                groups[model] = rows = [];
+            }
+
+            rows.Add(i);
+        }
+
+        return groups;
+    }
+
+    /// <summary>Every reading no rule routes, named with its context (up to the errors a problem holds).</summary>
+    private ReadingScore Refused(ReadingBatch batch, bool isArray)
+    {
+        var errors = new RequestErrors(Outcome.NoRoute);
+        var readings = batch.Readings;
+        for (var i = 0; i < readings.Length && !errors.IsFull; i++)
+        {
+            if (router.Route(readings[i].Context) is null)
+            {
+                errors.Add(Field(isArray, i, "context"), $"No routing rule (Routing:Rules) names a model for context {readings[i].Context}.");
+            }
+        }
+
+        return new ReadingScore(Outcome.NoRoute, errors, default, null);
+    }
+
+    private static ReadingLayout? Refuse(ref RequestErrors? errors, bool isArray, List<int> rows, in ContextReading first, string why)
+    {
+        errors ??= new RequestErrors(Outcome.NoRoute);
+        var more = rows.Count > 1 ? $" ({rows.Count - 1} more readings of the request route there too)" : "";
+        errors.Add(Field(isArray, rows[0], "context"), $"Context {first.Context}: {why}{more}");
+        return null;
+    }
+
+    /// <summary>The run's input tensors from its readings' values; every missing or extra sensor named in <paramref name="errors"/>.</summary>
+    private static Tensor[] Fill(Run run, ReadingBatch batch, bool isArray, RequestErrors errors)
+    {
+        var layout = run.Layout;
+        var rows = run.Rows.Length;
+        var data = layout.Inputs.Select(i => new float[rows * i.Sensors.Length]).ToArray();
+        var filled = layout.Sensors.Count <= 256 ? stackalloc bool[256] : new bool[layout.Sensors.Count];
+        filled = filled[..layout.Sensors.Count];
+        var readings = batch.Readings;
+        for (var r = 0; r < rows; r++)
+        {
+            var index = run.Rows[r];
+            var reading = readings[index];
+            var names = batch.Names(reading);
+            var values = batch.Values(reading);
+            var placed = 0;
+            filled.Clear();
+            for (var v = 0; v < names.Length; v++)
+            {
+                if (!layout.TryPlace(names[v], out var input, out var column, out var sensor))
+                {
+                    errors.Add(
+                        Field(isArray, index, $"values.{names[v]}"),
+                        $"values.{names[v]} is not a sensor of model '{run.Model.Name}' (it reads {string.Join(", ", layout.Sensors)}).");
+                    continue;
+                }
+
+                var width = layout.Inputs[input].Sensors.Length;
+                data[input][(r * width) + column] = values[v];
+                placed++;
+                filled[sensor] = true;
+            }
+
+            if (placed < layout.Sensors.Count)
+            {
+                for (var s = 0; s < layout.Sensors.Count; s++)
+                {
+                    if (!filled[s])
+                    {
+                        errors.Add(Field(isArray, index, $"values.{layout.Sensors[s]}"), $"values.{layout.Sensors[s]} is required by model '{run.Model.Name}'.");
+                    }
+                }
+            }
+        }
+
+        return [.. layout.Inputs.Select((input, i) => new Tensor(
+            input.Spec.Name, TensorType.Fp32, input.Spec.Dims.Length == 1 ? [rows] : [rows, input.Sensors.Length], data[i]))];
+    }
+
+    /// <summary>Each reading's score: the last column of its row of the score output.</summary>
+    private static void Write(ReadingBatch batch, int[] rows, Tensor output, ServedModel answered)
+    {
+        var scores = (float[])output.Data;
+        var columns = scores.Length / rows.Length;
+        for (var r = 0; r < rows.Length; r++)
+        {
+            batch.Scores[rows[r]] = scores[(r * columns) + columns - 1];
+            batch.Models[rows[r]] = answered;
+        }
+    }
+
+    private static string Field(bool isArray, int index, string field) => isArray ? $"[{index}].{field}" : field;
+
+    /// <summary>One model run: the model, how it takes readings, which readings, and their tensors once filled.</summary>
+    private sealed class Run(ServedModel model, ReadingLayout layout, int[] rows)
+    {
+        public ServedModel Model { get; } = model;
+
+        public ReadingLayout Layout { get; } = layout;
+
+        public int[] Rows { get; } = rows;
+
+        public Tensor[]? Inputs { get; set; }
+    }
+}

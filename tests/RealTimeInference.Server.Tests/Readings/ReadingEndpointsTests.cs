@@ -1,0 +1,237 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using RealTimeInference.Results.Storage;
+
+namespace RealTimeInference.Server.Tests.Readings;
+
+/// <summary>
+/// A repository of per-chamber models (PyTorch's 12-sensor MLP under each chamber's name) beside the
+/// bundled sensor models, and rules that route etch tools to their chamber's model and one litho tool
+/// to the seed's sensor model.
+/// </summary>
+public sealed class ChamberModelsFixture : ServerFixture
+{
+    public static readonly string[] Chambers = ["fdc-etch-01-A", "fdc-etch-01-B"];
+
+    public ChamberModelsFixture()
+    {
+        var foreign = Path.Combine(AppContext.BaseDirectory, "ForeignModels", "fab-sensor-mlp");
+        foreach (var chamber in Chambers)
+        {
+            Copy(foreign, Path.Combine(Repository, chamber));
+        }
+
+        foreach (var bundled in new[] { "sensor-anomaly", "sensor-anomaly-lite" })
+        {
+            Copy(Path.Combine(AppContext.BaseDirectory, "models", bundled), Path.Combine(Repository, bundled));
+        }
+
+        ModelsPath = Repository;
+    }
+
+    public string Repository { get; } = Path.Combine(Path.GetTempPath(), "rti-chambers-" + Guid.NewGuid().ToString("N"));
+
+    protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
+    [
+        new("Inference:LoadOnFirstUse", "true"),
+        new("Routing:Rules:0:Tool", "etch-*"),
+        new("Routing:Rules:0:Model", "fdc-{tool}-{chamber}"),
+        new("Routing:Rules:1:Tool", "litho-01"),
+        new("Routing:Rules:1:Model", "sensor-anomaly"),
+    ];
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(Repository))
+        {
+            Directory.Delete(Repository, recursive: true);
+        }
+    }
+
+    private static void Copy(string from, string to)
+    {
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+}
+
+/// <summary><c>POST /readings</c>: routed by context to the chamber's own model, its sensors by name, every fault named, and stored with its context.</summary>
+public sealed class ReadingEndpointsTests(ChamberModelsFixture server) : IClassFixture<ChamberModelsFixture>, IDisposable
+{
+    private static readonly string[] Sensors =
+        ["rf_power", "reflected_power", "chuck_temp", "wall_temp", "he_flow", "he_pressure",
+         "throttle_position", "chamber_pressure", "ar_flow", "o2_flow", "bias_voltage", "endpoint_signal"];
+
+    private readonly HttpClient _client = server.CreateClient();
+    private readonly MetricCollector<long> _written = new(server.Services.GetRequiredService<IMeterFactory>(), ResultsMetrics.MeterName, "written_total");
+
+    public void Dispose() => _written.Dispose();
+
+    private static Dictionary<string, float> Values(float offset) => Sensors.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => (p.i * 0.1f) - 0.5f + offset);
+
+    private static object Reading(string tool, string? chamber, object values, string? step = "main-etch", string? wafer = "w01") => new
+    {
+        timestamp = "2026-12-07T08:00:00Z",
+        context = new { tool_id = tool, chamber_id = chamber, recipe = "poly-etch", step, lot_id = "lot-7", wafer_id = wafer },
+        values,
+    };
+
+    private async Task<JsonElement> PostAsync(object body, HttpStatusCode expected)
+    {
+        var response = await _client.PostAsJsonAsync("/readings", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>The model's own answer for one row, through the Open Inference Protocol.</summary>
+    private async Task<float> InferAsync(string model, Dictionary<string, float> values)
+    {
+        var request = new
+        {
+            inputs = new[] { new { name = "sensors", datatype = "FP32", shape = new[] { 1, Sensors.Length }, data = Sensors.Select(s => values[s]).ToArray() } },
+        };
+        var answer = await (await _client.PostAsJsonAsync($"/v2/models/{model}/infer", request)).Content.ReadFromJsonAsync<JsonElement>();
+        return answer.GetProperty("outputs")[0].GetProperty("data")[0].GetSingle();
+    }
+
+    [Fact]
+    public async Task OneReading_IsScoredByItsChambersModel_LoadedOnFirstUse_AsThatModelAnswersItself()
+    {
+        var values = Values(0.25f);
+        var answer = await PostAsync(Reading("etch-01", "A", values), HttpStatusCode.OK);
+
+        Assert.Equal("fdc-etch-01-A", answer.GetProperty("model").GetString());
+        Assert.Equal(await InferAsync("fdc-etch-01-A", values), answer.GetProperty("prediction").GetSingle(), 1e-6f);
+        Assert.Equal(answer.GetProperty("prediction").GetSingle() >= 0.7f, answer.GetProperty("is_anomaly").GetBoolean());
+        Assert.Equal("A", answer.GetProperty("context").GetProperty("chamber_id").GetString());
+        Assert.Equal("2026-12-07T08:00:00Z", answer.GetProperty("timestamp").GetString());
+        Assert.False(answer.GetProperty("fallback").GetBoolean());
+        Assert.True(answer.GetProperty("latency_ms").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task AnArray_IsRoutedPerReading_ToEachChambersModel_AndTheSeedsSensorModel()
+    {
+        var seed = new Dictionary<string, float> { ["temperature"] = 450, ["pressure"] = 1013, ["flow_rate"] = 100 };
+        var answer = await PostAsync(
+            new[] { Reading("etch-01", "A", Values(0)), Reading("etch-01", "B", Values(1)), Reading("litho-01", null, seed), Reading("etch-01", "A", Values(2)) },
+            HttpStatusCode.OK);
+
+        var results = answer.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(4, answer.GetProperty("count").GetInt32());
+        Assert.Equal(["fdc-etch-01-A", "fdc-etch-01-B", "sensor-anomaly", "fdc-etch-01-A"], results.Select(r => r.GetProperty("model").GetString()));
+        Assert.Equal(await InferAsync("fdc-etch-01-B", Values(1)), results[1].GetProperty("prediction").GetSingle(), 1e-6f);
+        Assert.Equal(await InferAsync("fdc-etch-01-A", Values(2)), results[3].GetProperty("prediction").GetSingle(), 1e-6f);
+
+        // The seed's reading as a reading with context: the same score /predict gives.
+        var predict = await (await _client.PostAsJsonAsync("/predict", new { temperature = 450, pressure = 1013, flow_rate = 100 })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(predict.GetProperty("prediction").GetSingle(), results[2].GetProperty("prediction").GetSingle(), 1e-6f);
+        Assert.Equal(
+            [.. results.Select((r, i) => (r, i)).Where(p => p.r.GetProperty("is_anomaly").GetBoolean()).Select(p => p.i)],
+            answer.GetProperty("anomalies").EnumerateArray().Select(a => a.GetInt32()));
+    }
+
+    [Fact]
+    public async Task AContextNoRuleRoutes_Is422NamingItsContext_AndNothingIsScored()
+    {
+        var problem = await PostAsync(new[] { Reading("etch-01", "A", Values(0)), Reading("cmp-03", "C", Values(0)) }, HttpStatusCode.UnprocessableEntity);
+
+        Assert.Equal("No model for this context", problem.GetProperty("title").GetString());
+        var message = Assert.Single(problem.GetProperty("errors").GetProperty("[1].context").EnumerateArray()).GetString();
+        Assert.Contains("tool_id=cmp-03, chamber_id=C, recipe=poly-etch", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AContextRoutedToAModelNotServed_Is422NamingTheModel()
+    {
+        var problem = await PostAsync(Reading("etch-01", "Z", Values(0)), HttpStatusCode.UnprocessableEntity);
+
+        Assert.Contains("'fdc-etch-01-Z', which is not served", problem.GetProperty("errors").GetProperty("context")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MissingAndExtraSensors_Are400_NamingEach()
+    {
+        var values = Values(0);
+        values.Remove("he_flow");
+        values.Remove("o2_flow");
+        values["rf_power_typo"] = 1;
+        var problem = await PostAsync(new[] { Reading("etch-01", "A", Values(0)), Reading("etch-01", "A", values) }, HttpStatusCode.BadRequest);
+
+        var errors = problem.GetProperty("errors");
+        Assert.Equal(["[1].values.he_flow", "[1].values.o2_flow", "[1].values.rf_power_typo"], errors.EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.Contains("is required by model 'fdc-etch-01-A'", errors.GetProperty("[1].values.he_flow")[0].GetString(), StringComparison.Ordinal);
+        Assert.Contains("is not a sensor of model 'fdc-etch-01-A'", errors.GetProperty("[1].values.rf_power_typo")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"values":{"a":1}}""", "context")]
+    [InlineData("""{"context":{"chamber_id":"A"},"values":{"a":1}}""", "context.tool_id")]
+    [InlineData("""{"context":{"tool_id":"etch-01","chamber":"A"},"values":{"a":1}}""", "context.chamber")]
+    [InlineData("""{"context":{"tool_id":"etch-01"}}""", "values")]
+    [InlineData("""{"context":{"tool_id":"etch-01"},"values":{}}""", "values")]
+    [InlineData("""{"context":{"tool_id":"etch-01"},"values":{"a":"1"}}""", "values.a")]
+    [InlineData("""{"context":{"tool_id":"etch-01"},"values":{"a":1,"a":2}}""", "values.a")]
+    [InlineData("""{"context":{"tool_id":"etch-01"},"values":{"a":1e39}}""", "values.a")]
+    [InlineData("""{"context":{"tool_id":7},"values":{"a":1}}""", "context.tool_id")]
+    [InlineData("""{"timestamp":"yesterday","context":{"tool_id":"etch-01"},"values":{"a":1}}""", "timestamp")]
+    [InlineData("""[{"context":{"tool_id":"etch-01"},"values":{"a":1}}, 3]""", "[1]")]
+    [InlineData("""[]""", "$")]
+    [InlineData("""{"context":{"tool_id":"etch-01"},"values":{"a":1}""", "$")]
+    public async Task BadReadings_Are400_NamingTheField(string body, string field)
+    {
+        var response = await _client.PostAsync("/readings", new StringContent(body, Encoding.UTF8, "application/json"));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task Stored_WithContextAndValues_FoundByAnyContextField_AndSummarizedByChamber()
+    {
+        var wafer = "w-" + Guid.NewGuid().ToString("N")[..8];
+        var before = _written.GetMeasurementSnapshot().Sum(m => m.Value);
+        await PostAsync(
+            new[] { Reading("etch-01", "A", Values(0), wafer: wafer), Reading("etch-01", "B", Values(1), step: "over-etch", wafer: wafer), Reading("etch-01", "B", Values(2), wafer: wafer) },
+            HttpStatusCode.OK);
+        while (_written.GetMeasurementSnapshot() is var snapshot && snapshot.Sum(m => m.Value) < before + 3)
+        {
+            await _written.WaitForMeasurementsAsync(snapshot.Count + 1, TimeSpan.FromSeconds(10));
+        }
+
+        var page = await _client.GetFromJsonAsync<JsonElement>($"/predictions?wafer_id={wafer}&chamber_id=B&step=over-etch");
+        var item = Assert.Single(page.GetProperty("items").EnumerateArray());
+        Assert.Equal("fdc-etch-01-B", item.GetProperty("model").GetString());
+        Assert.Equal("etch-01", item.GetProperty("tool_id").GetString());
+        Assert.Equal("lot-7", item.GetProperty("context").GetProperty("lot_id").GetString());
+        Assert.Equal(Values(1)["chuck_temp"], item.GetProperty("values").GetProperty("chuck_temp").GetSingle());
+        Assert.Equal(JsonValueKind.Null, item.GetProperty("reading").ValueKind);
+
+        var summary = await _client.GetFromJsonAsync<JsonElement>($"/predictions/summary?wafer_id={wafer}&group_by=chamber_id,model&from=2026-12-07T07:00:00Z&to=2026-12-07T09:00:00Z&bucket=1h");
+        Assert.Equal(
+            ["A fdc-etch-01-A 1", "B fdc-etch-01-B 2"],
+            summary.GetProperty("items").EnumerateArray().Select(i =>
+                $"{i.GetProperty("group").GetProperty("chamber_id").GetString()} {i.GetProperty("group").GetProperty("model").GetString()} {i.GetProperty("count").GetInt64()}"));
+    }
+
+    [Fact]
+    public async Task Summary_AnUnknownGrouping_Is400()
+    {
+        var response = await _client.GetAsync("/predictions/summary?group_by=chamber_id,colour");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'colour'", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}
