@@ -27,14 +27,17 @@ public static class AlertNames
 }
 
 /// <summary>
-/// One step of an alert's life: <c>fired</c>, <c>joined</c> (a sensor joined a tool-level alert),
-/// <c>acknowledged</c> (by whom, with a note) or <c>resolved</c>; the sensor and the score that caused it, when one did.
+/// One step of an alert's life: <c>fired</c>, <c>joined</c> (another sensor or rule of its group),
+/// <c>folded</c> (an alert of a flooding group, into its flood alert), <c>acknowledged</c> and
+/// <c>shelved</c> (by whom, with a note), or <c>resolved</c>; the sensor (or model, or monitored value) and the score that caused it, when one did.
 /// </summary>
 public sealed record AlertEvent(DateTimeOffset Time, string Kind, string? SensorId = null, float? Score = null, string? By = null, string? Note = null);
 
 /// <summary>
-/// An alert as it stands, copied out of the book (immutable). <c>SensorId</c> is null for a
-/// tool-level alert, which the <c>Sensors</c> joined; <c>MaxScore</c> is the highest score seen while it was open.
+/// An alert as it stands, copied out of the book (immutable): one per episode of its group (by
+/// default a tool's chamber). <c>SensorId</c> is the sensor that opened it (null for a flood alert);
+/// <c>Sensors</c> every one abnormal in it now, <c>Rules</c> each rule that fired, as <c>sensor: rule</c>;
+/// <c>MaxScore</c> is the highest score seen while it was open.
 /// </summary>
 public sealed record AlertView(
     long Id,
@@ -51,7 +54,43 @@ public sealed record AlertView(
     IReadOnlyList<AlertEvent> Timeline)
 {
     public bool IsOpen => State != AlertState.Resolved;
+
+    /// <summary>The chamber of its group, when grouped by chamber and the readings named one.</summary>
+    public string? ChamberId { get; init; }
+
+    /// <summary><c>anomaly</c>, or <c>flood</c> for the alert a flooding group's further alerts fold into.</summary>
+    public string Kind { get; init; } = AlertGroups.Anomaly;
+
+    /// <summary>Each rule that fired in it, as <c>sensor: rule</c> (<c>s1: 3 of 5</c>, <c>chuck_temp: WE1</c>).</summary>
+    public IReadOnlyList<string> Rules { get; init; } = [];
+
+    /// <summary>A flood alert: how many alerts folded into it.</summary>
+    public int Folded { get; init; }
+
+    /// <summary>Until when its group is shelved (no new alert, no notification of a joining sensor), when it was.</summary>
+    public DateTimeOffset? ShelvedUntil { get; init; }
 }
 
-/// <summary>What changed: the alert after the change, and the step that changed it.</summary>
-public sealed record AlertChange(AlertView Alert, AlertEvent Event);
+/// <summary>What changed: the alert after the change, and the step that changed it; a quiet change is kept but notifies no one (a fold into a flood alert).</summary>
+public sealed record AlertChange(AlertView Alert, AlertEvent Event, bool Quiet = false);
+
+/// <summary>The fields alerts group by, and the kinds of alert.</summary>
+public static class AlertGroups
+{
+    public const string Anomaly = "anomaly";
+
+    public const string Flood = "flood";
+
+    public static IReadOnlyList<string> Fields { get; } = ["tool_id", "chamber_id", "sensor_id"];
+}
+
+/// <summary>A tool's state (SEMI E10's basic states, as fabs name them): only a productive tool raises alerts.</summary>
+public enum ToolState
+{
+    Productive,
+    Maintenance,
+    Engineering,
+}
+
+/// <summary>A tool's state, since when, set by whom and why.</summary>
+public sealed record ToolStateView(string ToolId, ToolState State, DateTimeOffset Since, string By, string? Note);

@@ -5,49 +5,74 @@ using RealTimeInference.Inference.Scheduling;
 namespace RealTimeInference.Results.Alerts;
 
 /// <summary>
-/// The alert rules, with memory: per tool and sensor, the last <see cref="AlertOptions.Window"/>
-/// predictions. <see cref="AlertOptions.FireAnomalies"/> anomalies among them open an alert — one per
-/// sensor, never a second while it is open — and <see cref="AlertOptions.ResolveAfterNormal"/> normal
-/// predictions in a row resolve it. Past <see cref="AlertOptions.MaxFiringPerTool"/> open alerts on a
-/// tool, its further sensors join one tool-level alert. Called on the prediction's path: the work is a
-/// lookup and a few counts under one lock; every change goes out on <see cref="Changes"/> for the store
-/// and the notifications, never waited for.
+/// The alert rules, with memory, and the alarm management around them (ISA-18.2 / EEMUA 191). Per
+/// tool, chamber and sensor (or model, or monitored value) the rule follows the last
+/// <see cref="AlertOptions.Window"/> predictions: <see cref="AlertOptions.FireAnomalies"/> anomalies
+/// among them (or another rule's verdict, an SPC rule's) make the sensor abnormal, and
+/// <see cref="AlertOptions.ResolveAfterNormal"/> normal predictions in a row normal again. One alert
+/// opens per episode of a group (<see cref="AlertOptions.GroupBy"/>, by default a tool's chamber):
+/// every further abnormal sensor of the group joins it, and it resolves when the last is normal.
+/// Past <see cref="AlertOptions.FloodThreshold"/> alerts of one group within
+/// <see cref="AlertOptions.FloodWindowMinutes"/>, further ones fold into one flood alert, counted. A
+/// shelved group, or a tool not productive, opens none (counted). Called on the prediction's path:
+/// a lookup and a few counts under one lock; every change goes out on <see cref="Changes"/> for the
+/// store and the notifications, never waited for.
 /// </summary>
 public sealed class AlertBook
 {
     private readonly AlertOptions _options;
     private readonly AlertMetrics _metrics;
+    private readonly TimeSpan _floodWindow;
+    private readonly bool _byTool;
+    private readonly bool _byChamber;
+    private readonly bool _bySensor;
     private readonly Lock _gate = new();
-    private readonly Dictionary<(string? Tool, string? Sensor), Tracked> _sensors = [];
+    private readonly Dictionary<(string? Tool, string? Chamber, string? Sensor), Tracked> _sensors = [];
+    private readonly Dictionary<(string? Tool, string? Chamber, string? Sensor), Group> _groups = [];
     private readonly Dictionary<long, Open> _open = [];
-    private readonly Dictionary<string, Open> _toolAlerts = [];
-    private readonly Dictionary<string, int> _openPerTool = [];
+    private readonly Dictionary<string, ToolStateView> _toolStates = new(StringComparer.Ordinal);
     private readonly LinkedList<AlertView> _resolved = new();
     private readonly Channel<AlertChange> _changes = Channel.CreateUnbounded<AlertChange>(new UnboundedChannelOptions { SingleReader = true });
     private long _lastId;
     private int _openCount;
+    private int _floodCount;
 
     public AlertBook(IOptions<AlertOptions> options, AlertMetrics metrics)
     {
         _options = options.Value;
         _metrics = metrics;
+        _floodWindow = TimeSpan.FromMinutes(_options.FloodWindowMinutes);
+        _byTool = _options.GroupBy.Contains("tool_id");
+        _byChamber = _options.GroupBy.Contains("chamber_id");
+        _bySensor = _options.GroupBy.Contains("sensor_id");
         metrics.ObserveOpen(() => Volatile.Read(ref _openCount));
     }
 
     /// <summary>Every change, in order, for whoever keeps or sends them.</summary>
     public ChannelReader<AlertChange> Changes => _changes.Reader;
 
-    /// <summary>Takes one prediction into the rules.</summary>
-    public void Observe(string? toolId, string? sensorId, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time)
+    /// <summary>Takes one prediction of a tool's sensor (no chamber) into the rules.</summary>
+    public void Observe(string? toolId, string? sensorId, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time) =>
+        Observe(toolId, null, sensorId, model, score, isAnomaly, latencyClass, time);
+
+    /// <summary>
+    /// Takes one verdict into the rules: of <paramref name="sensor"/> (a sensor, the model that judged
+    /// the chamber, or a monitored value) on <paramref name="toolId"/>'s <paramref name="chamberId"/>.
+    /// <paramref name="rule"/> names the rule when another one judged it (an SPC rule): then one
+    /// anomaly makes the sensor abnormal; otherwise the k-of-n rule counts.
+    /// </summary>
+    public void Observe(
+        string? toolId, string? chamberId, string? sensor, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time, string? rule = null)
     {
         lock (_gate)
         {
-            var key = (toolId, sensorId);
+            var key = (toolId, chamberId, sensor);
             if (!_sensors.TryGetValue(key, out var tracked))
             {
                 // A sensor with no anomaly in its window and no open alert has nothing to remember.
                 if (!isAnomaly)
                 {
+                    EndFlood(key, time);
                     return;
                 }
 
@@ -67,23 +92,29 @@ public sealed class AlertBook
                 if (isAnomaly)
                 {
                     tracked.NormalStreak = 0;
+                    if (rule is not null && open.Rules.Add($"{sensor}: {rule}"))
+                    {
+                        Change(open, new AlertEvent(time, "joined", sensor, score, Note: rule), quiet: open.IsShelved(time));
+                    }
                 }
                 else if (++tracked.NormalStreak >= _options.ResolveAfterNormal)
                 {
                     tracked.Alert = null;
-                    Leave(open, sensorId, time);
+                    Leave(open, sensor, time);
                 }
             }
-            else if (tracked.Anomalies >= _options.FireAnomalies)
+            else if (rule is not null ? isAnomaly : tracked.Anomalies >= _options.FireAnomalies)
             {
                 tracked.NormalStreak = 0;
-                tracked.Alert = Fire(toolId, sensorId, model, score, latencyClass, time);
+                tracked.Alert = Raise(key, model, score, latencyClass, time, rule ?? $"{_options.FireAnomalies} of {_options.Window}");
             }
 
             if (tracked.Alert is null && tracked.Anomalies == 0)
             {
                 _sensors.Remove(key);
             }
+
+            EndFlood(key, time);
         }
     }
 
@@ -94,7 +125,7 @@ public sealed class AlertBook
         {
             if (!_open.TryGetValue(id, out var open))
             {
-                return _resolved.Any(r => r.Id == id) ? new AckResult(AckOutcome.AlreadyResolved, Get(id)) : new AckResult(AckOutcome.NotFound, null);
+                return NotOpen(id);
             }
 
             if (open.State == AlertState.Acknowledged)
@@ -105,6 +136,44 @@ public sealed class AlertBook
             open.State = AlertState.Acknowledged;
             open.AcknowledgedAt = time;
             return new AckResult(AckOutcome.Acknowledged, Change(open, new AlertEvent(time, "acknowledged", By: by, Note: note)));
+        }
+    }
+
+    /// <summary>
+    /// Shelves an open alert's group for <paramref name="duration"/>: no new alert opens for it and a
+    /// joining sensor notifies no one, until the time passes (by itself). Audited on the alert's timeline.
+    /// </summary>
+    public AckResult Shelve(long id, TimeSpan duration, string by, string? reason, DateTimeOffset time)
+    {
+        lock (_gate)
+        {
+            if (!_open.TryGetValue(id, out var open))
+            {
+                return NotOpen(id);
+            }
+
+            var until = time + duration;
+            GroupOf(open.Key).ShelvedUntil = until;
+            open.ShelvedUntil = until;
+            return new AckResult(AckOutcome.Acknowledged, Change(open, new AlertEvent(time, "shelved", By: by, Note: reason)));
+        }
+    }
+
+    /// <summary>Sets a tool's state: while not productive it opens no alert (its open ones run their course).</summary>
+    public void SetToolState(ToolStateView state)
+    {
+        lock (_gate)
+        {
+            _toolStates[state.ToolId] = state;
+        }
+    }
+
+    /// <summary>A tool's state: productive, since ever, when never set.</summary>
+    public ToolStateView ToolStateOf(string toolId)
+    {
+        lock (_gate)
+        {
+            return _toolStates.TryGetValue(toolId, out var state) ? state : new ToolStateView(toolId, ToolState.Productive, DateTimeOffset.MinValue, "", null);
         }
     }
 
@@ -128,13 +197,18 @@ public sealed class AlertBook
 
     /// <summary>
     /// Takes back what the store kept from before a restart: the open alerts (their sensors' windows
-    /// start empty, so they resolve after the usual normal run) and the most recent resolved ones.
+    /// start empty, so they resolve after the usual normal run), the most recent resolved ones, and the tools' states.
     /// </summary>
-    public void Restore(IEnumerable<AlertView> alerts, long lastId)
+    public void Restore(IEnumerable<AlertView> alerts, long lastId, IEnumerable<ToolStateView>? toolStates = null)
     {
         lock (_gate)
         {
             _lastId = Math.Max(_lastId, lastId);
+            foreach (var state in toolStates ?? [])
+            {
+                _toolStates[state.ToolId] = state;
+            }
+
             foreach (var alert in alerts.OrderBy(a => a.Id))
             {
                 if (!alert.IsOpen)
@@ -143,96 +217,170 @@ public sealed class AlertBook
                     continue;
                 }
 
-                var open = new Open(alert);
+                var open = new Open(alert, GroupKey(alert.ToolId, alert.ChamberId, alert.SensorId));
                 _open[alert.Id] = open;
                 _openCount++;
-                foreach (var sensor in alert.Sensors)
+                var group = GroupOf(open.Key);
+                group.ShelvedUntil = alert.ShelvedUntil;
+                if (alert.Kind == AlertGroups.Flood)
                 {
-                    var tracked = new Tracked(_options.Window) { Alert = open };
-                    _sensors[(alert.ToolId, sensor)] = tracked;
-                }
-
-                if (alert.SensorId is null && alert.ToolId is { } tool)
-                {
-                    _toolAlerts[tool] = open;
+                    group.Flood = open;
+                    group.LastFold = alert.Timeline.Count > 0 ? alert.Timeline[^1].Time : alert.StartedAt;
+                    _floodCount++;
                 }
                 else
                 {
-                    _openPerTool[alert.ToolId ?? ""] = _openPerTool.GetValueOrDefault(alert.ToolId ?? "") + 1;
+                    group.Alert = open;
+                    group.Opened.Enqueue(alert.StartedAt);
+                }
+
+                foreach (var sensor in alert.Sensors)
+                {
+                    _sensors[(alert.ToolId, alert.ChamberId, sensor)] = new Tracked(_options.Window) { Alert = open };
                 }
             }
         }
     }
 
-    private Open Fire(string? toolId, string? sensorId, string model, float score, LatencyClass latencyClass, DateTimeOffset time)
-    {
-        var tool = toolId ?? "";
-        if (_openPerTool.GetValueOrDefault(tool) >= _options.MaxFiringPerTool)
-        {
-            // Flood control: one tool-level alert gathers the tool's further sensors.
-            if (_toolAlerts.TryGetValue(tool, out var toolAlert))
-            {
-                toolAlert.Sensors.Add(sensorId);
-                toolAlert.MaxScore = Math.Max(toolAlert.MaxScore, score);
-                Change(toolAlert, new AlertEvent(time, "joined", sensorId, score));
-                return toolAlert;
-            }
+    private AckResult NotOpen(long id) =>
+        _resolved.Any(r => r.Id == id) ? new AckResult(AckOutcome.AlreadyResolved, Get(id)) : new AckResult(AckOutcome.NotFound, null);
 
-            toolAlert = New(toolId, null, model, score, latencyClass, time);
-            toolAlert.Sensors.Add(sensorId);
-            _toolAlerts[tool] = toolAlert;
-            Change(toolAlert, new AlertEvent(time, "fired", sensorId, score));
-            return toolAlert;
+    private (string? Tool, string? Chamber, string? Sensor) GroupKey(string? tool, string? chamber, string? sensor) =>
+        (_byTool ? tool : null, _byChamber ? chamber : null, _bySensor ? sensor : null);
+
+    private Group GroupOf((string? Tool, string? Chamber, string? Sensor) key)
+    {
+        if (!_groups.TryGetValue(key, out var group))
+        {
+            _groups[key] = group = new Group();
         }
 
-        var alert = New(toolId, sensorId, model, score, latencyClass, time);
-        alert.Sensors.Add(sensorId);
-        _openPerTool[tool] = _openPerTool.GetValueOrDefault(tool) + 1;
-        Change(alert, new AlertEvent(time, "fired", sensorId, score));
+        return group;
+    }
+
+    /// <summary>The sensor is abnormal: it joins its group's open alert, folds into its flood alert, or opens one — unless suppressed.</summary>
+    private Open? Raise((string? Tool, string? Chamber, string? Sensor) sensorKey, string model, float score, LatencyClass latencyClass, DateTimeOffset time, string rule)
+    {
+        var (tool, chamber, sensor) = sensorKey;
+        if (tool is not null && _toolStates.TryGetValue(tool, out var state) && state.State != ToolState.Productive)
+        {
+            _metrics.Suppressed("tool_state");
+            return null;
+        }
+
+        var key = GroupKey(tool, chamber, sensor);
+        var group = GroupOf(key);
+        var shelved = group.ShelvedUntil > time;
+        if (group.Alert is { } open)
+        {
+            Join(open, sensor, score, rule, time, "joined", quiet: shelved);
+            return open;
+        }
+
+        if (shelved)
+        {
+            _metrics.Suppressed("shelved");
+            return null;
+        }
+
+        while (group.Opened.TryPeek(out var opened) && time - opened >= _floodWindow)
+        {
+            group.Opened.Dequeue();
+        }
+
+        if (group.Flood is { } flood)
+        {
+            flood.Folded++;
+            group.LastFold = time;
+            _metrics.Folded();
+            Join(flood, sensor, score, rule, time, "folded", quiet: true);
+            return flood;
+        }
+
+        if (group.Opened.Count >= _options.FloodThreshold)
+        {
+            flood = New(key, tool, chamber, null, model, score, latencyClass, time, AlertGroups.Flood);
+            flood.Folded = 1;
+            group.Flood = flood;
+            group.LastFold = time;
+            _floodCount++;
+            _metrics.Folded();
+            flood.Sensors.Add(sensor);
+            flood.Rules.Add($"{sensor}: {rule}");
+            Change(flood, new AlertEvent(time, "fired", sensor, score, Note: $"flood: more than {_options.FloodThreshold} alerts in {_options.FloodWindowMinutes} min"));
+            return flood;
+        }
+
+        group.Opened.Enqueue(time);
+        var alert = New(key, tool, chamber, sensor, model, score, latencyClass, time, AlertGroups.Anomaly);
+        group.Alert = alert;
+        alert.Sensors.Add(sensor);
+        alert.Rules.Add($"{sensor}: {rule}");
+        Change(alert, new AlertEvent(time, "fired", sensor, score, Note: rule));
         return alert;
     }
 
-    private Open New(string? toolId, string? sensorId, string model, float score, LatencyClass latencyClass, DateTimeOffset time)
+    private void Join(Open open, string? sensor, float score, string rule, DateTimeOffset time, string kind, bool quiet)
+    {
+        if (!open.Sensors.Contains(sensor))
+        {
+            open.Sensors.Add(sensor);
+        }
+
+        open.Rules.Add($"{sensor}: {rule}");
+        open.MaxScore = Math.Max(open.MaxScore, score);
+        Change(open, new AlertEvent(time, kind, sensor, score, Note: rule), quiet);
+    }
+
+    private Open New(
+        (string? Tool, string? Chamber, string? Sensor) key, string? toolId, string? chamberId, string? sensorId, string model, float score, LatencyClass latencyClass, DateTimeOffset time, string kind)
     {
         var severity = latencyClass == LatencyClass.Emergency || score >= _options.CriticalScore ? AlertSeverity.Critical : AlertSeverity.Warning;
-        var open = new Open(++_lastId, toolId, sensorId, model, severity, time, score);
+        var open = new Open(++_lastId, key, toolId, chamberId, sensorId, model, severity, time, score, kind);
         _open[open.Id] = open;
         _openCount++;
         _metrics.Fired(severity);
         return open;
     }
 
-    /// <summary>A sensor of <paramref name="open"/> is normal again: a sensor alert resolves; a tool-level one when its last sensor has.</summary>
-    private void Leave(Open open, string? sensorId, DateTimeOffset time)
+    /// <summary>A sensor of <paramref name="open"/> is normal again: the alert resolves when its last one is (a flood alert once the flood is over too).</summary>
+    private void Leave(Open open, string? sensor, DateTimeOffset time)
     {
-        open.Sensors.Remove(sensorId);
-        if (open.Sensors.Count > 0)
+        open.Sensors.Remove(sensor);
+        if (open.Sensors.Count == 0 && open.Kind == AlertGroups.Anomaly)
+        {
+            GroupOf(open.Key).Alert = null;
+            Resolve(open, sensor, time);
+        }
+    }
+
+    /// <summary>A flood alert resolves once its sensors are normal and nothing folded into it for a flood window.</summary>
+    private void EndFlood((string? Tool, string? Chamber, string? Sensor) sensorKey, DateTimeOffset time)
+    {
+        if (_floodCount == 0 || !_groups.TryGetValue(GroupKey(sensorKey.Tool, sensorKey.Chamber, sensorKey.Sensor), out var group)
+            || group.Flood is not { Sensors.Count: 0 } flood || time - group.LastFold < _floodWindow)
         {
             return;
         }
 
+        group.Flood = null;
+        group.Opened.Clear();
+        _floodCount--;
+        Resolve(flood, null, time);
+    }
+
+    private void Resolve(Open open, string? sensor, DateTimeOffset time)
+    {
         open.State = AlertState.Resolved;
         open.ResolvedAt = time;
         _open.Remove(open.Id);
         _openCount--;
-        var tool = open.ToolId ?? "";
-        if (open.SensorId is null && open.ToolId is not null && _toolAlerts.GetValueOrDefault(tool) == open)
+        if (_groups.TryGetValue(open.Key, out var group) && group.Alert is null && group.Flood is null && group.Opened.Count == 0 && !(group.ShelvedUntil > time))
         {
-            _toolAlerts.Remove(tool);
-        }
-        else if (_openPerTool.TryGetValue(tool, out var count))
-        {
-            if (count <= 1)
-            {
-                _openPerTool.Remove(tool);
-            }
-            else
-            {
-                _openPerTool[tool] = count - 1;
-            }
+            _groups.Remove(open.Key);
         }
 
-        Remember(Change(open, new AlertEvent(time, "resolved", sensorId)));
+        Remember(Change(open, new AlertEvent(time, "resolved", sensor)));
     }
 
     private void Remember(AlertView resolved)
@@ -244,11 +392,11 @@ public sealed class AlertBook
         }
     }
 
-    private AlertView Change(Open open, AlertEvent step)
+    private AlertView Change(Open open, AlertEvent step, bool quiet = false)
     {
         open.Timeline.Add(step);
         var view = open.View();
-        _changes.Writer.TryWrite(new AlertChange(view, step));
+        _changes.Writer.TryWrite(new AlertChange(view, step, quiet));
         return view;
     }
 
@@ -262,7 +410,7 @@ public sealed class AlertBook
 
     public readonly record struct AckResult(AckOutcome Outcome, AlertView? Alert);
 
-    /// <summary>A tool's sensor the rules follow: its window as bits, and the alert it is part of.</summary>
+    /// <summary>A sensor the rules follow: its window as bits, and the alert it is part of.</summary>
     private sealed class Tracked(int window)
     {
         private uint _bits;
@@ -290,26 +438,49 @@ public sealed class AlertBook
         }
     }
 
+    /// <summary>A group's alarm state: its open alert, its flood alert, when its recent alerts opened, and until when it is shelved.</summary>
+    private sealed class Group
+    {
+        public Open? Alert { get; set; }
+
+        public Open? Flood { get; set; }
+
+        public Queue<DateTimeOffset> Opened { get; } = new();
+
+        public DateTimeOffset LastFold { get; set; }
+
+        public DateTimeOffset? ShelvedUntil { get; set; }
+    }
+
     /// <summary>An open alert, changed only under the book's lock.</summary>
     private sealed class Open
     {
-        public Open(long id, string? toolId, string? sensorId, string model, AlertSeverity severity, DateTimeOffset startedAt, float score)
+        public Open(
+            long id, (string? Tool, string? Chamber, string? Sensor) key, string? toolId, string? chamberId, string? sensorId, string model,
+            AlertSeverity severity, DateTimeOffset startedAt, float score, string kind)
         {
-            (Id, ToolId, SensorId, Model, Severity, StartedAt, MaxScore) = (id, toolId, sensorId, model, severity, startedAt, score);
+            (Id, Key, ToolId, ChamberId, SensorId, Model, Severity, StartedAt, MaxScore, Kind) = (id, key, toolId, chamberId, sensorId, model, severity, startedAt, score, kind);
         }
 
-        public Open(AlertView restored)
-            : this(restored.Id, restored.ToolId, restored.SensorId, restored.Model, restored.Severity, restored.StartedAt, restored.MaxScore)
+        public Open(AlertView restored, (string? Tool, string? Chamber, string? Sensor) key)
+            : this(restored.Id, key, restored.ToolId, restored.ChamberId, restored.SensorId, restored.Model, restored.Severity, restored.StartedAt, restored.MaxScore, restored.Kind)
         {
             State = restored.State;
             AcknowledgedAt = restored.AcknowledgedAt;
+            Folded = restored.Folded;
+            ShelvedUntil = restored.ShelvedUntil;
             Sensors.AddRange(restored.Sensors);
+            Rules.UnionWith(restored.Rules);
             Timeline.AddRange(restored.Timeline);
         }
 
         public long Id { get; }
 
+        public (string? Tool, string? Chamber, string? Sensor) Key { get; }
+
         public string? ToolId { get; }
+
+        public string? ChamberId { get; }
 
         public string? SensorId { get; }
 
@@ -319,6 +490,8 @@ public sealed class AlertBook
 
         public DateTimeOffset StartedAt { get; }
 
+        public string Kind { get; }
+
         public AlertState State { get; set; }
 
         public DateTimeOffset? AcknowledgedAt { get; set; }
@@ -327,11 +500,26 @@ public sealed class AlertBook
 
         public float MaxScore { get; set; }
 
+        public int Folded { get; set; }
+
+        public DateTimeOffset? ShelvedUntil { get; set; }
+
         public List<string?> Sensors { get; } = [];
+
+        public SortedSet<string> Rules { get; } = new(StringComparer.Ordinal);
 
         public List<AlertEvent> Timeline { get; } = [];
 
+        public bool IsShelved(DateTimeOffset time) => ShelvedUntil > time;
+
         public AlertView View() =>
-            new(Id, ToolId, SensorId, Model, Severity, State, StartedAt, AcknowledgedAt, ResolvedAt, MaxScore, [.. Sensors], [.. Timeline]);
+            new(Id, ToolId, SensorId, Model, Severity, State, StartedAt, AcknowledgedAt, ResolvedAt, MaxScore, [.. Sensors], [.. Timeline])
+            {
+                ChamberId = ChamberId,
+                Kind = Kind,
+                Rules = [.. Rules],
+                Folded = Folded,
+                ShelvedUntil = ShelvedUntil,
+            };
     }
 }

@@ -33,7 +33,7 @@ internal sealed partial class AlertKeeper(
         if (choice.Store is { } store)
         {
             var (alerts, lastId) = await store.LoadAlertsAsync(options.Value.KeepResolved, cancellationToken).ConfigureAwait(false);
-            book.Restore(alerts, lastId);
+            book.Restore(alerts, lastId, await store.LoadToolStatesAsync(cancellationToken).ConfigureAwait(false));
         }
 
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -68,7 +68,7 @@ internal sealed partial class AlertKeeper(
         {
             if (choice.Store is not { } store)
             {
-                memory.Add(change, sinks);
+                memory.Add(change, change.Quiet ? [] : sinks);
                 doorbell.Ring();
                 feed.Publish(change);
                 continue;
@@ -79,7 +79,7 @@ internal sealed partial class AlertKeeper(
             {
                 try
                 {
-                    await store.SaveAlertAsync(change, sinks, CancellationToken.None).ConfigureAwait(false);
+                    await store.SaveAlertAsync(change, change.Quiet ? [] : sinks, CancellationToken.None).ConfigureAwait(false);
                     doorbell.Ring();
                     break;
                 }

@@ -11,6 +11,8 @@ public sealed class AlertMetrics
     private readonly Meter _meter;
     private readonly Counter<long> _fired;
     private readonly Counter<long> _untracked;
+    private readonly Counter<long> _folded;
+    private readonly Counter<long> _suppressed;
 
     public AlertMetrics(IMeterFactory meterFactory)
     {
@@ -18,6 +20,10 @@ public sealed class AlertMetrics
         _fired = _meter.CreateCounter<long>("fired_total", description: "Alerts opened, by severity (warning, critical).");
         _untracked = _meter.CreateCounter<long>(
             "untracked_total", description: "Anomalous predictions of a sensor the rules could not follow: Alerts:MaxTrackedSensors were followed already.");
+        _folded = _meter.CreateCounter<long>(
+            "folded_total", description: "Alerts not opened because their group was flooding (past Alerts:FloodThreshold in Alerts:FloodWindowMinutes): folded into its flood alert.");
+        _suppressed = _meter.CreateCounter<long>(
+            "suppressed_total", description: "Alerts not opened, by reason: shelved (the group was shelved) or tool_state (the tool was not productive).");
     }
 
     public void ObserveStreamDropped(Func<long> dropped) =>
@@ -29,4 +35,9 @@ public sealed class AlertMetrics
         _fired.Add(1, new TagList { { "severity", severity == AlertSeverity.Critical ? "critical" : "warning" } });
 
     public void Untracked() => _untracked.Add(1);
+
+    public void Folded() => _folded.Add(1);
+
+    /// <summary>An alert that would have opened did not: <c>shelved</c> or <c>tool_state</c>.</summary>
+    public void Suppressed(string reason) => _suppressed.Add(1, new TagList { { "reason", reason } });
 }

@@ -13,8 +13,20 @@ public sealed class AlertOptions
     /// <summary>Normal predictions in a row that resolve an open alert.</summary>
     public int ResolveAfterNormal { get; set; } = 10;
 
-    /// <summary>Open sensor alerts a tool may have; past it, its further sensors join one tool-level alert.</summary>
-    public int MaxFiringPerTool { get; set; } = 5;
+    /// <summary>
+    /// What makes one alert: its group's every sensor and rule joins it while it is open. Any of
+    /// <c>tool_id</c>, <c>chamber_id</c>, <c>sensor_id</c> (the sensor, model or rule's value); by default one alert per chamber episode.
+    /// </summary>
+    public List<string> GroupBy { get; set; } = ["tool_id", "chamber_id"];
+
+    /// <summary>Alerts one group may open within <see cref="FloodWindowMinutes"/>; past it, further ones fold into one flood alert, counted.</summary>
+    public int FloodThreshold { get; set; } = 3;
+
+    /// <summary>The window <see cref="FloodThreshold"/> counts in; a flood alert resolves when none folded into it for as long.</summary>
+    public int FloodWindowMinutes { get; set; } = 10;
+
+    /// <summary>Longest a shelve may silence a group.</summary>
+    public int MaxShelveMinutes { get; set; } = 12 * 60;
 
     /// <summary>Tool and sensor pairs the rule follows at once (only those with an anomaly in their window or an open alert are kept).</summary>
     public int MaxTrackedSensors { get; set; } = 100_000;

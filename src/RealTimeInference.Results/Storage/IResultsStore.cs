@@ -67,4 +67,10 @@ public interface IResultsStore : INotificationOutbox, IDisposable
 
     /// <summary>The open alerts and the <paramref name="recentResolved"/> last resolved, with their timelines; and the highest id ever given.</summary>
     Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken);
+
+    /// <summary>Keeps a tool's state, replacing the one kept before.</summary>
+    Task SaveToolStateAsync(ToolStateView state, CancellationToken cancellationToken);
+
+    /// <summary>Every tool's state as last kept.</summary>
+    Task<IReadOnlyList<ToolStateView>> LoadToolStatesAsync(CancellationToken cancellationToken);
 }

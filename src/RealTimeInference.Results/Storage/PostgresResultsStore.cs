@@ -134,6 +134,16 @@ internal sealed class PostgresResultsStore : IResultsStore
             ADD COLUMN sensor_values jsonb;
         CREATE INDEX predictions_by_chamber ON predictions (tool_id, chamber_id, time, id) WHERE chamber_id IS NOT NULL;
         """,
+        // Alarm management: an alert's chamber, kind, rules, folds and shelving; each tool's state.
+        """
+        ALTER TABLE alerts ADD COLUMN detail jsonb;
+        CREATE TABLE tool_states (
+            tool_id text PRIMARY KEY,
+            state text NOT NULL,
+            since timestamptz NOT NULL,
+            by text NOT NULL,
+            note text);
+        """,
     ];
 
     /// <summary>The partitioned tables; each day's partition is the table's name and <c>_pYYYYMMDD</c>.</summary>
@@ -601,13 +611,13 @@ internal sealed class PostgresResultsStore : IResultsStore
         await using var batch = new NpgsqlBatch(connection, transaction);
         batch.BatchCommands.Add(Command(
             """
-            INSERT INTO alerts (id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            INSERT INTO alerts (id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors, detail)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT (id) DO UPDATE SET state = excluded.state, acknowledged_at = excluded.acknowledged_at,
-                resolved_at = excluded.resolved_at, max_score = excluded.max_score, sensors = excluded.sensors
+                resolved_at = excluded.resolved_at, max_score = excluded.max_score, sensors = excluded.sensors, detail = excluded.detail
             """,
             a.Id, a.ToolId, a.SensorId, a.Model, a.Severity.ToString(), a.State.ToString(), a.StartedAt, a.AcknowledgedAt, a.ResolvedAt, a.MaxScore,
-            Jsonb(JsonSerializer.Serialize(a.Sensors, ResultsJson.Default.IReadOnlyListString))));
+            Jsonb(JsonSerializer.Serialize(a.Sensors, ResultsJson.Default.IReadOnlyListString)), Jsonb(StoredRows.Detail(a))));
         batch.BatchCommands.Add(Command(
             "INSERT INTO alert_events (alert_id, time, kind, sensor_id, score, by, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             a.Id, e.Time, e.Kind, e.SensorId, e.Score, e.By, e.Note));
@@ -626,7 +636,7 @@ internal sealed class PostgresResultsStore : IResultsStore
     public async Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken)
     {
         await using var command = Source.CreateCommand(
-            StoredRows.LoadAlerts.Replace("sensors FROM", "sensors::text FROM", StringComparison.Ordinal) + ";" + StoredRows.LoadTimelines + ";" + StoredRows.LastAlertId);
+            StoredRows.LoadAlerts.Replace("sensors, detail FROM", "sensors::text, detail::text FROM", StringComparison.Ordinal) + ";" + StoredRows.LoadTimelines + ";" + StoredRows.LastAlertId);
         command.Parameters.AddWithValue("recent", recentResolved);
         var alerts = new List<AlertView>();
         var steps = new List<(long, AlertEvent)>();
@@ -645,6 +655,23 @@ internal sealed class PostgresResultsStore : IResultsStore
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return (StoredRows.WithTimelines(alerts, steps), reader.GetInt64(0));
+    }
+
+    public async Task SaveToolStateAsync(ToolStateView state, CancellationToken cancellationToken)
+    {
+        await using var command = Source.CreateCommand(StoredRows.SaveToolState);
+        command.Parameters.AddWithValue("tool_id", state.ToolId);
+        command.Parameters.AddWithValue("state", state.State.ToString());
+        command.Parameters.AddWithValue("since", state.Since);
+        command.Parameters.AddWithValue("by", state.By);
+        command.Parameters.AddWithValue("note", (object?)state.Note ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<ToolStateView>> LoadToolStatesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Source.CreateCommand(StoredRows.LoadToolStates);
+        return await ReadAllAsync(command, r => StoredRows.ToolState(r, Time), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<Notification>> PendingAsync(string sink, int max, CancellationToken cancellationToken)

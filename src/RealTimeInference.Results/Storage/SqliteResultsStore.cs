@@ -158,6 +158,16 @@ internal sealed class SqliteResultsStore : IResultsStore
         CREATE INDEX predictions_by_chamber ON predictions (tool_id, chamber_id, time) WHERE chamber_id IS NOT NULL;
         CREATE UNIQUE INDEX predictions_by_message ON predictions (message_id, message_seq) WHERE message_id IS NOT NULL;
         """,
+        // Alarm management: an alert's chamber, kind, rules, folds and shelving; each tool's state.
+        """
+        ALTER TABLE alerts ADD COLUMN detail TEXT;
+        CREATE TABLE tool_states (
+            tool_id TEXT PRIMARY KEY NOT NULL,
+            state TEXT NOT NULL,
+            since INTEGER NOT NULL,
+            by TEXT NOT NULL,
+            note TEXT);
+        """,
     ];
 
     private const string Columns = StoredRows.PredictionColumns;
@@ -517,10 +527,10 @@ internal sealed class SqliteResultsStore : IResultsStore
         {
             upsert.Transaction = transaction;
             upsert.CommandText = """
-                INSERT INTO alerts (id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors)
-                VALUES ($id, $tool, $sensor, $model, $severity, $state, $started, $acknowledged, $resolved, $max, $sensors)
+                INSERT INTO alerts (id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors, detail)
+                VALUES ($id, $tool, $sensor, $model, $severity, $state, $started, $acknowledged, $resolved, $max, $sensors, $detail)
                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, acknowledged_at = excluded.acknowledged_at,
-                    resolved_at = excluded.resolved_at, max_score = excluded.max_score, sensors = excluded.sensors
+                    resolved_at = excluded.resolved_at, max_score = excluded.max_score, sensors = excluded.sensors, detail = excluded.detail
                 """;
             upsert.Parameters.AddWithValue("$id", a.Id);
             upsert.Parameters.AddWithValue("$tool", (object?)a.ToolId ?? DBNull.Value);
@@ -533,6 +543,7 @@ internal sealed class SqliteResultsStore : IResultsStore
             upsert.Parameters.AddWithValue("$resolved", a.ResolvedAt is { } resolved ? UnixMicroseconds.From(resolved) : DBNull.Value);
             upsert.Parameters.AddWithValue("$max", a.MaxScore);
             upsert.Parameters.AddWithValue("$sensors", JsonSerializer.Serialize(a.Sensors, ResultsJson.Default.IReadOnlyListString));
+            upsert.Parameters.AddWithValue("$detail", StoredRows.Detail(a));
             upsert.ExecuteNonQuery();
         }
 
@@ -594,6 +605,35 @@ internal sealed class SqliteResultsStore : IResultsStore
         reader.NextResult();
         reader.Read();
         return Task.FromResult<(IReadOnlyList<AlertView>, long)>((StoredRows.WithTimelines(alerts, steps), reader.GetInt64(0)));
+    }
+
+    public Task SaveToolStateAsync(ToolStateView state, CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = StoredRows.SaveToolState;
+        command.Parameters.AddWithValue("@tool_id", state.ToolId);
+        command.Parameters.AddWithValue("@state", state.State.ToString());
+        command.Parameters.AddWithValue("@since", UnixMicroseconds.From(state.Since));
+        command.Parameters.AddWithValue("@by", state.By);
+        command.Parameters.AddWithValue("@note", (object?)state.Note ?? DBNull.Value);
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ToolStateView>> LoadToolStatesAsync(CancellationToken cancellationToken)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = StoredRows.LoadToolStates;
+        var states = new List<ToolStateView>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            states.Add(StoredRows.ToolState(reader, Time));
+        }
+
+        return Task.FromResult<IReadOnlyList<ToolStateView>>(states);
     }
 
     public Task<IReadOnlyList<Notification>> PendingAsync(string sink, int max, CancellationToken cancellationToken)

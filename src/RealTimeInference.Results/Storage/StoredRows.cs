@@ -15,7 +15,7 @@ internal static class StoredRows
 {
     /// <summary>The open alerts and the <c>@recent</c> last resolved (SQLite and Npgsql both bind <c>@name</c>).</summary>
     public const string LoadAlerts = """
-        SELECT id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors FROM alerts
+        SELECT id, tool_id, sensor_id, model, severity, state, started_at, acknowledged_at, resolved_at, max_score, sensors, detail FROM alerts
         WHERE state <> 'Resolved' OR id IN (SELECT id FROM alerts WHERE state = 'Resolved' ORDER BY id DESC LIMIT @recent)
         ORDER BY id
         """;
@@ -159,8 +159,10 @@ internal static class StoredRows
     ];
 
     /// <summary>A row of <see cref="LoadAlerts"/>, its timeline still empty.</summary>
-    public static AlertView Alert(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
-        new(r.GetInt64(0),
+    public static AlertView Alert(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time)
+    {
+        var alert = new AlertView(
+            r.GetInt64(0),
             Text(r, 1),
             Text(r, 2),
             r.GetString(3),
@@ -172,6 +174,24 @@ internal static class StoredRows
             r.GetFloat(9),
             JsonSerializer.Deserialize(r.GetString(10), ResultsJson.Default.IReadOnlyListString) ?? [],
             []);
+        return Text(r, 11) is { } detail && JsonSerializer.Deserialize(detail, ResultsJson.Default.AlertDetail) is { } d
+            ? alert with { ChamberId = d.ChamberId, Kind = d.Kind, Rules = d.Rules, Folded = d.Folded, ShelvedUntil = d.ShelvedUntil }
+            : alert;
+    }
+
+    /// <summary>An alert's <c>detail</c> column: what alarm management added to it, as JSON.</summary>
+    public static string Detail(AlertView a) =>
+        JsonSerializer.Serialize(new AlertDetail(a.ChamberId, a.Kind, a.Rules, a.Folded, a.ShelvedUntil), ResultsJson.Default.AlertDetail);
+
+    public const string SaveToolState = """
+        INSERT INTO tool_states (tool_id, state, since, by, note) VALUES (@tool_id, @state, @since, @by, @note)
+        ON CONFLICT (tool_id) DO UPDATE SET state = excluded.state, since = excluded.since, by = excluded.by, note = excluded.note
+        """;
+
+    public const string LoadToolStates = "SELECT tool_id, state, since, by, note FROM tool_states";
+
+    public static ToolStateView ToolState(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
+        new(r.GetString(0), Enum.Parse<ToolState>(r.GetString(1)), time(r, 2), r.GetString(3), Text(r, 4));
 
     /// <summary>A row of <see cref="LoadTimelines"/>: the alert it belongs to, and the step.</summary>
     public static (long AlertId, AlertEvent Step) Step(DbDataReader r, Func<DbDataReader, int, DateTimeOffset> time) =>
@@ -193,8 +213,12 @@ internal static class StoredRows
     private static double? Number(DbDataReader r, int column) => r.IsDBNull(column) ? null : r.GetDouble(column);
 }
 
+/// <summary>An alert's fields beyond the columns the first schema gave it.</summary>
+internal sealed record AlertDetail(string? ChamberId, string Kind, IReadOnlyList<string> Rules, int Folded, DateTimeOffset? ShelvedUntil);
+
 /// <summary>Both stores' own JSON: an alert's sensors; an alert and its step as the outbox keeps them.</summary>
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(AlertView))]
 [JsonSerializable(typeof(AlertEvent))]
+[JsonSerializable(typeof(AlertDetail))]
 internal sealed partial class ResultsJson : JsonSerializerContext;

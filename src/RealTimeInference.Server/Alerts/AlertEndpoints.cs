@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Results;
 using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Security;
 using RealTimeInference.Server.Streaming;
@@ -12,7 +14,7 @@ using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Alerts;
 
-/// <summary><c>GET /alerts</c>, <c>GET /alerts/{id}</c> and <c>POST /alerts/{id}/ack</c> over the alert rules' book.</summary>
+/// <summary><c>GET /alerts</c>, <c>GET /alerts/{id}</c>, <c>POST /alerts/{id}/ack</c> and <c>/shelve</c>, and each tool's state, over the alert rules' book.</summary>
 internal static class AlertEndpoints
 {
     public const int MaxTextLength = 1000;
@@ -45,6 +47,22 @@ internal static class AlertEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGroup("").WithRole(app.ServiceProvider, Roles.Operator).MapPost("/{id:long}/shelve", ShelveAsync)
+            .WithName("ShelveAlert")
+            .WithSummary("Shelves an open alert's group: {\"minutes\": 60, \"by\": \"...\", \"reason\": \"...\"}; no new alert or joining sensor notifies until it expires by itself")
+            .Accepts<ShelveRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        var tools = app.MapGroup("/tools/{toolId}/state").WithTags("Alerts");
+        tools.WithRole(app.ServiceProvider, Roles.Viewer).MapGet("", (string toolId, AlertBook book) => TypedResults.Ok(ToolStateItem.From(book.ToolStateOf(toolId))))
+            .WithName("GetToolState")
+            .WithSummary("A tool's state: productive (the default), maintenance or engineering");
+        tools.MapGroup("").WithRole(app.ServiceProvider, Roles.Operator).MapPut("", SetToolStateAsync)
+            .WithName("SetToolState")
+            .WithSummary("Sets a tool's state: {\"state\": \"maintenance\", \"by\": \"...\", \"note\": \"...\"}; while not productive the tool opens no alert (counted)")
+            .Accepts<ToolStateRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         app.MapGroup("").WithTags("Alerts").WithRole(app.ServiceProvider, Roles.Viewer)
             .MapGet("/stream-alerts", StreamAlerts)
             .WithName("StreamAlerts")
@@ -101,44 +119,120 @@ internal static class AlertEndpoints
 
     private static async Task<Results<Ok<AlertItem>, ProblemHttpResult>> AcknowledgeAsync(long id, HttpContext context, AlertBook book, TimeProvider time)
     {
-        AckRequest? request;
-        try
-        {
-            request = await context.Request.ReadFromJsonAsync(AlertJsonContext.Default.AckRequest, context.RequestAborted);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            // InvalidOperationException: not a JSON Content-Type.
-            return Problems.Invalid(RequestErrors.One("$", $"Send JSON {{\"by\": \"...\", \"note\": \"...\"}}: {ex.Message}"), "Invalid acknowledgement");
-        }
-
-        // Who acknowledged is who authenticated, never a name the body chooses; an open server takes the body's word.
-        var by = context.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : request?.By;
-        RequestErrors? errors = null;
-        if (string.IsNullOrWhiteSpace(by) || by.Length > MaxTextLength)
-        {
-            RequestErrors.Add(ref errors, "by", $"by must name who acknowledges, in 1..{MaxTextLength} characters.");
-        }
-
-        if (request?.Note is { Length: > MaxTextLength })
-        {
-            RequestErrors.Add(ref errors, "note", $"note must be at most {MaxTextLength} characters.");
-        }
-
+        var (request, bad) = await ReadAsync(context, AlertJsonContext.Default.AckRequest, "{\"by\": \"...\", \"note\": \"...\"}");
+        RequestErrors? errors = bad;
+        var by = Caller(context, request?.By, ref errors);
+        Limit(request?.Note, "note", ref errors);
         if (errors is not null)
         {
             return Problems.Invalid(errors, "Invalid acknowledgement");
         }
 
-        var result = book.Acknowledge(id, by!, request?.Note, time.GetUtcNow());
-        return result.Outcome switch
-        {
-            AlertBook.AckOutcome.Acknowledged => TypedResults.Ok(AlertItem.From(result.Alert!)),
-            AlertBook.AckOutcome.NotFound => NotFound(id),
-            AlertBook.AckOutcome.AlreadyAcknowledged => Conflict(id, "is acknowledged already"),
-            _ => Conflict(id, "is resolved"),
-        };
+        return Answer(id, book.Acknowledge(id, by!, request?.Note, time.GetUtcNow()));
     }
+
+    private static async Task<Results<Ok<AlertItem>, ProblemHttpResult>> ShelveAsync(
+        long id, HttpContext context, AlertBook book, IOptions<AlertOptions> options, TimeProvider time)
+    {
+        var (request, bad) = await ReadAsync(context, AlertJsonContext.Default.ShelveRequest, "{\"minutes\": 60, \"by\": \"...\", \"reason\": \"...\"}");
+        RequestErrors? errors = bad;
+        var by = Caller(context, request?.By, ref errors);
+        var most = options.Value.MaxShelveMinutes;
+        if (request?.Minutes is not { } minutes || minutes < 1 || minutes > most)
+        {
+            RequestErrors.Add(ref errors, "minutes", $"minutes must be a whole number within 1..{most} (Alerts:MaxShelveMinutes).");
+        }
+
+        if (string.IsNullOrWhiteSpace(request?.Reason))
+        {
+            RequestErrors.Add(ref errors, "reason", "reason is required: a shelved alarm is audited.");
+        }
+
+        Limit(request?.Reason, "reason", ref errors);
+        if (errors is not null)
+        {
+            return Problems.Invalid(errors, "Invalid shelve");
+        }
+
+        return Answer(id, book.Shelve(id, TimeSpan.FromMinutes(request!.Minutes!.Value), by!, request.Reason, time.GetUtcNow()));
+    }
+
+    private static async Task<Results<Ok<ToolStateItem>, ProblemHttpResult>> SetToolStateAsync(
+        string toolId, HttpContext context, AlertBook book, ResultsStoreChoice choice, TimeProvider time)
+    {
+        var (request, bad) = await ReadAsync(context, AlertJsonContext.Default.ToolStateRequest, "{\"state\": \"maintenance\", \"by\": \"...\", \"note\": \"...\"}");
+        RequestErrors? errors = bad;
+        var by = Caller(context, request?.By, ref errors);
+        Limit(request?.Note, "note", ref errors);
+        var state = ToolStateItem.Parse(request?.State);
+        if (state is null)
+        {
+            RequestErrors.Add(ref errors, "state", "state must be productive, maintenance or engineering.");
+        }
+
+        if (toolId.Length > MaxTextLength)
+        {
+            RequestErrors.Add(ref errors, "tool_id", $"tool_id must be at most {MaxTextLength} characters.");
+        }
+
+        if (errors is not null)
+        {
+            return Problems.Invalid(errors, "Invalid tool state");
+        }
+
+        var view = new ToolStateView(toolId, state!.Value, time.GetUtcNow(), by!, request?.Note);
+        // Kept before it is answered: an acknowledged state survives a restart.
+        if (choice.Store is { } store)
+        {
+            await store.SaveToolStateAsync(view, context.RequestAborted);
+        }
+
+        book.SetToolState(view);
+        return TypedResults.Ok(ToolStateItem.From(view));
+    }
+
+    /// <summary>The JSON body, or the problem with it.</summary>
+    private static async Task<(T? Request, RequestErrors? Errors)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, string shape)
+        where T : class
+    {
+        try
+        {
+            return (await context.Request.ReadFromJsonAsync(type, context.RequestAborted), null);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: not a JSON Content-Type.
+            return (null, RequestErrors.One("$", $"Send JSON {shape}: {ex.Message}"));
+        }
+    }
+
+    /// <summary>Who acts is who authenticated, never a name the body chooses; an open server takes the body's word.</summary>
+    private static string? Caller(HttpContext context, string? claimed, ref RequestErrors? errors)
+    {
+        var by = context.User.Identity is { IsAuthenticated: true, Name: { } name } ? name : claimed;
+        if (string.IsNullOrWhiteSpace(by) || by.Length > MaxTextLength)
+        {
+            RequestErrors.Add(ref errors, "by", $"by must name who acts, in 1..{MaxTextLength} characters.");
+        }
+
+        return by;
+    }
+
+    private static void Limit(string? text, string field, ref RequestErrors? errors)
+    {
+        if (text is { Length: > MaxTextLength })
+        {
+            RequestErrors.Add(ref errors, field, $"{field} must be at most {MaxTextLength} characters.");
+        }
+    }
+
+    private static Results<Ok<AlertItem>, ProblemHttpResult> Answer(long id, AlertBook.AckResult result) => result.Outcome switch
+    {
+        AlertBook.AckOutcome.Acknowledged => TypedResults.Ok(AlertItem.From(result.Alert!)),
+        AlertBook.AckOutcome.NotFound => NotFound(id),
+        AlertBook.AckOutcome.AlreadyAcknowledged => Conflict(id, "is acknowledged already"),
+        _ => Conflict(id, "is resolved"),
+    };
 
     private static ProblemHttpResult NotFound(long id) =>
         TypedResults.Problem($"No alert {id} is open or recently resolved.", statusCode: StatusCodes.Status404NotFound, title: "No such alert");

@@ -17,7 +17,7 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
         }
     }
 
-    /// <summary>A reading with context is its chamber's: the model judged the chamber as a whole.</summary>
+    /// <summary>A reading with context is its chamber's: the model judged the chamber as a whole, so the model is the alert's sensor.</summary>
     public void Publish(in ScoredReadings scored)
     {
         var now = time.GetUtcNow();
@@ -26,7 +26,7 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
         foreach (var row in scored.Rows)
         {
             var context = readings[row].Context;
-            book.Observe(context.ToolId, context.ChamberId, scored.Model.Name, scores[row], scored.IsAnomaly(scores[row]), scored.Class, now);
+            book.Observe(context.ToolId, context.ChamberId, scored.Model.Name, scored.Model.Name, scores[row], scored.IsAnomaly(scores[row]), scored.Class, now);
         }
     }
 }

@@ -346,9 +346,28 @@ public abstract class ResultsStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ToolStates_AreKept_TheLastOnePerTool()
+    {
+        await Store.SaveToolStateAsync(new ToolStateView("etch-01", ToolState.Maintenance, T0, "tech-3", "wet clean"), CancellationToken.None);
+        await Store.SaveToolStateAsync(new ToolStateView("etch-02", ToolState.Engineering, T0, "eng-1", null), CancellationToken.None);
+        await Store.SaveToolStateAsync(new ToolStateView("etch-01", ToolState.Productive, T0.AddHours(2), "tech-3", null), CancellationToken.None);
+
+        var states = await Store.LoadToolStatesAsync(CancellationToken.None);
+
+        Assert.Equal(
+            [new ToolStateView("etch-01", ToolState.Productive, T0.AddHours(2), "tech-3", null), new ToolStateView("etch-02", ToolState.Engineering, T0, "eng-1", null)],
+            states.OrderBy(s => s.ToolId, StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Alerts_AreKeptWithTheirTimelines_OpenOnesAndTheRecentResolvedLoadBack()
     {
-        var fired = new AlertView(1, "tool-1", "s1", "sensor-anomaly", AlertSeverity.Critical, AlertState.Firing, T0, null, null, 0.97f, ["s1"], []);
+        var fired = new AlertView(1, "tool-1", "s1", "sensor-anomaly", AlertSeverity.Critical, AlertState.Firing, T0, null, null, 0.97f, ["s1"], [])
+        {
+            ChamberId = "A",
+            Rules = ["s1: 3 of 5", "s1: WE1"],
+            ShelvedUntil = T0.AddHours(1),
+        };
         var acknowledged = fired with { State = AlertState.Acknowledged, AcknowledgedAt = T0.AddSeconds(5) };
         var other = new AlertView(2, "tool-2", null, "sensor-anomaly", AlertSeverity.Warning, AlertState.Firing, T0, null, null, 0.7f, ["a", "b"], []);
         var resolved = other with { State = AlertState.Resolved, ResolvedAt = T0.AddMinutes(1), MaxScore = 0.8f };
@@ -361,8 +380,9 @@ public abstract class ResultsStoreContract : IAsyncLifetime
 
         Assert.Equal(2, lastId);
         Assert.Equal([1L, 2L], alerts.Select(a => a.Id));
-        Assert.Equal(acknowledged with { Sensors = alerts[0].Sensors, Timeline = alerts[0].Timeline }, alerts[0]);
+        Assert.Equal(acknowledged with { Sensors = alerts[0].Sensors, Timeline = alerts[0].Timeline, Rules = alerts[0].Rules }, alerts[0]);
         Assert.Equal(["s1"], alerts[0].Sensors);
+        Assert.Equal(["s1: 3 of 5", "s1: WE1"], alerts[0].Rules);
         Assert.Equal(["fired", "acknowledged"], alerts[0].Timeline.Select(e => e.Kind));
         Assert.Equal(("operator-7", "on it"), (alerts[0].Timeline[1].By, alerts[0].Timeline[1].Note));
         Assert.Equal((AlertState.Resolved, 0.8f), (alerts[1].State, alerts[1].MaxScore));

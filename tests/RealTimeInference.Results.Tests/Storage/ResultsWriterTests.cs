@@ -390,6 +390,10 @@ public sealed class ResultsWriterTests : IAsyncLifetime
         public Task<(IReadOnlyList<AlertView> Alerts, long LastId)> LoadAlertsAsync(int recentResolved, CancellationToken cancellationToken) =>
             inner.LoadAlertsAsync(recentResolved, cancellationToken);
 
+        public Task SaveToolStateAsync(ToolStateView state, CancellationToken cancellationToken) => inner.SaveToolStateAsync(state, cancellationToken);
+
+        public Task<IReadOnlyList<ToolStateView>> LoadToolStatesAsync(CancellationToken cancellationToken) => inner.LoadToolStatesAsync(cancellationToken);
+
         public void Dispose() => inner.Dispose();
     }
 }

@@ -48,6 +48,47 @@ public sealed class AlertEndpointsTests(ServerFixture server) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task Shelve_SilencesTheGroupForAWhile_Audited_AndNamesEveryBadField()
+    {
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
+        var id = await EpisodeAsync(tool);
+
+        var bad = await _client.PostAsJsonAsync($"/alerts/{id}/shelve", new { minutes = 0, by = "operator-7" });
+        var shelved = await _client.PostAsJsonAsync($"/alerts/{id}/shelve", new { minutes = 60, by = "operator-7", reason = "PM in progress" });
+        var unknown = await _client.PostAsJsonAsync("/alerts/999999/shelve", new { minutes = 60, by = "operator-7", reason = "x" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("minutes", out _) && errors.TryGetProperty("reason", out _), errors.ToString());
+        Assert.Equal(HttpStatusCode.OK, shelved.StatusCode);
+        var alert = await shelved.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.NotEqual(JsonValueKind.Null, alert.GetProperty("shelved_until").ValueKind);
+        var step = alert.GetProperty("timeline").EnumerateArray().Last();
+        Assert.Equal(("shelved", "operator-7", "PM in progress"), (step.GetProperty("kind").GetString(), step.GetProperty("by").GetString(), step.GetProperty("note").GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task AToolInMaintenance_OpensNoAlert_AndSaysSo()
+    {
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
+        var set = await _client.PutAsJsonAsync($"/tools/{tool}/state", new { state = "maintenance", by = "tech-3", note = "wet clean" });
+        var bad = await _client.PutAsJsonAsync($"/tools/{tool}/state", new { state = "asleep", by = "tech-3" });
+
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var readings = Enumerable.Range(0, 5).Select(_ => new { tool_id = tool, sensor_id = "chamber-temp", temperature = 420.0, pressure = 1013.0, flow_rate = 100.0 });
+        Assert.Equal(HttpStatusCode.OK, (await _client.PostAsJsonAsync("/predict-batch", readings.ToArray())).StatusCode);
+        Assert.Empty((await _client.GetFromJsonAsync<JsonElement>($"/alerts?tool_id={tool}")).GetProperty("items").EnumerateArray());
+
+        var state = await _client.GetFromJsonAsync<JsonElement>($"/tools/{tool}/state");
+        Assert.Equal(("maintenance", "tech-3", "wet clean"), (state.GetProperty("state").GetString(), state.GetProperty("by").GetString(), state.GetProperty("note").GetString()));
+
+        Assert.Equal(HttpStatusCode.OK, (await _client.PutAsJsonAsync($"/tools/{tool}/state", new { state = "productive", by = "tech-3" })).StatusCode);
+        await EpisodeAsync(tool);
+    }
+
+    [Fact]
     public async Task NormalReadings_OpenNoAlert()
     {
         var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
