@@ -58,11 +58,13 @@ public sealed class AlertBook
     /// <summary>
     /// Takes one verdict into the rules: of <paramref name="sensor"/> (a sensor, the model that judged
     /// the chamber, or a monitored value) on <paramref name="toolId"/>'s <paramref name="chamberId"/>.
-    /// <paramref name="rule"/> names the rule when another one judged it (an SPC rule): then one
-    /// anomaly makes the sensor abnormal; otherwise the k-of-n rule counts.
+    /// <paramref name="rule"/> names the rule when another one judged the point (an SPC chart): then
+    /// one anomaly makes the sensor abnormal; otherwise the k-of-n rule counts. <paramref name="evidence"/>
+    /// says why, for the alert's timeline (the rule's points and limits).
     /// </summary>
     public void Observe(
-        string? toolId, string? chamberId, string? sensor, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time, string? rule = null)
+        string? toolId, string? chamberId, string? sensor, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time,
+        string? rule = null, string? evidence = null)
     {
         lock (_gate)
         {
@@ -94,7 +96,7 @@ public sealed class AlertBook
                     tracked.NormalStreak = 0;
                     if (rule is not null && open.Rules.Add($"{sensor}: {rule}"))
                     {
-                        Change(open, new AlertEvent(time, "joined", sensor, score, Note: rule), quiet: open.IsShelved(time));
+                        Change(open, new AlertEvent(time, "joined", sensor, score, Note: evidence ?? rule), quiet: open.IsShelved(time));
                     }
                 }
                 else if (++tracked.NormalStreak >= _options.ResolveAfterNormal)
@@ -106,7 +108,7 @@ public sealed class AlertBook
             else if (rule is not null ? isAnomaly : tracked.Anomalies >= _options.FireAnomalies)
             {
                 tracked.NormalStreak = 0;
-                tracked.Alert = Raise(key, model, score, latencyClass, time, rule ?? $"{_options.FireAnomalies} of {_options.Window}");
+                tracked.Alert = Raise(key, model, score, latencyClass, time, rule ?? $"{_options.FireAnomalies} of {_options.Window}", evidence);
             }
 
             if (tracked.Alert is null && tracked.Anomalies == 0)
@@ -259,7 +261,8 @@ public sealed class AlertBook
     }
 
     /// <summary>The sensor is abnormal: it joins its group's open alert, folds into its flood alert, or opens one — unless suppressed.</summary>
-    private Open? Raise((string? Tool, string? Chamber, string? Sensor) sensorKey, string model, float score, LatencyClass latencyClass, DateTimeOffset time, string rule)
+    private Open? Raise(
+        (string? Tool, string? Chamber, string? Sensor) sensorKey, string model, float score, LatencyClass latencyClass, DateTimeOffset time, string rule, string? evidence)
     {
         var (tool, chamber, sensor) = sensorKey;
         if (tool is not null && _toolStates.TryGetValue(tool, out var state) && state.State != ToolState.Productive)
@@ -273,7 +276,7 @@ public sealed class AlertBook
         var shelved = group.ShelvedUntil > time;
         if (group.Alert is { } open)
         {
-            Join(open, sensor, score, rule, time, "joined", quiet: shelved);
+            Join(open, sensor, score, rule, evidence, time, "joined", quiet: shelved);
             return open;
         }
 
@@ -293,7 +296,7 @@ public sealed class AlertBook
             flood.Folded++;
             group.LastFold = time;
             _metrics.Folded();
-            Join(flood, sensor, score, rule, time, "folded", quiet: true);
+            Join(flood, sensor, score, rule, evidence, time, "folded", quiet: true);
             return flood;
         }
 
@@ -316,11 +319,11 @@ public sealed class AlertBook
         group.Alert = alert;
         alert.Sensors.Add(sensor);
         alert.Rules.Add($"{sensor}: {rule}");
-        Change(alert, new AlertEvent(time, "fired", sensor, score, Note: rule));
+        Change(alert, new AlertEvent(time, "fired", sensor, score, Note: evidence ?? rule));
         return alert;
     }
 
-    private void Join(Open open, string? sensor, float score, string rule, DateTimeOffset time, string kind, bool quiet)
+    private void Join(Open open, string? sensor, float score, string rule, string? evidence, DateTimeOffset time, string kind, bool quiet)
     {
         if (!open.Sensors.Contains(sensor))
         {
@@ -329,7 +332,7 @@ public sealed class AlertBook
 
         open.Rules.Add($"{sensor}: {rule}");
         open.MaxScore = Math.Max(open.MaxScore, score);
-        Change(open, new AlertEvent(time, kind, sensor, score, Note: rule), quiet);
+        Change(open, new AlertEvent(time, kind, sensor, score, Note: evidence ?? rule), quiet);
     }
 
     private Open New(

@@ -13,6 +13,7 @@ public sealed class AlertMetrics
     private readonly Counter<long> _untracked;
     private readonly Counter<long> _folded;
     private readonly Counter<long> _suppressed;
+    private readonly Counter<long> _uncharted;
 
     public AlertMetrics(IMeterFactory meterFactory)
     {
@@ -24,6 +25,8 @@ public sealed class AlertMetrics
             "folded_total", description: "Alerts not opened because their group was flooding (past Alerts:FloodThreshold in Alerts:FloodWindowMinutes): folded into its flood alert.");
         _suppressed = _meter.CreateCounter<long>(
             "suppressed_total", description: "Alerts not opened, by reason: shelved (the group was shelved) or tool_state (the tool was not productive).");
+        _uncharted = _meter.CreateCounter<long>(
+            "spc_uncharted_total", description: "Monitored values of a context not charted: Spc:MaxCharts charts were kept already.");
     }
 
     public void ObserveStreamDropped(Func<long> dropped) =>
@@ -37,6 +40,8 @@ public sealed class AlertMetrics
     public void Untracked() => _untracked.Add(1);
 
     public void Folded() => _folded.Add(1);
+
+    public void Uncharted() => _uncharted.Add(1);
 
     /// <summary>An alert that would have opened did not: <c>shelved</c> or <c>tool_state</c>.</summary>
     public void Suppressed(string reason) => _suppressed.Add(1, new TagList { { "reason", reason } });

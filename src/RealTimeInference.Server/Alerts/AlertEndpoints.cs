@@ -24,6 +24,15 @@ internal static class AlertEndpoints
     {
         services.AddAlerts();
         services.AddSingleton<IPredictionSink, AlertSink>();
+        services.AddOptions<SpcOptions>()
+            .BindConfiguration(SpcOptions.Section)
+            .Validate(o => o.BaselinePoints >= 2 && o.MaxCharts >= 1, "Spc:BaselinePoints must be at least 2 and Spc:MaxCharts at least 1.")
+            .Validate(o => o.Monitors.All(m => !string.IsNullOrWhiteSpace(m.Value)), "Spc:Monitors: each needs a Value (score, or a sensor's name).")
+            .Validate(
+                o => o.Monitors.All(m => (m.Mean is null) == (m.Sigma is null) && m.Sigma is null or > 0),
+                "Spc:Monitors: give Mean and Sigma together (Sigma above 0), or neither to take them from the baseline.")
+            .ValidateOnStart();
+        services.AddSingleton<IPredictionSink, SpcSink>();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AlertJsonContext.Default));
         return services;
     }

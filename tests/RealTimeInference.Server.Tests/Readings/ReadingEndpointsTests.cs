@@ -43,6 +43,10 @@ public sealed class ChamberModelsFixture : ServerFixture
         new("Routing:Rules:0:Model", "fdc-{tool}-{chamber}"),
         new("Routing:Rules:1:Tool", "litho-01"),
         new("Routing:Rules:1:Model", "sensor-anomaly"),
+        new("Spc:Monitors:0:Value", "temperature"),
+        new("Spc:Monitors:0:Tool", "litho-01"),
+        new("Spc:Monitors:0:Mean", "350"),
+        new("Spc:Monitors:0:Sigma", "5"),
     ];
 
     protected override void Dispose(bool disposing)
@@ -224,6 +228,26 @@ public sealed class ReadingEndpointsTests(ChamberModelsFixture server) : IClassF
             ["A fdc-etch-01-A 1", "B fdc-etch-01-B 2"],
             summary.GetProperty("items").EnumerateArray().Select(i =>
                 $"{i.GetProperty("group").GetProperty("chamber_id").GetString()} {i.GetProperty("group").GetProperty("model").GetString()} {i.GetProperty("count").GetInt64()}"));
+    }
+
+    [Fact]
+    public async Task AControlChartsBrokenRule_OpensItsChambersAlert_NamingTheRuleAndItsPoints()
+    {
+        var chamber = "spc-" + Guid.NewGuid().ToString("N")[..8];
+        object Litho(float temperature) => Reading("litho-01", chamber, new { temperature, pressure = 1013, flow_rate = 100 });
+        await PostAsync(new[] { Litho(350), Litho(352), Litho(348) }, HttpStatusCode.OK);
+        var quiet = await _client.GetFromJsonAsync<JsonElement>("/alerts?tool_id=litho-01");
+        Assert.DoesNotContain(quiet.GetProperty("items").EnumerateArray(), a => a.GetProperty("chamber_id").GetString() == chamber);
+
+        await PostAsync(Litho(380), HttpStatusCode.OK);
+
+        var alerts = await _client.GetFromJsonAsync<JsonElement>("/alerts?tool_id=litho-01");
+        var alert = Assert.Single(alerts.GetProperty("items").EnumerateArray(), a => a.GetProperty("chamber_id").GetString() == chamber);
+        Assert.Equal("spc", alert.GetProperty("model").GetString());
+        Assert.Equal(["temperature: WE1"], alert.GetProperty("rules").EnumerateArray().Select(r => r.GetString()));
+        Assert.StartsWith("WE1: 380 (mean 350, sigma 5;", alert.GetProperty("timeline")[0].GetProperty("note").GetString(), StringComparison.Ordinal);
+        // Six sigma out: as critical as the model's own certainty would make it.
+        Assert.Equal("critical", alert.GetProperty("severity").GetString());
     }
 
     [Fact]

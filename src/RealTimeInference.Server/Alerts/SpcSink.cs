@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using RealTimeInference.Inference.Scheduling;
+using RealTimeInference.Results.Alerts;
+using RealTimeInference.Results.Spc;
+using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Readings;
+
+namespace RealTimeInference.Server.Alerts;
+
+/// <summary>
+/// Feeds every scored reading's monitored values (<see cref="SpcOptions.Monitors"/>) to their
+/// context's control chart and each verdict to the alert rules: a broken rule opens (or joins) its
+/// group's alert with the rule and its points. With no monitor configured it costs one branch.
+/// </summary>
+internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<SpcOptions> options, TimeProvider time) : IPredictionSink
+{
+    /// <summary>The alert's model for a chart's verdict.</summary>
+    public const string Model = "spc";
+
+    private readonly SpcMonitor[] _monitors = [.. options.Value.Monitors];
+    private readonly SpcRule[][] _rules = [.. options.Value.Monitors.Select(m => m.Rules.Count > 0 ? m.Rules.ToArray() : Enum.GetValues<SpcRule>())];
+    private readonly ConcurrentDictionary<(int Monitor, string? Tool, string? Chamber, string? Recipe, string? Step), SpcChart> _charts = new();
+
+    public void Publish(in ScoredBatch scored)
+    {
+        if (_monitors.Length == 0)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var readings = scored.Batch.Readings;
+        var scores = scored.Batch.Scores.Span;
+        for (var i = 0; i < readings.Length; i++)
+        {
+            var reading = readings[i];
+            for (var m = 0; m < _monitors.Length; m++)
+            {
+                var monitor = _monitors[m];
+                if (!Matches(monitor, reading.ToolId, null, null, null))
+                {
+                    continue;
+                }
+
+                double? value = monitor.Value switch
+                {
+                    "score" => scores[i],
+                    "temperature" => reading.Temperature,
+                    "pressure" => reading.Pressure,
+                    "flow_rate" => reading.FlowRate,
+                    _ => null,
+                };
+                if (value is { } v)
+                {
+                    Judge(m, reading.ToolId, null, null, null, v, scored.Class, now);
+                }
+            }
+        }
+    }
+
+    public void Publish(in ScoredReadings scored)
+    {
+        if (_monitors.Length == 0)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var batch = scored.Batch;
+        var readings = batch.Readings;
+        foreach (var row in scored.Rows)
+        {
+            var reading = readings[row];
+            var context = reading.Context;
+            for (var m = 0; m < _monitors.Length; m++)
+            {
+                var monitor = _monitors[m];
+                if (!Matches(monitor, context.ToolId, context.ChamberId, context.Recipe, context.Step))
+                {
+                    continue;
+                }
+
+                if (monitor.Value == "score")
+                {
+                    Judge(m, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now);
+                }
+                else if (batch.TryGetValue(reading, monitor.Value, out var value))
+                {
+                    Judge(m, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now);
+                }
+            }
+        }
+    }
+
+    private static bool Matches(SpcMonitor monitor, string? tool, string? chamber, string? recipe, string? step) =>
+        ContextRouter.Matches(monitor.Tool, tool) && ContextRouter.Matches(monitor.Chamber, chamber)
+        && ContextRouter.Matches(monitor.Recipe, recipe) && ContextRouter.Matches(monitor.Step, step);
+
+    private void Judge(int monitor, string? tool, string? chamber, string? recipe, string? step, double value, LatencyClass latencyClass, DateTimeOffset now)
+    {
+        var key = (monitor, tool, chamber, recipe, step);
+        if (!_charts.TryGetValue(key, out var chart))
+        {
+            if (_charts.Count >= options.Value.MaxCharts)
+            {
+                metrics.Uncharted();
+                return;
+            }
+
+            var configured = _monitors[monitor];
+            chart = _charts.GetOrAdd(key, _ => new SpcChart(_rules[monitor], options.Value.BaselinePoints, configured.Mean, configured.Sigma));
+        }
+
+        SpcRule? broken;
+        double z;
+        string? evidence = null;
+        lock (chart)
+        {
+            broken = chart.Add(value, out z);
+            if (broken is { } rule)
+            {
+                var points = string.Join(", ", chart.Last(SpcChart.Span(rule)).Select(p => p.ToString("G6", CultureInfo.InvariantCulture)));
+                evidence = string.Create(
+                    CultureInfo.InvariantCulture, $"{rule}: {points} (mean {chart.Mean:G6}, sigma {chart.Sigma:G6}; {recipe ?? "any recipe"}, {step ?? "any step"})");
+            }
+        }
+
+        if (chart.Mean is null)
+        {
+            return;
+        }
+
+        // The score is how far out the point lies: the share of an in-control process's points nearer the mean (0.9973 at 3 sigma).
+        var name = _monitors[monitor].Value;
+        book.Observe(tool, chamber, name, Model, (float)Coverage(Math.Abs(z)), broken is not null, latencyClass, now, broken?.ToString() ?? "SPC", evidence);
+    }
+
+    /// <summary>P(|Z| &lt; z) for a standard normal Z: erf(z / √2), by Abramowitz and Stegun 7.1.26 (error below 1.5e-7).</summary>
+    internal static double Coverage(double z)
+    {
+        var x = z / Math.Sqrt(2);
+        var t = 1 / (1 + (0.3275911 * x));
+        var poly = t * (0.254829592 + (t * (-0.284496736 + (t * (1.421413741 + (t * (-1.453152027 + (t * 1.061405429))))))));
+        return 1 - (poly * Math.Exp(-x * x));
+    }
+}
