@@ -13,6 +13,7 @@ internal sealed class Cases(HttpClient http, GRPCInferenceService.GRPCInferenceS
     public const string Predict = "predict";
     public const string MlpSingle = "v2-mlp-single";
     public const string CnnOpen100 = "v2-cnn-binary-100";
+    public const string Readings = "readings-100-chambers";
 
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private static readonly MediaTypeHeaderValue Octets = new("application/octet-stream");
@@ -35,6 +36,8 @@ internal sealed class Cases(HttpClient http, GRPCInferenceService.GRPCInferenceS
             new("v2-grpc-single", 1, singleWorkers, Predict, (i, ct) => InferAsync(i, payloads.GrpcSingle[i % payloads.GrpcSingle.Length], 1, ct)),
             // The fab's own models (PyTorch's exports, served from the signature): a 12-sensor MLP one row a request, closed loop; a CNN at 100 images/s.
             new(MlpSingle, 1, singleWorkers, Predict, (i, ct) => PostAsync("/v2/models/fab-sensor-mlp/infer", Json, payloads.MlpSingle[i % payloads.MlpSingle.Length], null, "\"fault_probability\""u8.ToArray(), ct)),
+            // Readings with context over 100 chambers' own models (bench/readings.sh serves them), 20 sensors each.
+            new(Readings, rows, batchWorkers, PredictBatch, (i, ct) => PostAsync("/readings", Json, payloads.Readings[i % Payloads.Batches], null, count, ct)),
             new(CnnOpen100, 1, 8, CnnOpen100, (i, ct) => PostAsync("/v2/models/fab-defect-cnn/infer", Octets, payloads.CnnBinary[i % payloads.CnnBinary.Length].Body, payloads.CnnBinary[i % payloads.CnnBinary.Length].HeaderLength, [], ct, outputBytes: 3 * sizeof(float)), Rate: 100),
         ];
     }

@@ -40,6 +40,25 @@ internal sealed class Payloads
         MlpSingle = [.. Enumerable.Range(0, 256).Select(_ => Encoding.UTF8.GetBytes(
             $$"""{"inputs":[{"name":"sensors","shape":[1,12],"datatype":"FP32","data":[{{string.Join(",", Enumerable.Range(0, 12).Select(_ => Noise(random, 1).ToString("R", Culture)))}}]}]}"""))];
         CnnBinary = [.. Enumerable.Range(0, 64).Select(_ => CnnBody(random))];
+        Readings = [.. Enumerable.Range(0, Batches).Select(_ => Encoding.UTF8.GetBytes("[" + string.Join(",", Enumerable.Range(0, rows).Select(_ => ContextReading(random))) + "]"))];
+    }
+
+    /// <summary>Tools etch-00..09 with chambers A..J: the 100 chambers whose own models bench/readings.sh serves.</summary>
+    public const int Tools = 10;
+
+    /// <summary>The sensors of each chamber's model (bench/readings.sh exports it): s00..s19.</summary>
+    public const int Sensors = 20;
+
+    /// <summary>POST /readings bodies: <c>rows</c> readings with context, each of a random one of the 100 chambers, 20 sensors each.</summary>
+    public byte[][] Readings { get; }
+
+    private static string ContextReading(Random random)
+    {
+        var tool = random.Next(Tools);
+        var chamber = (char)('A' + random.Next(Tools));
+        var values = string.Join(",", Enumerable.Range(0, Sensors).Select(s => $"\"s{s:00}\":{Noise(random, 1).ToString("R", Culture)}"));
+        var context = $$"""{"tool_id":"etch-{{tool:00}}","chamber_id":"{{chamber}}","recipe":"poly-etch","step":"main-etch","lot_id":"lot-1","wafer_id":"w{{random.Next(25):00}}"}""";
+        return "{\"context\":" + context + ",\"values\":{" + values + "}}";
     }
 
     /// <summary>V2 REST JSON, one row of the 12-sensor MLP that PyTorch exported (tests/ForeignModels/fab-sensor-mlp).</summary>

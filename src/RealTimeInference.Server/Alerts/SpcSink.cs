@@ -21,7 +21,8 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
 
     private readonly SpcMonitor[] _monitors = [.. options.Value.Monitors];
     private readonly SpcRule[][] _rules = [.. options.Value.Monitors.Select(m => m.Rules.Count > 0 ? m.Rules.ToArray() : Enum.GetValues<SpcRule>())];
-    private readonly ConcurrentDictionary<(int Monitor, string? Tool, string? Chamber, string? Recipe, string? Step), SpcChart> _charts = new();
+    private readonly ConcurrentDictionary<(string? Tool, string? Chamber, string? Recipe, string? Step), Charted[]> _contexts = new();
+    private int _charts;
 
     public void Publish(in ScoredBatch scored)
     {
@@ -36,15 +37,9 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         for (var i = 0; i < readings.Length; i++)
         {
             var reading = readings[i];
-            for (var m = 0; m < _monitors.Length; m++)
+            foreach (var charted in ChartsOf(reading.ToolId, null, null, null))
             {
-                var monitor = _monitors[m];
-                if (!Matches(monitor, reading.ToolId, null, null, null))
-                {
-                    continue;
-                }
-
-                double? value = monitor.Value switch
+                double? value = _monitors[charted.Monitor].Value switch
                 {
                     "score" => scores[i],
                     "temperature" => reading.Temperature,
@@ -54,7 +49,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
                 };
                 if (value is { } v)
                 {
-                    Judge(m, reading.ToolId, null, null, null, v, scored.Class, now);
+                    Judge(charted, reading.ToolId, null, null, null, v, scored.Class, now);
                 }
             }
         }
@@ -74,45 +69,56 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         {
             var reading = readings[row];
             var context = reading.Context;
-            for (var m = 0; m < _monitors.Length; m++)
+            foreach (var charted in ChartsOf(context.ToolId, context.ChamberId, context.Recipe, context.Step))
             {
-                var monitor = _monitors[m];
-                if (!Matches(monitor, context.ToolId, context.ChamberId, context.Recipe, context.Step))
+                var name = _monitors[charted.Monitor].Value;
+                if (name == "score")
                 {
-                    continue;
+                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now);
                 }
-
-                if (monitor.Value == "score")
+                else if (batch.TryGetValue(reading, name, out var value))
                 {
-                    Judge(m, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now);
-                }
-                else if (batch.TryGetValue(reading, monitor.Value, out var value))
-                {
-                    Judge(m, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now);
+                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now);
                 }
             }
         }
+    }
+
+    /// <summary>The charts of the monitors that match a context, made on its first point: one lookup a reading.</summary>
+    private Charted[] ChartsOf(string? tool, string? chamber, string? recipe, string? step)
+    {
+        var key = (tool, chamber, recipe, step);
+        if (_contexts.TryGetValue(key, out var charts))
+        {
+            return charts;
+        }
+
+        var matching = Enumerable.Range(0, _monitors.Length).Where(m => Matches(_monitors[m], tool, chamber, recipe, step)).ToArray();
+        if (Interlocked.Add(ref _charts, matching.Length) > options.Value.MaxCharts)
+        {
+            Interlocked.Add(ref _charts, -matching.Length);
+            metrics.Uncharted();
+            return [];
+        }
+
+        charts = [.. matching.Select(m => new Charted(m, new SpcChart(_rules[m], options.Value.BaselinePoints, _monitors[m].Mean, _monitors[m].Sigma)))];
+        var kept = _contexts.GetOrAdd(key, charts);
+        if (kept != charts)
+        {
+            // Another reading of the context made its charts first.
+            Interlocked.Add(ref _charts, -matching.Length);
+        }
+
+        return kept;
     }
 
     private static bool Matches(SpcMonitor monitor, string? tool, string? chamber, string? recipe, string? step) =>
         ContextRouter.Matches(monitor.Tool, tool) && ContextRouter.Matches(monitor.Chamber, chamber)
         && ContextRouter.Matches(monitor.Recipe, recipe) && ContextRouter.Matches(monitor.Step, step);
 
-    private void Judge(int monitor, string? tool, string? chamber, string? recipe, string? step, double value, LatencyClass latencyClass, DateTimeOffset now)
+    private void Judge(Charted charted, string? tool, string? chamber, string? recipe, string? step, double value, LatencyClass latencyClass, DateTimeOffset now)
     {
-        var key = (monitor, tool, chamber, recipe, step);
-        if (!_charts.TryGetValue(key, out var chart))
-        {
-            if (_charts.Count >= options.Value.MaxCharts)
-            {
-                metrics.Uncharted();
-                return;
-            }
-
-            var configured = _monitors[monitor];
-            chart = _charts.GetOrAdd(key, _ => new SpcChart(_rules[monitor], options.Value.BaselinePoints, configured.Mean, configured.Sigma));
-        }
-
+        var chart = charted.Chart;
         SpcRule? broken;
         double z;
         string? evidence = null;
@@ -133,7 +139,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         }
 
         // The score is how far out the point lies: the share of an in-control process's points nearer the mean (0.9973 at 3 sigma).
-        var name = _monitors[monitor].Value;
+        var name = _monitors[charted.Monitor].Value;
         book.Observe(tool, chamber, name, Model, (float)Coverage(Math.Abs(z)), broken is not null, latencyClass, now, broken?.ToString() ?? "SPC", evidence);
     }
 
@@ -145,4 +151,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         var poly = t * (0.254829592 + (t * (-0.284496736 + (t * (1.421413741 + (t * (-1.453152027 + (t * 1.061405429))))))));
         return 1 - (poly * Math.Exp(-x * x));
     }
+
+    /// <summary>A monitor's chart for one context.</summary>
+    private readonly record struct Charted(int Monitor, SpcChart Chart);
 }

@@ -28,6 +28,8 @@ internal static class ReadingJson
 
     private static readonly byte[][] ContextNames = [.. ReadingContext.Fields.Select(Encoding.UTF8.GetBytes)];
 
+    private static readonly string[] ContextPaths = [.. ReadingContext.Fields.Select(f => "context." + f)];
+
     private static readonly ConcurrentDictionary<string, string> Interned = new(StringComparer.Ordinal);
 
     private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> InternedBySpan =
@@ -205,7 +207,7 @@ internal static class ReadingJson
 
             var name = field >= 0 ? ReadingContext.Fields[field] : reader.GetString() ?? "";
             reader.Read();
-            var path = $"context.{name}";
+            var path = field >= 0 ? ContextPaths[field] : $"context.{name}";
             if (field < 0)
             {
                 Add(ref errors, index, path, $"{path} is not a context field (they are {string.Join(", ", ReadingContext.Fields)}).");
@@ -253,7 +255,7 @@ internal static class ReadingJson
         Span<char> buffer = stackalloc char[MaxNameLength];
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = NameOf(ref reader, buffer);
+            var name = NameOf(ref reader, buffer, out var interned);
             reader.Read();
             if (name is null)
             {
@@ -262,26 +264,23 @@ internal static class ReadingJson
                 continue;
             }
 
-            var path = $"values.{name}";
-            for (var i = mark; i < batch.ValueMark; i++)
+            // Interned names are equal only when they are the same string; a name past the interning cap is compared by its text.
+            var twice = false;
+            for (var i = mark; i < batch.ValueMark && !twice; i++)
             {
-                if (batch.NameAt(i) == name)
-                {
-                    Add(ref errors, index, path, $"{path} appears more than once.");
-                    name = null;
-                    break;
-                }
+                twice = ReferenceEquals(batch.NameAt(i), name) || (!interned && batch.NameAt(i) == name);
             }
 
-            if (name is null)
+            if (twice)
             {
+                Add(ref errors, index, "values." + name, $"values.{name} appears more than once.");
                 reader.Skip();
                 continue;
             }
 
             if (reader.TokenType != JsonTokenType.Number)
             {
-                Add(ref errors, index, path, reader.TokenType == JsonTokenType.Null ? $"{path} must be a number, not null." : $"{path} must be a number.");
+                Add(ref errors, index, "values." + name, reader.TokenType == JsonTokenType.Null ? $"values.{name} must be a number, not null." : $"values.{name} must be a number.");
                 reader.Skip();
                 continue;
             }
@@ -289,7 +288,7 @@ internal static class ReadingJson
             // float.MaxValue as usually printed (3.4028235e38) rounds just above it as a double: compare as float.
             if (!reader.TryGetDouble(out var number) || !double.IsFinite(number) || !float.IsFinite((float)number))
             {
-                Add(ref errors, index, path, $"{path} must be a finite number within the 32-bit float range.");
+                Add(ref errors, index, "values." + name, $"values.{name} must be a finite number within the 32-bit float range.");
                 continue;
             }
 
@@ -303,8 +302,9 @@ internal static class ReadingJson
     }
 
     /// <summary>The property name, interned; null when it is empty, too long or not valid text.</summary>
-    private static string? NameOf(ref Utf8JsonReader reader, scoped Span<char> buffer)
+    private static string? NameOf(ref Utf8JsonReader reader, scoped Span<char> buffer, out bool interned)
     {
+        interned = false;
         var bytes = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
         if (bytes is 0 || bytes > MaxNameLength * 3)
         {
@@ -314,7 +314,7 @@ internal static class ReadingJson
         try
         {
             var length = reader.CopyString(buffer);
-            return length is 0 ? null : Intern(buffer[..length]);
+            return length is 0 ? null : Intern(buffer[..length], out interned);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
@@ -352,15 +352,17 @@ internal static class ReadingJson
         return intern ? Intern(text) : text;
     }
 
-    private static string Intern(ReadOnlySpan<char> text)
+    private static string Intern(ReadOnlySpan<char> text, out bool interned)
     {
+        interned = true;
         if (InternedBySpan.TryGetValue(text, out var known))
         {
             return known;
         }
 
         var copy = text.ToString();
-        return Interned.Count < MaxInterned ? Interned.GetOrAdd(copy, copy) : copy;
+        interned = Interned.Count < MaxInterned;
+        return interned ? Interned.GetOrAdd(copy, copy) : copy;
     }
 
     private static string Intern(string text) =>

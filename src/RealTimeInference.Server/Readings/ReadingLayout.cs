@@ -22,6 +22,7 @@ internal sealed class ReadingLayout
         Inputs = inputs;
         Output = output;
         Sensors = [.. inputs.SelectMany(i => i.Sensors)];
+        Places = [.. inputs.SelectMany((input, i) => input.Sensors.Select((_, c) => (i, c)))];
         _places = new Dictionary<string, (int, int, int)>(StringComparer.Ordinal);
         for (var i = 0; i < inputs.Count; i++)
         {
@@ -37,6 +38,9 @@ internal sealed class ReadingLayout
 
     /// <summary>Every sensor the model reads, in input and column order.</summary>
     public IReadOnlyList<string> Sensors { get; }
+
+    /// <summary>Per sensor of <see cref="Sensors"/>, its input and column there.</summary>
+    public IReadOnlyList<(int Input, int Column)> Places { get; }
 
     /// <summary>The output whose last column is the score.</summary>
     public string Output { get; }

@@ -191,7 +191,13 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
             filled.Clear();
             for (var v = 0; v < names.Length; v++)
             {
-                if (!layout.TryPlace(names[v], out var input, out var column, out var sensor))
+                // Sent in the model's own order (the usual case), a sensor's place needs no lookup.
+                int input, column, sensor;
+                if (v < layout.Sensors.Count && (ReferenceEquals(names[v], layout.Sensors[v]) || names[v] == layout.Sensors[v]))
+                {
+                    (input, column, sensor) = (layout.Places[v].Input, layout.Places[v].Column, v);
+                }
+                else if (!layout.TryPlace(names[v], out input, out column, out sensor))
                 {
                     errors.Add(
                         Field(isArray, index, $"values.{names[v]}"),
