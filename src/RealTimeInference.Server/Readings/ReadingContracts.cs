@@ -39,6 +39,17 @@ internal readonly record struct ReadingResult(float Prediction, bool IsAnomaly, 
 /// <param name="Anomalies">Indexes of the readings whose probability reaches their model's threshold.</param>
 internal sealed record ReadingsResponse(int Count, double LatencyMs, IReadOnlyList<ReadingResult> Results, IReadOnlyList<int> Anomalies);
 
+/// <summary>A wafer's run as <c>POST /traces</c> takes it.</summary>
+/// <param name="Timestamp">When the run started (RFC 3339); the arrival time when left out.</param>
+/// <param name="Context">Where it ran: <c>tool_id</c> (required), <c>chamber_id</c>, <c>recipe</c>, <c>lot_id</c>, <c>wafer_id</c>.</param>
+/// <param name="IntervalS">Seconds between two samples of a sensor (0.1 at 10 Hz).</param>
+/// <param name="Steps">The recipe's steps as they ran: name, start and end in seconds from the start.</param>
+/// <param name="Sensors">Each sensor's samples, from the start, one every <c>interval_s</c>.</param>
+internal sealed record TraceRequest(
+    string? Timestamp, ReadingContext? Context, double? IntervalS, IReadOnlyList<TraceStepRequest>? Steps, IReadOnlyDictionary<string, float[]>? Sensors);
+
+internal sealed record TraceStepRequest(string? Name, double? StartS, double? EndS);
+
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
@@ -46,4 +57,5 @@ internal sealed record ReadingsResponse(int Count, double LatencyMs, IReadOnlyLi
 [JsonSerializable(typeof(ReadingRequest))]
 [JsonSerializable(typeof(ReadingResponse))]
 [JsonSerializable(typeof(ReadingsResponse))]
+[JsonSerializable(typeof(TraceRequest))]
 internal sealed partial class ReadingJsonContext : JsonSerializerContext;

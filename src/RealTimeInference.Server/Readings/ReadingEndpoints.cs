@@ -34,8 +34,9 @@ internal static class ReadingEndpoints
     public static IEndpointRouteBuilder MapReadingEndpoints(this IEndpointRouteBuilder app)
     {
         var options = app.ServiceProvider.GetRequiredService<IOptions<ReadingOptions>>().Value;
-        app.MapGroup("").WithTags("Readings").WithClientRateLimit(app.ServiceProvider).WithRole(app.ServiceProvider, Roles.Ingest)
-            .MapPost(Endpoint, ScoreAsync)
+        var group = app.MapGroup("").WithTags("Readings").WithClientRateLimit(app.ServiceProvider).WithRole(app.ServiceProvider, Roles.Ingest);
+        TraceEndpoints.Map(group, options);
+        group.MapPost(Endpoint, ScoreAsync)
             .WithName("Readings")
             .WithSummary("Score readings with their context: one object, or an array")
             .WithDescription(
@@ -77,14 +78,9 @@ internal static class ReadingEndpoints
             var score = await scoring.ScoreAsync(batch, isArray, deadline, new PredictionOrigin(PredictionSource.Http, context.TraceIdentifier, started), context.RequestAborted);
             var latency = time.GetElapsedTime(started);
             metrics.RecordRequest(Endpoint, deadline.Class, score.Outcome, latency);
-            if (score.Errors is { } errors)
+            if (Refusal(context, score, predictions.Value, "Invalid reading") is { } refused)
             {
-                return Problems.Invalid(errors, "Invalid reading");
-            }
-
-            if (!score.IsOk)
-            {
-                return Problems.For(context, score.Outcome, score.Result.RetryAfter, predictions.Value.RetryAfterSeconds, score.Model, score.Result.Error);
+                return refused;
             }
 
             var readings = batch.Readings;
@@ -120,4 +116,10 @@ internal static class ReadingEndpoints
             return Problems.Invalid(errors, "Invalid reading");
         }
     }
+
+    /// <summary>The problem for readings that were not scored: the fields at fault, or the engine's outcome with its Retry-After; null when scored.</summary>
+    internal static ProblemHttpResult? Refusal(HttpContext context, in ReadingScore score, PredictionOptions predictions, string title) =>
+        score.Errors is { } errors ? Problems.Invalid(errors, title)
+        : score.IsOk ? null
+        : Problems.For(context, score.Outcome, score.Result.RetryAfter, predictions.RetryAfterSeconds, score.Model, score.Result.Error);
 }

@@ -11,6 +11,12 @@ public sealed class ReadingOptions
     /// <summary>Largest body, in bytes (413 above it): 10,000 readings of 20 sensors with their context fit.</summary>
     public long MaxRequestBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>Largest <c>POST /traces</c> body, in bytes (413 above it).</summary>
+    public long MaxTraceBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Most samples one trace may carry, over all its sensors.</summary>
+    public int MaxTracePoints { get; set; } = 1_000_000;
+
     /// <summary>Latency class of a request that names none (X-Latency-Class).</summary>
     public string Class { get; set; } = "process-control";
 }

@@ -44,7 +44,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         }
 
         batch.PrepareScores();
-        if (Route(batch, isArray) is not { } groups)
+        if (Route(batch) is not { } groups)
         {
             return Refused(batch, isArray);
         }
@@ -53,21 +53,17 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         var runs = new List<Run>(groups.Count);
         foreach (var (name, rows) in groups)
         {
-            var first = batch.Readings[rows[0]];
-            var model = await repository.FindAsync(name).ConfigureAwait(false);
-            var layout = model is null ? null : ReadingLayout.For(model, out var notReadings) ?? Refuse(ref errors, isArray, rows, first, notReadings!);
-            if (model is null)
+            var (model, layout, why) = await ResolveAsync(name).ConfigureAwait(false);
+            if (why is not null)
             {
-                Refuse(ref errors, isArray, rows, first, $"the context routes to model '{name}', which is not served.");
+                Refuse(ref errors, isArray, rows, batch.Readings[rows[0]], why);
+                continue;
             }
 
-            if (model is not null && layout is not null && errors is null)
+            var size = model!.Signature.HasBatchDimension ? Math.Max(1, model.Manifest.Batching.MaxBatchSize) : rows.Count;
+            for (var start = 0; start < rows.Count; start += size)
             {
-                var size = model.Signature.HasBatchDimension ? Math.Max(1, model.Manifest.Batching.MaxBatchSize) : rows.Count;
-                for (var start = 0; start < rows.Count; start += size)
-                {
-                    runs.Add(new Run(model, layout, rows.GetRange(start, Math.Min(size, rows.Count - start)).ToArray()));
-                }
+                runs.Add(new Run(model, layout!, rows.GetRange(start, Math.Min(size, rows.Count - start)).ToArray()));
             }
         }
 
@@ -125,8 +121,19 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         return new ReadingScore(Outcome.Ok, null, new ScoreResult(Outcome.Ok), null);
     }
 
+    /// <summary>The model a routed name serves (loaded on first use) and how it takes readings; why not, when it cannot.</summary>
+    public async ValueTask<(ServedModel? Model, ReadingLayout? Layout, string? Why)> ResolveAsync(string name)
+    {
+        if (await repository.FindAsync(name).ConfigureAwait(false) is not { } model)
+        {
+            return (null, null, $"the context routes to model '{name}', which is not served.");
+        }
+
+        return ReadingLayout.For(model, out var why) is { } layout ? (model, layout, null) : (model, null, why);
+    }
+
     /// <summary>The readings by the model their context routes to, in request order; null when any has no route.</summary>
-    private Dictionary<string, List<int>>? Route(ReadingBatch batch, bool isArray)
+    private Dictionary<string, List<int>>? Route(ReadingBatch batch)
     {
         var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         var readings = batch.Readings;
@@ -164,12 +171,11 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         return new ReadingScore(Outcome.NoRoute, errors, default, null);
     }
 
-    private static ReadingLayout? Refuse(ref RequestErrors? errors, bool isArray, List<int> rows, in ContextReading first, string why)
+    private static void Refuse(ref RequestErrors? errors, bool isArray, List<int> rows, in ContextReading first, string why)
     {
         errors ??= new RequestErrors(Outcome.NoRoute);
         var more = rows.Count > 1 ? $" ({rows.Count - 1} more readings of the request route there too)" : "";
         errors.Add(Field(isArray, rows[0], "context"), $"Context {first.Context}: {why}{more}");
-        return null;
     }
 
     /// <summary>The run's input tensors from its readings' values; every missing or extra sensor named in <paramref name="errors"/>.</summary>

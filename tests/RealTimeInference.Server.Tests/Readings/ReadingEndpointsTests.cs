@@ -18,6 +18,12 @@ public sealed class ChamberModelsFixture : ServerFixture
 {
     public static readonly string[] Chambers = ["fdc-etch-01-A", "fdc-etch-01-B"];
 
+    public static readonly string[] TraceFeatures =
+    [
+        "main-etch:rf_power:mean", "main-etch:rf_power:std", "main-etch:rf_power:min", "main-etch:rf_power:max", "main-etch:rf_power:slope", "main-etch:duration",
+        "over-etch:chuck_temp:mean", "over-etch:chuck_temp:std", "over-etch:chuck_temp:min", "over-etch:chuck_temp:max", "over-etch:chuck_temp:slope", "over-etch:duration",
+    ];
+
     public ChamberModelsFixture()
     {
         var foreign = Path.Combine(AppContext.BaseDirectory, "ForeignModels", "fab-sensor-mlp");
@@ -25,6 +31,12 @@ public sealed class ChamberModelsFixture : ServerFixture
         {
             Copy(foreign, Path.Combine(Repository, chamber));
         }
+
+        // The same graph as a trace model: its twelve inputs are step statistics.
+        Copy(foreign, Path.Combine(Repository, "trace-etch"));
+        File.WriteAllText(
+            Path.Combine(Repository, "trace-etch", "model.json"),
+            JsonSerializer.Serialize(new { inputs = new[] { new { name = "sensors", features = TraceFeatures } }, threshold = 0.7 }));
 
         foreach (var bundled in new[] { "sensor-anomaly", "sensor-anomaly-lite" })
         {
@@ -43,6 +55,8 @@ public sealed class ChamberModelsFixture : ServerFixture
         new("Routing:Rules:0:Model", "fdc-{tool}-{chamber}"),
         new("Routing:Rules:1:Tool", "litho-01"),
         new("Routing:Rules:1:Model", "sensor-anomaly"),
+        new("Routing:Rules:2:Tool", "trace-*"),
+        new("Routing:Rules:2:Model", "trace-etch"),
         new("Spc:Monitors:0:Value", "temperature"),
         new("Spc:Monitors:0:Tool", "litho-01"),
         new("Spc:Monitors:0:Mean", "350"),
@@ -248,6 +262,79 @@ public sealed class ReadingEndpointsTests(ChamberModelsFixture server) : IClassF
         Assert.StartsWith("WE1: 380 (mean 350, sigma 5;", alert.GetProperty("timeline")[0].GetProperty("note").GetString(), StringComparison.Ordinal);
         // Six sigma out: as critical as the model's own certainty would make it.
         Assert.Equal("critical", alert.GetProperty("severity").GetString());
+    }
+
+    /// <summary>A 60 s run of two sensors at 10 Hz: the main etch for 40 s, the over-etch for 20 s.</summary>
+    private static object Trace(bool withOverEtch = true, bool withChuckTemp = true)
+    {
+        var rf = Enumerable.Range(0, 600).Select(i => 1500f + (0.5f * i) + (float)Math.Sin(i)).ToArray();
+        var chuck = Enumerable.Range(0, 600).Select(i => 45f - (0.01f * i) + (float)Math.Cos(i * 0.7)).ToArray();
+        var steps = new List<object> { new { name = "main-etch", start_s = 0.0, end_s = 40.0 } };
+        if (withOverEtch)
+        {
+            steps.Add(new { name = "over-etch", start_s = 40.0, end_s = 60.0 });
+        }
+
+        var sensors = new Dictionary<string, float[]> { ["rf_power"] = rf };
+        if (withChuckTemp)
+        {
+            sensors["chuck_temp"] = chuck;
+        }
+
+        return new { context = new { tool_id = "trace-01", chamber_id = "A", recipe = "poly-etch", wafer_id = "w07" }, interval_s = 0.1, steps, sensors };
+    }
+
+    /// <summary>The step statistics from their definitions, written again here.</summary>
+    private static float[] ExpectedFeatures()
+    {
+        var rf = Enumerable.Range(0, 600).Select(i => 1500f + (0.5f * i) + (float)Math.Sin(i)).ToArray();
+        var chuck = Enumerable.Range(0, 600).Select(i => 45f - (0.01f * i) + (float)Math.Cos(i * 0.7)).ToArray();
+        static float[] Stats(float[] samples, int from, int to)
+        {
+            var x = samples[from..to].Select(v => (double)v).ToArray();
+            var t = Enumerable.Range(from, to - from).Select(i => i * 0.1).ToArray();
+            var mean = x.Average();
+            var tMean = t.Average();
+            var slope = t.Zip(x).Sum(p => (p.First - tMean) * (p.Second - mean)) / t.Sum(v => (v - tMean) * (v - tMean));
+            var std = Math.Sqrt(x.Sum(v => (v - mean) * (v - mean)) / (x.Length - 1));
+            return [(float)mean, (float)std, (float)x.Min(), (float)x.Max(), (float)slope];
+        }
+
+        return [.. Stats(rf, 0, 400), 40f, .. Stats(chuck, 400, 600), 20f];
+    }
+
+    [Fact]
+    public async Task ATrace_IsReducedToItsModelsStepStatistics_AndScoredOnce_AsThatModelAnswersThem()
+    {
+        var answer = await PostTraceAsync(Trace(), HttpStatusCode.OK);
+
+        Assert.Equal("trace-etch", answer.GetProperty("model").GetString());
+        var request = new { inputs = new[] { new { name = "sensors", datatype = "FP32", shape = new[] { 1, 12 }, data = ExpectedFeatures() } } };
+        var expected = await (await _client.PostAsJsonAsync("/v2/models/trace-etch/infer", request)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(expected.GetProperty("outputs")[0].GetProperty("data")[0].GetSingle(), answer.GetProperty("prediction").GetSingle(), 1e-5f);
+        Assert.Equal("w07", answer.GetProperty("context").GetProperty("wafer_id").GetString());
+    }
+
+    [Fact]
+    public async Task ATraceWithoutAStepOrASensorItsModelTakes_Is400NamingIt()
+    {
+        var noStep = await PostTraceAsync(Trace(withOverEtch: false), HttpStatusCode.BadRequest);
+        var noSensor = await PostTraceAsync(Trace(withChuckTemp: false), HttpStatusCode.BadRequest);
+        var unrouted = await PostTraceAsync(new { context = new { tool_id = "cmp-01" }, interval_s = 0.1, steps = new[] { new { name = "a", start_s = 0, end_s = 1 } }, sensors = new { x = new[] { 1f } } }, HttpStatusCode.UnprocessableEntity);
+        var bad = await PostTraceAsync(new { context = new { tool_id = "trace-01" }, interval_s = 0, steps = new[] { new { name = "a", start_s = 2, end_s = 1 } }, sensors = new { } }, HttpStatusCode.BadRequest);
+
+        Assert.Contains("no step 'over-etch'", noStep.GetProperty("errors").GetProperty("steps")[0].GetString(), StringComparison.Ordinal);
+        Assert.Contains("no sensor 'chuck_temp'", noSensor.GetProperty("errors").GetProperty("sensors.chuck_temp")[0].GetString(), StringComparison.Ordinal);
+        Assert.True(unrouted.GetProperty("errors").TryGetProperty("context", out _));
+        Assert.Equal(["interval_s", "sensors", "steps[0]"], bad.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+    }
+
+    private async Task<JsonElement> PostTraceAsync(object body, HttpStatusCode expected)
+    {
+        var response = await _client.PostAsJsonAsync("/traces", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
     }
 
     [Fact]
