@@ -6,6 +6,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Predictions;
 
 namespace RealTimeInference.Server.Streaming;
@@ -77,9 +78,42 @@ internal sealed class PredictionHub : IPredictionSink
         _outbox.Writer.TryWrite(new Outgoing(scored.Origin.Source, scored.Model, readings, scores, rows));
     }
 
-    /// <summary>The stream carries the seed's three-value readings only: readings with context are not streamed yet.</summary>
+    /// <summary>Publishes one event per reading with context: its context and sensors' values copied out of the request's batch.</summary>
     public void Publish(in ScoredReadings scored)
     {
+        if (!IsActive)
+        {
+            return;
+        }
+
+        var rows = scored.Rows.Length;
+        if (Interlocked.Add(ref _outboxRows, rows) > _options.OutboxCapacity)
+        {
+            Interlocked.Add(ref _outboxRows, -rows);
+            _metrics.Dropped(StreamMetrics.HubOverflow, rows);
+            return;
+        }
+
+        var batch = scored.Batch;
+        var readings = batch.Readings;
+        var contexts = new ContextRow[rows];
+        var scores = ArrayPool<float>.Shared.Rent(rows);
+        for (var i = 0; i < rows; i++)
+        {
+            var reading = readings[scored.Rows[i]];
+            var names = batch.Names(reading);
+            var values = batch.Values(reading);
+            var copied = new Dictionary<string, float>(names.Length, StringComparer.Ordinal);
+            for (var v = 0; v < names.Length; v++)
+            {
+                copied[names[v]] = values[v];
+            }
+
+            contexts[i] = new ContextRow(reading.Timestamp, reading.Context, copied);
+            scores[i] = batch.Scores[scored.Rows[i]];
+        }
+
+        _outbox.Writer.TryWrite(new Outgoing(scored.Origin.Source, scored.Model, null, scores, rows) { Contexts = contexts });
     }
 
     /// <summary>Encodes each prediction once and hands it to every subscriber whose filter it passes. Called by the pump only.</summary>
@@ -88,14 +122,29 @@ internal sealed class PredictionHub : IPredictionSink
         var items = new HubEvent[outgoing.Rows];
         for (var i = 0; i < items.Length; i++)
         {
-            var reading = outgoing.Readings[i];
             var score = outgoing.Scores[i];
             var anomaly = score >= outgoing.Model.Manifest.Threshold;
-            var payload = new PredictionEvent(
-                new StreamReading(reading.Timestamp, reading.Temperature, reading.Pressure, reading.FlowRate, reading.ToolId, reading.SensorId),
-                score, anomaly, outgoing.Source.Name(), outgoing.Model.Name, outgoing.Model.Version);
             // The pump is the only writer of ids, so they are known before the lock is taken.
-            items[i] = new HubEvent(_lastId + i + 1, reading.ToolId, reading.SensorId, anomaly, Frame(_lastId + i + 1, payload));
+            var id = _lastId + i + 1;
+            if (outgoing.Contexts is { } contexts)
+            {
+                var row = contexts[i];
+                var payload = new PredictionEvent(
+                    new StreamReading(row.Timestamp, null, null, null, row.Context.ToolId, null), score, anomaly, outgoing.Source.Name(), outgoing.Model.Name, outgoing.Model.Version)
+                {
+                    Context = row.Context,
+                    Values = row.Values,
+                };
+                items[i] = new HubEvent(id, row.Context.ToolId, null, anomaly, Frame(id, payload)) { ChamberId = row.Context.ChamberId };
+            }
+            else
+            {
+                var reading = outgoing.Readings![i];
+                var payload = new PredictionEvent(
+                    new StreamReading(reading.Timestamp, reading.Temperature, reading.Pressure, reading.FlowRate, reading.ToolId, reading.SensorId),
+                    score, anomaly, outgoing.Source.Name(), outgoing.Model.Name, outgoing.Model.Version);
+                items[i] = new HubEvent(id, reading.ToolId, reading.SensorId, anomaly, Frame(id, payload));
+            }
         }
 
         lock (_gate)
@@ -121,7 +170,11 @@ internal sealed class PredictionHub : IPredictionSink
     /// <summary>Gives back what <see cref="Publish(in ScoredBatch)"/> rented for <paramref name="outgoing"/>.</summary>
     internal void Release(Outgoing outgoing)
     {
-        ArrayPool<SensorReading>.Shared.Return(outgoing.Readings, clearArray: true);
+        if (outgoing.Readings is { } readings)
+        {
+            ArrayPool<SensorReading>.Shared.Return(readings, clearArray: true);
+        }
+
         ArrayPool<float>.Shared.Return(outgoing.Scores);
         Interlocked.Add(ref _outboxRows, -outgoing.Rows);
     }
@@ -220,17 +273,28 @@ internal sealed class PredictionHub : IPredictionSink
     internal static byte[] NamedFrame(string eventType, string json) => Encoding.UTF8.GetBytes($"event: {eventType}\ndata: {json}\n\n");
 }
 
-/// <summary>Predictions on their way to the subscribers: readings and scores in rented arrays.</summary>
-internal readonly record struct Outgoing(PredictionSource Source, ServedModel Model, SensorReading[] Readings, float[] Scores, int Rows);
+/// <summary>Predictions on their way to the subscribers: the seed's readings (rented) or readings with context, and their scores (rented).</summary>
+internal readonly record struct Outgoing(PredictionSource Source, ServedModel Model, SensorReading[]? Readings, float[] Scores, int Rows)
+{
+    /// <summary>Readings with context, instead of <see cref="Readings"/>.</summary>
+    public ContextRow[]? Contexts { get; init; }
+}
+
+/// <summary>A reading with context as the stream shows it, copied out of its request.</summary>
+internal readonly record struct ContextRow(DateTimeOffset Timestamp, ReadingContext Context, IReadOnlyDictionary<string, float> Values);
 
 /// <summary>An event as the hub keeps it: its id, filter keys and its SSE frame, encoded once.</summary>
-internal sealed record HubEvent(long Id, string? ToolId, string? SensorId, bool IsAnomaly, byte[] Frame);
+internal sealed record HubEvent(long Id, string? ToolId, string? SensorId, bool IsAnomaly, byte[] Frame)
+{
+    public string? ChamberId { get; init; }
+}
 
-/// <summary>What a subscriber asked to see (<c>tool_id</c>, <c>sensor_id</c>, <c>anomalies_only</c>).</summary>
-internal readonly record struct StreamFilter(string? ToolId, string? SensorId, bool AnomaliesOnly)
+/// <summary>What a subscriber asked to see (<c>tool_id</c>, <c>chamber_id</c>, <c>sensor_id</c>, <c>anomalies_only</c>).</summary>
+internal readonly record struct StreamFilter(string? ToolId, string? SensorId, bool AnomaliesOnly, string? ChamberId = null)
 {
     public bool Matches(HubEvent item) =>
         (ToolId is null || string.Equals(ToolId, item.ToolId, StringComparison.Ordinal))
+        && (ChamberId is null || string.Equals(ChamberId, item.ChamberId, StringComparison.Ordinal))
         && (SensorId is null || string.Equals(SensorId, item.SensorId, StringComparison.Ordinal))
         && (!AnomaliesOnly || item.IsAnomaly);
 }

@@ -1,21 +1,22 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Streaming;
 
 /// <summary>The reading a prediction was made for, as it was sent.</summary>
 /// <param name="Timestamp">The reading's timestamp, or when it arrived; RFC 3339 UTC.</param>
-/// <param name="Temperature">Chamber temperature, °C.</param>
+/// <param name="Temperature">Chamber temperature, °C (a reading with context has its <c>values</c> instead).</param>
 /// <param name="Pressure">Chamber pressure, mbar.</param>
 /// <param name="FlowRate">Gas flow rate, sccm.</param>
 /// <param name="ToolId">Equipment id, when known.</param>
 /// <param name="SensorId">Sensor id, when known.</param>
 internal sealed record StreamReading(
     [property: JsonConverter(typeof(WireTimeConverter))] DateTimeOffset Timestamp,
-    float Temperature,
-    float Pressure,
-    float FlowRate,
+    float? Temperature,
+    float? Pressure,
+    float? FlowRate,
     string? ToolId,
     string? SensorId);
 
@@ -32,7 +33,14 @@ internal sealed record PredictionEvent(
     bool IsAnomaly,
     string Source,
     string Model,
-    int ModelVersion);
+    int ModelVersion)
+{
+    /// <summary>A reading with context: where it was taken.</summary>
+    public ReadingContext? Context { get; init; }
+
+    /// <summary>A reading with context: its sensors' values by name.</summary>
+    public IReadOnlyDictionary<string, float>? Values { get; init; }
+}
 
 /// <summary>A <c>dropped</c> event: this subscriber lost events.</summary>
 /// <param name="Dropped">How many events were lost since the last one it received.</param>

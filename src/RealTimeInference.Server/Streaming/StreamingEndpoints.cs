@@ -39,7 +39,7 @@ internal static class StreamingEndpoints
             .WithName("StreamPredictions")
             .WithSummary("Server-Sent Events: every prediction the server makes")
             .WithDescription("Each event's data is {\"reading\": {...}, \"prediction\": p, \"is_anomaly\", \"source\", \"model\", \"model_version\"} with an id; "
-                + "filter with tool_id, sensor_id, anomalies_only; resume with Last-Event-ID. A `dropped` event tells a slow subscriber how many events it lost; "
+                + "a reading with context adds \"context\" and \"values\"; filter with tool_id, chamber_id, sensor_id, anomalies_only; resume with Last-Event-ID. A `dropped` event tells a slow subscriber how many events it lost; "
                 + "a `: heartbeat` comment keeps an idle stream open.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
@@ -53,11 +53,12 @@ internal static class StreamingEndpoints
         TimeProvider time,
         [FromQuery(Name = "tool_id")] string? toolId,
         [FromQuery(Name = "sensor_id")] string? sensorId,
+        [FromQuery(Name = "chamber_id")] string? chamberId,
         [FromQuery(Name = "anomalies_only")] bool? anomaliesOnly,
         [FromHeader(Name = "Last-Event-ID")] string? lastEventId)
     {
         long? resumeAfter = long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var last) ? last : null;
-        if (hub.TrySubscribe(new StreamFilter(toolId, sensorId, anomaliesOnly ?? false), resumeAfter) is not { } subscription)
+        if (hub.TrySubscribe(new StreamFilter(toolId, sensorId, anomaliesOnly ?? false, chamberId), resumeAfter) is not { } subscription)
         {
             metrics.ConnectionRejected("subscriber");
             return Problems.TooManyConnections(context, options.Value.RetryAfterSeconds, $"The stream has its maximum of {options.Value.MaxSubscribers} subscribers.");

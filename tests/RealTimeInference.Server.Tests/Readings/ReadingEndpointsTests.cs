@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Tests.Streaming;
 
 namespace RealTimeInference.Server.Tests.Readings;
 
@@ -262,6 +263,22 @@ public sealed class ReadingEndpointsTests(ChamberModelsFixture server) : IClassF
         Assert.StartsWith("WE1: 380 (mean 350, sigma 5;", alert.GetProperty("timeline")[0].GetProperty("note").GetString(), StringComparison.Ordinal);
         // Six sigma out: as critical as the model's own certainty would make it.
         Assert.Equal("critical", alert.GetProperty("severity").GetString());
+    }
+
+    [Fact]
+    public async Task ReadingsWithContext_AreStreamed_WithTheirContextAndValues_AndFilteredByChamber()
+    {
+        var chamber = "live-" + Guid.NewGuid().ToString("N")[..8];
+        await using var stream = await EventStream.OpenAsync(_client, $"/stream-predictions?tool_id=litho-01&chamber_id={chamber}");
+        var seed = new { temperature = 351f, pressure = 1013f, flow_rate = 100f };
+        var answer = await PostAsync(new[] { Reading("litho-01", "other", seed), Reading("litho-01", chamber, seed) }, HttpStatusCode.OK);
+
+        var (_, data) = await stream.NextPredictionAsync();
+        Assert.Equal(chamber, data.GetProperty("context").GetProperty("chamber_id").GetString());
+        Assert.Equal(351f, data.GetProperty("values").GetProperty("temperature").GetSingle());
+        Assert.Equal("sensor-anomaly", data.GetProperty("model").GetString());
+        Assert.Equal(answer.GetProperty("results")[1].GetProperty("prediction").GetSingle(), data.GetProperty("prediction").GetSingle());
+        Assert.False(data.GetProperty("reading").TryGetProperty("temperature", out _));
     }
 
     /// <summary>A 60 s run of two sensors at 10 Hz: the main etch for 40 s, the over-etch for 20 s.</summary>
