@@ -20,8 +20,6 @@ internal sealed class ContextRouter(IOptions<RoutingOptions> options)
     private readonly RouteRule[] _rules = [.. options.Value.Rules];
     private readonly ConcurrentDictionary<(string Tool, string? Chamber, string? Recipe, string? Step), string> _routes = new();
 
-    public int RuleCount => _rules.Length;
-
     /// <summary>The model that scores readings of <paramref name="context"/>; null when no rule matches it.</summary>
     public string? Route(ReadingContext context)
     {
