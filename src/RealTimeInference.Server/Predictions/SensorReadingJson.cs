@@ -71,30 +71,10 @@ internal static class SensorReadingJson
                 return RequestErrors.One("$", "Expected a JSON array of readings.");
             }
 
-            var index = 0;
-            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            var readings = new Readings(batch);
+            if (ReadArray(ref reader, Math.Min(maxReadings, batch.Capacity), $"A batch holds at most {maxReadings} readings.", ref readings, ref errors, out var index) is { } stop)
             {
-                if (index == maxReadings || index == batch.Capacity)
-                {
-                    return RequestErrors.TooLarge("$", $"A batch holds at most {maxReadings} readings.");
-                }
-
-                if (reader.TokenType != JsonTokenType.StartObject)
-                {
-                    RequestErrors.Add(ref errors, $"[{index}]", "Each reading must be a JSON object.");
-                    reader.Skip();
-                }
-                else
-                {
-                    ReadReading(ref reader, index, batch, ref errors);
-                }
-
-                if (errors is { IsFull: true })
-                {
-                    return errors;
-                }
-
-                index++;
+                return stop;
             }
 
             return index == 0 ? RequestErrors.One("$", "The batch is empty; send at least one reading.") : errors ?? ExpectEnd(ref reader);
@@ -103,6 +83,56 @@ internal static class SensorReadingJson
         {
             return Malformed(errors, ex);
         }
+    }
+
+    /// <summary>How <see cref="ReadArray"/> reads one element object of the array.</summary>
+    internal interface IElementReader
+    {
+        void Read(ref Utf8JsonReader reader, int index, ref RequestErrors? errors);
+    }
+
+    /// <summary>
+    /// Reads the elements of the array the reader is at, each object by <paramref name="element"/> and
+    /// anything else named as <c>[i]</c>; returns the errors to answer at once (more than
+    /// <paramref name="max"/> elements: <paramref name="tooMany"/>; the errors full), else null and the elements read.
+    /// </summary>
+    internal static RequestErrors? ReadArray<TElement>(
+        ref Utf8JsonReader reader, int max, string tooMany, ref TElement element, ref RequestErrors? errors, out int count)
+        where TElement : struct, IElementReader
+    {
+        count = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (count == max)
+            {
+                return RequestErrors.TooLarge("$", tooMany);
+            }
+
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                RequestErrors.Add(ref errors, $"[{count}]", "Each reading must be a JSON object.");
+                reader.Skip();
+            }
+            else
+            {
+                element.Read(ref reader, count, ref errors);
+            }
+
+            if (errors is { IsFull: true })
+            {
+                return errors;
+            }
+
+            count++;
+        }
+
+        return null;
+    }
+
+    /// <summary>The seed's readings of an array, into their batch.</summary>
+    private readonly struct Readings(SensorBatch batch) : IElementReader
+    {
+        public void Read(ref Utf8JsonReader reader, int index, ref RequestErrors? errors) => ReadReading(ref reader, index, batch, ref errors);
     }
 
     /// <summary>Malformed JSON ends the parse; what was already found wrong before it is kept.</summary>

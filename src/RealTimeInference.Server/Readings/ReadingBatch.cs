@@ -19,6 +19,7 @@ internal sealed class ReadingBatch : IDisposable
     private float[] _values;
     private float[] _scores;
     private ServedModel?[] _models;
+    private bool[] _fallbacks;
     private int _valueCount;
     private bool _disposed;
 
@@ -33,6 +34,7 @@ internal sealed class ReadingBatch : IDisposable
         _values = ArrayPool<float>.Shared.Rent(capacity * 16);
         _scores = [];
         _models = [];
+        _fallbacks = [];
     }
 
     public int Count { get; private set; }
@@ -46,6 +48,9 @@ internal sealed class ReadingBatch : IDisposable
 
     /// <summary>Per reading, the model that answered (the routed one or its fallback), written when scored.</summary>
     public Span<ServedModel?> Models => _models.AsSpan(0, Count);
+
+    /// <summary>Per reading, whether the routed model's fallback answered instead of it, written when scored.</summary>
+    public Span<bool> Fallbacks => _fallbacks.AsSpan(0, Count);
 
     public ReadOnlySpan<string> Names(in ContextReading reading) => _names.AsSpan(reading.ValueStart, reading.ValueCount);
 
@@ -106,6 +111,7 @@ internal sealed class ReadingBatch : IDisposable
     {
         _scores = ArrayPool<float>.Shared.Rent(Count);
         _models = ArrayPool<ServedModel?>.Shared.Rent(Count);
+        _fallbacks = ArrayPool<bool>.Shared.Rent(Count);
     }
 
     public void Dispose()
@@ -124,6 +130,7 @@ internal sealed class ReadingBatch : IDisposable
         {
             ArrayPool<float>.Shared.Return(_scores);
             ArrayPool<ServedModel?>.Shared.Return(_models, clearArray: true);
+            ArrayPool<bool>.Shared.Return(_fallbacks);
         }
     }
 

@@ -50,7 +50,7 @@ internal static class ReadingEndpoints
     }
 
     private static async Task<Results<Ok<ReadingResponse>, Ok<ReadingsResponse>, ProblemHttpResult>> ScoreAsync(
-        HttpContext context, ReadingScoring scoring, ContextRouter router, RequestMetrics metrics, IOptions<ReadingOptions> options, IOptions<PredictionOptions> predictions, TimeProvider time)
+        HttpContext context, ReadingScoring scoring, RequestMetrics metrics, IOptions<ReadingOptions> options, IOptions<PredictionOptions> predictions, TimeProvider time)
     {
         var started = time.GetTimestamp();
         LatencyClasses.TryParse(options.Value.Class, out var endpointClass);
@@ -91,7 +91,7 @@ internal static class ReadingEndpoints
                 var model = models[0]!;
                 return TypedResults.Ok(new ReadingResponse(
                     scores[0], scores[0] >= model.Manifest.Threshold, readings[0].Timestamp, readings[0].Context, latency.TotalMilliseconds,
-                    model.Name, model.Version, model.Name != router.Route(readings[0].Context)));
+                    model.Name, model.Version, batch.Fallbacks[0]));
             }
 
             var results = new ReadingResult[batch.Count];
@@ -100,7 +100,7 @@ internal static class ReadingEndpoints
             {
                 var model = models[i]!;
                 var anomaly = scores[i] >= model.Manifest.Threshold;
-                results[i] = new ReadingResult(scores[i], anomaly, model.Name, model.Version, model.Name != router.Route(readings[i].Context));
+                results[i] = new ReadingResult(scores[i], anomaly, model.Name, model.Version, batch.Fallbacks[i]);
                 if (anomaly)
                 {
                     anomalies.Add(i);

@@ -64,30 +64,10 @@ internal static class ReadingJson
             }
 
             isArray = true;
-            var index = 0;
-            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            var readings = new Readings(batch);
+            if (SensorReadingJson.ReadArray(ref reader, maxReadings, $"A request holds at most {maxReadings} readings.", ref readings, ref errors, out var index) is { } stop)
             {
-                if (index == maxReadings)
-                {
-                    return RequestErrors.TooLarge("$", $"A request holds at most {maxReadings} readings.");
-                }
-
-                if (reader.TokenType != JsonTokenType.StartObject)
-                {
-                    RequestErrors.Add(ref errors, $"[{index}]", "Each reading must be a JSON object.");
-                    reader.Skip();
-                }
-                else
-                {
-                    ReadReading(ref reader, index, batch, ref errors);
-                }
-
-                if (errors is { IsFull: true })
-                {
-                    return errors;
-                }
-
-                index++;
+                return stop;
             }
 
             return index == 0 ? RequestErrors.One("$", "The array is empty; send at least one reading.") : errors ?? SensorReadingJson.ExpectEnd(ref reader);
@@ -96,6 +76,12 @@ internal static class ReadingJson
         {
             return SensorReadingJson.Malformed(errors, ex);
         }
+    }
+
+    /// <summary>The readings with context of an array, into their batch.</summary>
+    private readonly struct Readings(ReadingBatch batch) : SensorReadingJson.IElementReader
+    {
+        public void Read(ref Utf8JsonReader reader, int index, ref RequestErrors? errors) => ReadReading(ref reader, index, batch, ref errors);
     }
 
     private static void ReadReading(ref Utf8JsonReader reader, int? index, ReadingBatch batch, ref RequestErrors? errors)

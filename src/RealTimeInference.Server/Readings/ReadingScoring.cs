@@ -110,7 +110,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         for (var i = 0; i < runs.Count; i++)
         {
             var answered = answers[i].Model ?? runs[i].Model;
-            Write(batch, runs[i].Rows, answers[i].Result.Outputs![0], answered);
+            Write(batch, runs[i].Rows, answers[i].Result.Outputs![0], answered, fallback: answered != runs[i].Model);
             var scored = new ScoredReadings(origin, deadline.Class, answered, batch, runs[i].Rows, latency);
             foreach (var sink in _sinks)
             {
@@ -234,7 +234,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
     }
 
     /// <summary>Each reading's score: the last column of its row of the score output.</summary>
-    private static void Write(ReadingBatch batch, int[] rows, Tensor output, ServedModel answered)
+    private static void Write(ReadingBatch batch, int[] rows, Tensor output, ServedModel answered, bool fallback)
     {
         var scores = (float[])output.Data;
         var columns = scores.Length / rows.Length;
@@ -242,6 +242,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         {
             batch.Scores[rows[r]] = scores[(r * columns) + columns - 1];
             batch.Models[rows[r]] = answered;
+            batch.Fallbacks[rows[r]] = fallback;
         }
     }
 

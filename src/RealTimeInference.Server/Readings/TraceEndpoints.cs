@@ -113,7 +113,7 @@ internal static class TraceEndpoints
         var model = batch.Models[0]!;
         var reading = batch.Readings[0];
         return TypedResults.Ok(new ReadingResponse(
-            batch.Scores[0], batch.Scores[0] >= model.Manifest.Threshold, reading.Timestamp, reading.Context, latency.TotalMilliseconds, model.Name, model.Version, model.Name != name));
+            batch.Scores[0], batch.Scores[0] >= model.Manifest.Threshold, reading.Timestamp, reading.Context, latency.TotalMilliseconds, model.Name, model.Version, batch.Fallbacks[0]));
 
         ProblemHttpResult Refuse(RequestErrors refused)
         {
