@@ -7,6 +7,7 @@ using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Readings;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Ingestion;
@@ -16,10 +17,10 @@ namespace RealTimeInference.Server.Ingestion;
 /// <param name="Errors">Every field at fault of a message refused as invalid or too large.</param>
 /// <param name="Answer">The result to publish (JSON), for <see cref="Outcome.Ok"/>.</param>
 /// <param name="ToolId">The first reading's tool, for the result's routing.</param>
-/// <param name="SensorId">The first reading's sensor.</param>
+/// <param name="Subject">The first reading's sensor (the seed's shape) or chamber (readings with context): the second level of the result's topic.</param>
 /// <param name="Stored">Completes true once the readings' results are in the results store (or there is none), false when they could not be kept.</param>
 /// <param name="Readings">Readings in the message.</param>
-internal sealed record MessageResult(Outcome Outcome, RequestErrors? Errors, byte[]? Answer, string? ToolId, string? SensorId, Task<bool> Stored, int Readings)
+internal sealed record MessageResult(Outcome Outcome, RequestErrors? Errors, byte[]? Answer, string? ToolId, string? Subject, Task<bool> Stored, int Readings)
 {
     public static MessageResult Refused(RequestErrors errors) => new(errors.Outcome, errors, null, null, null, Task.FromResult(false), 0);
 
@@ -28,12 +29,15 @@ internal sealed record MessageResult(Outcome Outcome, RequestErrors? Errors, byt
 }
 
 /// <summary>
-/// One broker message -> readings (the <c>/predict</c> and <c>/predict-batch</c> contract and
-/// validation) -> at most Ingestion:MaxInFlightReadings with the model (<see cref="ReadingBudget"/>) -> <see cref="SensorScoring"/> (same admission, deadlines, sinks as HTTP) -> the
+/// One broker message -> readings, in either shape: with context (<c>/readings</c>'s contract, routed
+/// by <see cref="ReadingScoring"/>) or the seed's (<c>/predict</c> and <c>/predict-batch</c>, <see cref="SensorScoring"/>),
+/// told apart by <see cref="ReadingJson.IsContextShape"/> -> at most Ingestion:MaxInFlightReadings with the
+/// models (<see cref="ReadingBudget"/>), with the same admission, deadlines and sinks as HTTP -> the
 /// answer to publish. Results reach the store with a receipt, so the transport acknowledges the
 /// message only once they are kept. Knows no broker.
 /// </summary>
-internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOptions> options, IOptions<PredictionOptions> predictions, TimeProvider time)
+internal sealed class BrokerScoring(
+    SensorScoring scoring, ReadingScoring readings, IOptions<IngestionOptions> options, IOptions<PredictionOptions> predictions, IOptions<ReadingOptions> readingOptions, TimeProvider time)
 {
     private readonly ReadingBudget _budget = new(options.Value.MaxInFlightReadings);
     private readonly LatencyClass _defaultClass = LatencyClasses.TryParse(options.Value.DefaultClass, out var c) ? c : LatencyClass.ProcessControl;
@@ -47,13 +51,20 @@ internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOpt
     public static string MessageId(string? carried, ReadOnlySpan<byte> body) =>
         !string.IsNullOrEmpty(carried) ? carried : "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body));
 
+    /// <param name="body">The message.</param>
+    /// <param name="source">The broker it came from.</param>
+    /// <param name="messageId">Its id (<see cref="MessageId"/>).</param>
+    /// <param name="latencyClass">Its <c>x-latency-class</c>, if any.</param>
+    /// <param name="deadlineMs">Its <c>x-deadline-ms</c>, if any.</param>
+    /// <param name="topic">What its MQTT topic names, for readings that name none: the tool, and the sensor (seed shape) or chamber (with context).</param>
+    /// <param name="cancellationToken">Stopping.</param>
     public async Task<MessageResult> ScoreAsync(
         ReadOnlyMemory<byte> body,
         PredictionSource source,
         string messageId,
         string? latencyClass,
         string? deadlineMs,
-        (string ToolId, string SensorId)? topic,
+        (string ToolId, string Subject)? topic,
         CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
@@ -65,6 +76,11 @@ internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOpt
         if (Deadline(latencyClass, deadlineMs, started).Errors is { } headerErrors)
         {
             return MessageResult.Refused(headerErrors);
+        }
+
+        if (ReadingJson.IsContextShape(body.Span))
+        {
+            return await ScoreWithContextAsync(body, source, messageId, latencyClass, deadlineMs, topic, started, cancellationToken).ConfigureAwait(false);
         }
 
         var sequence = new ReadOnlySequence<byte>(body);
@@ -113,6 +129,52 @@ internal sealed class BrokerScoring(SensorScoring scoring, IOptions<IngestionOpt
         {
             batch.Dispose();
         }
+    }
+
+    /// <summary>A message of readings with context: routed, scored and answered as <c>/readings</c> does; a context no rule routes is refused as invalid is.</summary>
+    private async Task<MessageResult> ScoreWithContextAsync(
+        ReadOnlyMemory<byte> body,
+        PredictionSource source,
+        string messageId,
+        string? latencyClass,
+        string? deadlineMs,
+        (string ToolId, string Chamber)? topic,
+        long started,
+        CancellationToken cancellationToken)
+    {
+        var maxReadings = readingOptions.Value.MaxReadings;
+        using var batch = new ReadingBatch(ReadingJson.CapacityFor(body.Length, Math.Min(maxReadings, 1024)), time.GetUtcNow());
+        var given = topic is var (tool, chamber) ? new ReadingContext(tool, chamber) : null;
+        if (ReadingJson.Parse(new ReadOnlySequence<byte>(body), batch, maxReadings, out var isArray, given) is { } bad)
+        {
+            return MessageResult.Refused(bad);
+        }
+
+        var stored = new StoreReceipt();
+        var origin = new PredictionOrigin(source, messageId, started) { Receipt = stored };
+        ReadingScore score;
+        using (await _budget.AcquireAsync(batch.Count, cancellationToken).ConfigureAwait(false))
+        {
+            var due = Deadline(latencyClass, deadlineMs, time.GetTimestamp()).Deadline;
+            score = await readings.ScoreAsync(batch, isArray, due with { Client = source.Name() }, origin, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (score.Errors is { } errors)
+        {
+            return MessageResult.Refused(errors);
+        }
+
+        if (!score.IsOk)
+        {
+            return new MessageResult(score.Outcome, null, null, null, null, Task.FromResult(false), batch.Count);
+        }
+
+        var latency = time.GetElapsedTime(started).TotalMilliseconds;
+        var answer = isArray
+            ? JsonSerializer.SerializeToUtf8Bytes(ReadingAnswers.Many(batch, latency) with { MessageId = messageId }, ReadingJsonContext.Default.ReadingsResponse)
+            : JsonSerializer.SerializeToUtf8Bytes(ReadingAnswers.One(batch, latency) with { MessageId = messageId }, ReadingJsonContext.Default.ReadingResponse);
+        var first = batch.Readings[0].Context;
+        return new MessageResult(Outcome.Ok, null, answer, first.ToolId, first.ChamberId, stored.Task, batch.Count);
     }
 
     private static List<int> Anomalies(SensorBatch batch, SensorScore score)

@@ -33,7 +33,7 @@ public sealed class MqttOptions
 
     public string? Password { get; set; }
 
-    /// <summary>Topic filter; its two wildcard levels are the tool and sensor of readings that name none.</summary>
+    /// <summary>Topic filter; its two wildcard levels are the tool and chamber of readings with context that name none (the tool and sensor of readings in the seed's shape).</summary>
     public string Topic { get; set; } = "fab/+/+/readings";
 
     /// <summary>How long the broker keeps the session (and QoS 1 messages for it) while the server is away.</summary>

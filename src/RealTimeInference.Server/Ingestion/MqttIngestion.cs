@@ -16,12 +16,14 @@ namespace RealTimeInference.Server.Ingestion;
 
 /// <summary>
 /// Readings from MQTT gateways (Ingestion:Mqtt), QoS 1 on a persistent session: what is published while
-/// the server is away waits in the broker. Each message on <c>fab/&lt;tool_id&gt;/&lt;sensor_id&gt;/readings</c>
-/// is scored (the topic names readings that name no tool or sensor), its prediction published to
-/// <c>fab/&lt;tool_id&gt;/&lt;sensor_id&gt;/predictions</c> and its results stored, and only then acknowledged —
+/// the server is away waits in the broker. Each message on <c>fab/&lt;tool_id&gt;/&lt;chamber_id&gt;/readings</c>
+/// — readings with context, or in the seed's shape, where the second level is the sensor — is scored
+/// (the topic names the tool and chamber or sensor of readings that name none), its prediction published to
+/// <c>fab/&lt;tool_id&gt;/&lt;chamber_id&gt;/predictions</c> and its results stored, and only then acknowledged —
 /// in the order messages arrived, as MQTT asks, while up to ReceiveMaximum are scored concurrently so
 /// batches fill. MQTT cannot hand a message back: an overloaded one is held and scored again after
-/// Ingestion:RetryBackoff; a malformed one is answered on <c>.../errors</c> with the field at fault and acknowledged.
+/// Ingestion:RetryBackoff; a malformed one, or one whose context no rule routes, is answered on
+/// <c>.../errors</c> with the field at fault and acknowledged.
 /// Every alert change is published to <c>fab/&lt;tool_id&gt;/alerts</c> (as <c>/stream-alerts</c> sends it) while connected.
 /// </summary>
 internal sealed partial class MqttIngestion(
@@ -174,7 +176,7 @@ internal sealed partial class MqttIngestion(
                 var result = await scoring.ScoreAsync(
                     body, PredictionSource.Mqtt, messageId, Property(message, "x-latency-class"), Property(message, "x-deadline-ms"), topic, stoppingToken).ConfigureAwait(false);
                 var tool = result.ToolId ?? topic?.Item1 ?? "unknown";
-                var sensor = result.SensorId ?? topic?.Item2 ?? "unknown";
+                var sensor = result.Subject ?? topic?.Item2 ?? "unknown";
                 if (result.Outcome == Outcome.Ok)
                 {
                     await PublishAsync(client, $"fab/{tool}/{sensor}/predictions", result.Answer!, stoppingToken).ConfigureAwait(false);
@@ -186,7 +188,7 @@ internal sealed partial class MqttIngestion(
 
                     metrics.Handled(Transports.Mqtt, "store_unavailable", result.Readings);
                 }
-                else if (result.Outcome is Outcome.Invalid or Outcome.TooLarge)
+                else if (result.Outcome is Outcome.Invalid or Outcome.TooLarge or Outcome.NoRoute)
                 {
                     await PublishAsync(client, $"fab/{tool}/{sensor}/errors", System.Text.Encoding.UTF8.GetBytes(result.Why), stoppingToken).ConfigureAwait(false);
                     metrics.Handled(Transports.Mqtt, result.Outcome.Label(), 0);

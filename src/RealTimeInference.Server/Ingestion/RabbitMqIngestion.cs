@@ -10,10 +10,11 @@ using RealTimeInference.Server.Predictions;
 namespace RealTimeInference.Server.Ingestion;
 
 /// <summary>
-/// Consumes readings from RabbitMQ (Ingestion:RabbitMq), at least once: each message is scored, its
-/// result published to the topic exchange <see cref="ResultsExchange"/> with a publisher confirm and
-/// its predictions stored, and only then acknowledged. A malformed message goes to the dead-letter
-/// exchange with <see cref="ErrorHeader"/> naming the field at fault; an overloaded one goes back to
+/// Consumes readings from RabbitMQ (Ingestion:RabbitMq), at least once: each message (readings with
+/// context or in the seed's shape) is scored, its result published to the topic exchange
+/// <see cref="ResultsExchange"/> (routing key tool.chamber, or tool.sensor) with a publisher confirm and
+/// its predictions stored, and only then acknowledged. A malformed message, or one whose context no
+/// rule routes, goes to the dead-letter exchange with <see cref="ErrorHeader"/> naming the field at fault; an overloaded one goes back to
 /// the queue after Ingestion:RetryBackoff. Each consumer keeps Prefetch messages in flight and handles
 /// them concurrently, so the model's micro-batcher fills its batches. A broker that is away is
 /// reconnected to with backoff (the client recovers the connection, channels and consumers) while
@@ -208,7 +209,7 @@ internal sealed partial class RabbitMqIngestion(
                 case Outcome.Ok:
                     await channel.BasicPublishAsync(
                         ResultsExchange,
-                        $"{result.ToolId ?? "unknown"}.{result.SensorId ?? "unknown"}",
+                        $"{result.ToolId ?? "unknown"}.{result.Subject ?? "unknown"}",
                         mandatory: false,
                         new BasicProperties { MessageId = messageId, ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent },
                         result.Answer,
@@ -224,7 +225,7 @@ internal sealed partial class RabbitMqIngestion(
                     }
 
                     break;
-                case Outcome.Invalid or Outcome.TooLarge:
+                case Outcome.Invalid or Outcome.TooLarge or Outcome.NoRoute:
                     var headers = new Dictionary<string, object?>(properties.Headers ?? new Dictionary<string, object?>())
                     {
                         [ErrorHeader] = result.Why,

@@ -28,7 +28,11 @@ internal sealed record ReadingResponse(
     double LatencyMs,
     string Model,
     int ModelVersion,
-    bool Fallback);
+    bool Fallback)
+{
+    /// <summary>The broker message answered (its id, or a digest of its body); absent over HTTP and WebSocket.</summary>
+    public string? MessageId { get; init; }
+}
 
 /// <summary>One reading's answer in an array's.</summary>
 internal readonly record struct ReadingResult(float Prediction, bool IsAnomaly, string Model, int ModelVersion, bool Fallback);
@@ -37,7 +41,45 @@ internal readonly record struct ReadingResult(float Prediction, bool IsAnomaly, 
 /// <param name="LatencyMs">Server time spent on the whole request, measured.</param>
 /// <param name="Results">One answer per reading, in request order.</param>
 /// <param name="Anomalies">Indexes of the readings whose probability reaches their model's threshold.</param>
-internal sealed record ReadingsResponse(int Count, double LatencyMs, IReadOnlyList<ReadingResult> Results, IReadOnlyList<int> Anomalies);
+internal sealed record ReadingsResponse(int Count, double LatencyMs, IReadOnlyList<ReadingResult> Results, IReadOnlyList<int> Anomalies)
+{
+    /// <summary>The broker message answered; absent over HTTP and WebSocket.</summary>
+    public string? MessageId { get; init; }
+}
+
+/// <summary>The answers to scored readings, the same whichever way they came in.</summary>
+internal static class ReadingAnswers
+{
+    /// <summary>The answer to a request of one reading.</summary>
+    public static ReadingResponse One(ReadingBatch batch, double latencyMs)
+    {
+        var model = batch.Models[0]!;
+        var reading = batch.Readings[0];
+        var score = batch.Scores[0];
+        return new ReadingResponse(score, score >= model.Manifest.Threshold, reading.Timestamp, reading.Context, latencyMs, model.Name, model.Version, batch.Fallbacks[0]);
+    }
+
+    /// <summary>The answer to an array of readings.</summary>
+    public static ReadingsResponse Many(ReadingBatch batch, double latencyMs)
+    {
+        var scores = batch.Scores;
+        var models = batch.Models;
+        var results = new ReadingResult[batch.Count];
+        var anomalies = new List<int>();
+        for (var i = 0; i < results.Length; i++)
+        {
+            var model = models[i]!;
+            var anomaly = scores[i] >= model.Manifest.Threshold;
+            results[i] = new ReadingResult(scores[i], anomaly, model.Name, model.Version, batch.Fallbacks[i]);
+            if (anomaly)
+            {
+                anomalies.Add(i);
+            }
+        }
+
+        return new ReadingsResponse(results.Length, latencyMs, results, anomalies);
+    }
+}
 
 /// <summary>A wafer's run as <c>POST /traces</c> takes it.</summary>
 /// <param name="Timestamp">When the run started (RFC 3339); the arrival time when left out.</param>

@@ -83,31 +83,12 @@ internal static class ReadingEndpoints
                 return refused;
             }
 
-            var readings = batch.Readings;
-            var scores = batch.Scores;
-            var models = batch.Models;
-            if (!isArray)
+            if (isArray)
             {
-                var model = models[0]!;
-                return TypedResults.Ok(new ReadingResponse(
-                    scores[0], scores[0] >= model.Manifest.Threshold, readings[0].Timestamp, readings[0].Context, latency.TotalMilliseconds,
-                    model.Name, model.Version, batch.Fallbacks[0]));
+                return TypedResults.Ok(ReadingAnswers.Many(batch, latency.TotalMilliseconds));
             }
 
-            var results = new ReadingResult[batch.Count];
-            var anomalies = new List<int>();
-            for (var i = 0; i < results.Length; i++)
-            {
-                var model = models[i]!;
-                var anomaly = scores[i] >= model.Manifest.Threshold;
-                results[i] = new ReadingResult(scores[i], anomaly, model.Name, model.Version, batch.Fallbacks[i]);
-                if (anomaly)
-                {
-                    anomalies.Add(i);
-                }
-            }
-
-            return TypedResults.Ok(new ReadingsResponse(results.Length, latency.TotalMilliseconds, results, anomalies));
+            return TypedResults.Ok(ReadingAnswers.One(batch, latency.TotalMilliseconds));
         }
 
         ProblemHttpResult Refuse(RequestErrors errors)

@@ -38,8 +38,47 @@ internal static class ReadingJson
     /// <summary>How many readings a body of <paramref name="bytes"/> bytes can hold, at most <paramref name="maxReadings"/>.</summary>
     public static int CapacityFor(long bytes, int maxReadings) => (int)Math.Min(maxReadings, (bytes / MinReadingBytes) + 1);
 
+    /// <summary>
+    /// Whether a body is in this shape — its first reading has a <c>context</c> or <c>values</c> — rather
+    /// than the seed's <c>/predict</c> one: a broker carries both, and this tells them apart by reading
+    /// the first object's field names only. False for what is no JSON object at all (the seed's parser names the fault).
+    /// </summary>
+    public static bool IsContextShape(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, ReaderOptions);
+        try
+        {
+            if (!reader.Read() || (reader.TokenType == JsonTokenType.StartArray && !reader.Read()) || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("context"u8) || reader.ValueTextEquals("values"u8))
+                {
+                    return true;
+                }
+
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed: not this shape's to name.
+        }
+
+        return false;
+    }
+
     /// <summary>Parses one reading object, or an array of at most <paramref name="maxReadings"/>, into <paramref name="batch"/>.</summary>
-    public static RequestErrors? Parse(in ReadOnlySequence<byte> body, ReadingBatch batch, int maxReadings, out bool isArray)
+    /// <param name="body">The JSON.</param>
+    /// <param name="batch">Where the readings go.</param>
+    /// <param name="maxReadings">The most an array may hold.</param>
+    /// <param name="isArray">Whether the body was an array.</param>
+    /// <param name="given">The tool and chamber the transport names (an MQTT topic's), for readings whose context names none; null for none.</param>
+    public static RequestErrors? Parse(in ReadOnlySequence<byte> body, ReadingBatch batch, int maxReadings, out bool isArray, ReadingContext? given = null)
     {
         isArray = false;
         if (body.IsEmpty)
@@ -54,7 +93,7 @@ internal static class ReadingJson
             reader.Read();
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                ReadReading(ref reader, null, batch, ref errors);
+                ReadReading(ref reader, null, batch, given, ref errors);
                 return errors ?? SensorReadingJson.ExpectEnd(ref reader);
             }
 
@@ -64,7 +103,7 @@ internal static class ReadingJson
             }
 
             isArray = true;
-            var readings = new Readings(batch);
+            var readings = new Readings(batch, given);
             if (SensorReadingJson.ReadArray(ref reader, maxReadings, $"A request holds at most {maxReadings} readings.", ref readings, ref errors, out var index) is { } stop)
             {
                 return stop;
@@ -79,12 +118,12 @@ internal static class ReadingJson
     }
 
     /// <summary>The readings with context of an array, into their batch.</summary>
-    private readonly struct Readings(ReadingBatch batch) : SensorReadingJson.IElementReader
+    private readonly struct Readings(ReadingBatch batch, ReadingContext? given) : SensorReadingJson.IElementReader
     {
-        public void Read(ref Utf8JsonReader reader, int index, ref RequestErrors? errors) => ReadReading(ref reader, index, batch, ref errors);
+        public void Read(ref Utf8JsonReader reader, int index, ref RequestErrors? errors) => ReadReading(ref reader, index, batch, given, ref errors);
     }
 
-    private static void ReadReading(ref Utf8JsonReader reader, int? index, ReadingBatch batch, ref RequestErrors? errors)
+    private static void ReadReading(ref Utf8JsonReader reader, int? index, ReadingBatch batch, ReadingContext? given, ref RequestErrors? errors)
     {
         var errorsBefore = errors?.Errors.Count ?? 0;
         var mark = batch.ValueMark;
@@ -116,7 +155,7 @@ internal static class ReadingJson
                 reader.Read();
                 if (!Twice(ref reader, ref seenContext, index, "context", ref errors))
                 {
-                    context = ReadContext(ref reader, index, ref errors);
+                    context = ReadContext(ref reader, index, given, ref errors);
                 }
             }
             else if (reader.ValueTextEquals("values"u8))
@@ -137,7 +176,12 @@ internal static class ReadingJson
 
         if (!seenContext)
         {
-            Add(ref errors, index, "context", "context is required, with at least tool_id.");
+            if (given is null)
+            {
+                Add(ref errors, index, "context", "context is required, with at least tool_id.");
+            }
+
+            context = given;
         }
 
         if (!seenValues)
@@ -169,7 +213,7 @@ internal static class ReadingJson
         return true;
     }
 
-    private static ReadingContext? ReadContext(ref Utf8JsonReader reader, int? index, ref RequestErrors? errors)
+    private static ReadingContext? ReadContext(ref Utf8JsonReader reader, int? index, ReadingContext? given, ref RequestErrors? errors)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -218,6 +262,13 @@ internal static class ReadingJson
             {
                 bad = true;
             }
+        }
+
+        // The transport's chamber belongs to its tool: a reading naming another tool keeps its own context.
+        if (given is not null && (values[0] is null || values[0] == given.ToolId))
+        {
+            values[0] ??= given.ToolId;
+            values[1] ??= given.ChamberId;
         }
 
         if (values[0] is not { Length: > 0 })

@@ -107,6 +107,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         }
 
         var latency = time.GetElapsedTime(origin.Started);
+        origin.Receipt?.ExpectChunks(runs.Count);
         for (var i = 0; i < runs.Count; i++)
         {
             var answered = answers[i].Model ?? runs[i].Model;

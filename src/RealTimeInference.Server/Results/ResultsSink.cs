@@ -20,7 +20,7 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
     public void Publish(in ScoredBatch scored)
     {
         var batch = scored.Batch;
-        if (Rent(scored.Origin, batch.Count) is not { } chunk)
+        if (Rent(scored.Origin, batch.Count, run: null) is not { } chunk)
         {
             return;
         }
@@ -47,7 +47,9 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
     {
         var batch = scored.Batch;
         var rows = scored.Rows;
-        if (Rent(scored.Origin, rows.Length) is not { } chunk)
+        // A message's readings are scored by one model run or several: each run's rows are kept once
+        // under the message id and the run's first reading, the same on every delivery of the message.
+        if (Rent(scored.Origin, rows.Length, run: rows[0]) is not { } chunk)
         {
             return;
         }
@@ -76,8 +78,12 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
         queue.Enqueue(chunk);
     }
 
-    /// <summary>Room for <paramref name="rows"/> records; null, with the receipt resolved, when there is no store or no room.</summary>
-    private RecordChunk? Rent(in PredictionOrigin origin, int rows)
+    /// <summary>
+    /// Room for <paramref name="rows"/> records, kept once under the message id (with the <paramref name="run"/>'s
+    /// first reading, for a run of readings with context) when the origin holds a receipt; null, with the
+    /// receipt resolved, when there is no store or no room.
+    /// </summary>
+    private RecordChunk? Rent(in PredictionOrigin origin, int rows, int? run)
     {
         var receipt = origin.Receipt;
         if (!_enabled)
@@ -86,7 +92,7 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
             return null;
         }
 
-        var chunk = receipt is null ? queue.Rent(rows) : queue.Rent(rows, origin.RequestId, receipt);
+        var chunk = receipt is null ? queue.Rent(rows) : queue.Rent(rows, run is { } first ? $"{origin.RequestId}@{first}" : origin.RequestId, receipt);
         if (chunk is null)
         {
             receipt?.Resolve(false);

@@ -299,6 +299,32 @@ public sealed class ResultsWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReceiptOfSeveralChunks_SaysStoredOnceEveryChunkIs_AndNotStoredOnceOneIsNot()
+    {
+        var writer = Create(capacity: 10);
+        await writer.StartAsync(CancellationToken.None);
+        var stored = new StoreReceipt();
+        stored.ExpectChunks(3);
+        var cut = new StoreReceipt();
+        cut.ExpectChunks(2);
+
+        Assert.True(Offer(_queue!.Rent(4, "m-1@0", stored)));
+        Assert.True(Offer(_queue.Rent(4, "m-1@4", stored)));
+        await WaitWrittenAsync(8);
+        Assert.False(stored.Task.IsCompleted);
+        Assert.True(Offer(_queue.Rent(2, "m-1@8", stored)));
+        Assert.True(await stored.Task);
+
+        // One chunk in, the other finds no room: the caller resolves it not stored, as the results sink does.
+        Assert.True(Offer(_queue.Rent(3, "m-2@0", cut)));
+        await WaitWrittenAsync(13);
+        Assert.Null(_queue.Rent(11, "m-2@3", cut));
+        cut.Resolve(stored: false);
+        Assert.False(await cut.Task);
+        await writer.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public void MessageId_OnAChunkOfWaferVerdicts_IsRefused()
     {
         var wafers = new RecordChunk(new WaferRecord[1], 1, pooled: false);

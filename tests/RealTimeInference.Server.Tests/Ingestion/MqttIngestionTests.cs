@@ -22,6 +22,12 @@ public sealed class MqttServerFixture : ServerFixture, IAsyncLifetime
         new("Ingestion:Mqtt:ClientId", "rti-test-" + Guid.NewGuid().ToString("N")[..8]),
         new("Ingestion:RetryBackoff", "00:00:00.05"),
         new("Ingestion:MaxReconnectBackoff", "00:00:00.5"),
+        // Readings with context: chamber "lite" of the test tools is the lite model's, every other one the full model's.
+        new("Routing:Rules:0:Tool", "tool-*"),
+        new("Routing:Rules:0:Chamber", "lite"),
+        new("Routing:Rules:0:Model", "sensor-anomaly-lite"),
+        new("Routing:Rules:1:Tool", "tool-*"),
+        new("Routing:Rules:1:Model", "sensor-anomaly"),
     ];
 
     public Task InitializeAsync() => Broker.InitializeAsync();
@@ -134,13 +140,20 @@ public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture
         }
     }
 
-    private (long Rows, long Messages) Stored(string tool)
+    private (long Rows, long Messages) Stored(string tool) =>
+        Counts("count(*), count(DISTINCT request_id) FROM predictions WHERE source = 'mqtt' AND tool_id = $tool", tool);
+
+    /// <summary>The rows with context of <paramref name="tool"/>, and those of them the lite model scored in chamber "lite".</summary>
+    private (long Rows, long Lite) StoredWithContext(string tool) =>
+        Counts("count(*), count(*) FILTER (WHERE model = 'sensor-anomaly-lite' AND chamber_id = 'lite') FROM predictions WHERE source = 'mqtt' AND tool_id = $tool AND sensor_values IS NOT NULL", tool);
+
+    private (long, long) Counts(string select, string tool)
     {
         SqliteConnection.ClearAllPools();
         using var connection = new SqliteConnection($"Data Source={server.ResultsPath};Mode=ReadOnly");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*), count(DISTINCT request_id) FROM predictions WHERE source = 'mqtt' AND tool_id = $tool";
+        command.CommandText = "SELECT " + select;
         command.Parameters.AddWithValue("$tool", tool);
         using var reader = command.ExecuteReader();
         reader.Read();
@@ -166,6 +179,50 @@ public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture
         Assert.False(gateway.Predictions[$"{tool}-8"].GetProperty("is_anomaly").GetBoolean());
         await UntilAsync(() => Stored(tool).Rows == 100, "100 stored rows");
         Assert.Equal((100, 100), Stored(tool));
+    }
+
+    [Fact]
+    public async Task ReadingsWithContext_TakeTheTopicsToolAndChamber_AreRoutedPerReading_AndStoredOnceAcrossRedelivery()
+    {
+        _ = server.CreateClient();
+        await using var gateway = await Gateway.ConnectAsync(server.Broker.Port);
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..6];
+        const string Values = "\"values\":{\"temperature\":350.4,\"pressure\":1012.8,\"flow_rate\":99.9}";
+        // Two readings take chamber ch-2 from the topic, one names chamber "lite": two models score one message.
+        var body = $$"""[{{{Values}}},{"context":{"chamber_id":"lite","recipe":"etch-7"},{{Values}}},{{{Values}}}]""";
+
+        await gateway.PublishAsync($"fab/{tool}/ch-2/readings", $"{tool}-ctx", body);
+        await UntilAsync(() => gateway.Predictions.ContainsKey($"{tool}-ctx"), "the prediction");
+        var answer = gateway.Predictions[$"{tool}-ctx"];
+        Assert.Equal(3, answer.GetProperty("count").GetInt32());
+        Assert.Equal(
+            ["sensor-anomaly", "sensor-anomaly-lite", "sensor-anomaly"],
+            answer.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("model").GetString()));
+        await UntilAsync(() => StoredWithContext(tool).Rows == 3, "3 stored rows");
+        Assert.Equal((3, 1), StoredWithContext(tool));
+
+        // Delivered again (the same message id): answered again, each model's rows kept once.
+        gateway.Predictions.TryRemove($"{tool}-ctx", out _);
+        await gateway.PublishAsync($"fab/{tool}/ch-2/readings", $"{tool}-ctx", body);
+        await gateway.PublishAsync($"fab/{tool}/ch-2/readings", $"{tool}-after", $$"""{{{Values}}}""");
+        await UntilAsync(() => gateway.Predictions.ContainsKey($"{tool}-ctx") && StoredWithContext(tool).Rows == 4, "the second answer and the next message's row");
+        Assert.Equal((4, 1), StoredWithContext(tool));
+    }
+
+    [Fact]
+    public async Task ReadingsWithContext_ThatNoRuleRoutes_OrMissASensor_AreAnsweredOnTheErrorsTopic()
+    {
+        _ = server.CreateClient();
+        await using var gateway = await Gateway.ConnectAsync(server.Broker.Port);
+        var unrouted = "other-" + Guid.NewGuid().ToString("N")[..6];
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..6];
+
+        await gateway.PublishAsync($"fab/{unrouted}/ch-1/readings", "unrouted", """{"values":{"temperature":350,"pressure":1013,"flow_rate":100}}""");
+        await gateway.PublishAsync($"fab/{tool}/ch-1/readings", "short", """{"values":{"temperature":350,"pressure":1013}}""");
+
+        await UntilAsync(() => gateway.Errors.Count(e => e.Topic.Contains(unrouted, StringComparison.Ordinal) || e.Topic.Contains(tool, StringComparison.Ordinal)) == 2, "2 errors");
+        Assert.Contains(gateway.Errors, e => e.Topic == $"fab/{unrouted}/ch-1/errors" && e.Error.Contains($"tool_id={unrouted}, chamber_id=ch-1", StringComparison.Ordinal));
+        Assert.Contains(gateway.Errors, e => e.Topic == $"fab/{tool}/ch-1/errors" && e.Error.StartsWith("values.flow_rate:", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -115,15 +115,18 @@ public sealed class RabbitMqIngestionTests(RabbitMqServerFixture server) : IClas
     private static string Reading(double temperature = 350, string tool = "tool-07", string sensor = "chamber-temp") =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""{"temperature":{{temperature}},"pressure":1013,"flow_rate":100,"tool_id":"{{tool}}","sensor_id":"{{sensor}}"}""");
 
-    private long StoredRows(string messageIdPrefix)
+    private long StoredRows(string messageIdPrefix) => (long)Stored("count(*)", messageIdPrefix)!;
+
+    /// <summary>One value over the rows stored from the messages whose ids start with <paramref name="messageIdPrefix"/>.</summary>
+    private object? Stored(string select, string messageIdPrefix)
     {
         SqliteConnection.ClearAllPools();
         using var connection = new SqliteConnection($"Data Source={server.ResultsPath};Mode=ReadOnly");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM predictions WHERE source = 'rabbitmq' AND request_id LIKE $prefix";
+        command.CommandText = $"SELECT {select} FROM predictions WHERE source = 'rabbitmq' AND request_id LIKE $prefix";
         command.Parameters.AddWithValue("$prefix", messageIdPrefix + "%");
-        return (long)command.ExecuteScalar()!;
+        return command.ExecuteScalar();
     }
 
     [Fact]
@@ -149,6 +152,32 @@ public sealed class RabbitMqIngestionTests(RabbitMqServerFixture server) : IClas
         Assert.Equal(100, client.Results[$"{run}-batch"].GetProperty("count").GetInt32());
         await client.UntilAsync(() => StoredRows(run) >= 300, "300 stored rows");
         Assert.Equal(300, StoredRows(run));
+    }
+
+    [Fact]
+    public async Task ReadingsWithContext_AreRouted_StoredWithTheirContext_AndAFaultyOneIsDeadLettered()
+    {
+        _ = server.CreateClient();
+        await using var client = await Client.ConnectAsync(server.Broker.Uri);
+        var run = Guid.NewGuid().ToString("N")[..8];
+        const string Reading = """{"context":{"tool_id":"etch-04","chamber_id":"B","recipe":"poly-etch","step":"main","lot_id":"L1","wafer_id":"W7"},"values":{"temperature":350,"pressure":1013,"flow_rate":100}}""";
+
+        await client.PublishAsync($"{run}-one", Reading);
+        await client.PublishAsync($"{run}-many", $"[{Reading},{Reading.Replace("350", "420", StringComparison.Ordinal)}]");
+        await client.PublishAsync($"{run}-extra", Reading.Replace("\"flow_rate\":100", "\"flow_rate\":100,\"he_flow\":12", StringComparison.Ordinal));
+
+        await client.UntilAsync(
+            () => client.Results.ContainsKey($"{run}-one") && client.Results.ContainsKey($"{run}-many") && client.DeadLetters.Any(d => d.MessageId == $"{run}-extra"),
+            "2 results and a dead letter");
+        var one = client.Results[$"{run}-one"];
+        Assert.Equal("B", one.GetProperty("context").GetProperty("chamber_id").GetString());
+        Assert.Equal("sensor-anomaly", one.GetProperty("model").GetString());
+        Assert.Equal([1], client.Results[$"{run}-many"].GetProperty("anomalies").EnumerateArray().Select(a => a.GetInt32()));
+        Assert.StartsWith("values.he_flow:", client.DeadLetters.First(d => d.MessageId == $"{run}-extra").Error, StringComparison.Ordinal);
+        await client.UntilAsync(() => StoredRows(run) >= 3, "3 stored rows");
+        Assert.Equal(3, StoredRows(run));
+
+        Assert.Equal("etch-04/B/poly-etch/main/L1/W7", Stored("DISTINCT tool_id || '/' || chamber_id || '/' || recipe || '/' || step || '/' || lot_id || '/' || wafer_id", run));
     }
 
     [Fact]
