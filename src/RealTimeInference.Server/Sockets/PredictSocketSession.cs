@@ -6,19 +6,25 @@ using System.Threading.Channels;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Predictions;
+using RealTimeInference.Server.Readings;
 using RealTimeInference.Server.Transport;
 
 namespace RealTimeInference.Server.Sockets;
 
+/// <summary>What a <c>/ws/readings</c> connection scores readings with context by, and how many a message may hold.</summary>
+internal sealed record SocketReadings(ReadingScoring Scoring, int MaxReadings);
+
 /// <summary>
-/// One <c>/ws/predict</c> connection. The receive loop parses each message and hands it to the
-/// model's batcher at once; a bounded channel carries the pending answers, in order, to the send
-/// loop. When <see cref="SocketOptions.MaxInFlightPerConnection"/> answers are pending the
-/// receive loop stops reading, so a fast client is held back by TCP instead of buffered.
+/// One <c>/ws/predict</c> connection (the seed's readings, JSON or binary frames) or <c>/ws/readings</c>
+/// connection (readings with context, JSON, routed as <c>/readings</c> routes them). The receive loop parses
+/// each message and hands it to the models' batchers at once; a bounded channel carries the pending
+/// answers, in order, to the send loop. When <see cref="SocketOptions.MaxInFlightPerConnection"/> answers
+/// are pending the receive loop stops reading, so a fast client is held back by TCP instead of buffered.
 /// </summary>
 internal sealed class PredictSocketSession(
     WebSocket socket,
     SensorScoring scoring,
+    SocketReadings? readings,
     RequestMetrics metrics,
     SocketOptions options,
     PredictionOptions predictions,
@@ -31,8 +37,11 @@ internal sealed class PredictSocketSession(
 {
     public const string Endpoint = "/ws/predict";
 
+    public const string ReadingsEndpoint = "/ws/readings";
+
     private const int InitialBufferBytes = 16 * 1024;
 
+    private readonly string _endpoint = readings is null ? Endpoint : ReadingsEndpoint;
     private readonly ArrayBufferWriter<byte> _reply = new(4096);
     private long _messages;
     private Utf8JsonWriter? _json;
@@ -119,6 +128,7 @@ internal sealed class PredictSocketSession(
                 // Each message counts against the client's rate, as an HTTP request does.
                 var item = rateLimit() is { } retryAfter ? Pending.RateLimited(retryAfter, time.GetTimestamp())
                     : received.MessageType == WebSocketMessageType.Binary ? StartBinary(buffer.AsSpan(0, length))
+                    : readings is not null ? StartReadings(new ReadOnlySequence<byte>(buffer, 0, length), readings)
                     : StartJson(new ReadOnlySequence<byte>(buffer, 0, length));
                 await pending.WriteAsync(item, cancellationToken).ConfigureAwait(false);
             }
@@ -160,9 +170,30 @@ internal sealed class PredictSocketSession(
         return Start(array ? PendingKind.Array : PendingKind.Single, batch, errors, started);
     }
 
+    /// <summary>Readings with context: parsed before the buffer is reused, then routed and scored.</summary>
+    private Pending StartReadings(ReadOnlySequence<byte> body, SocketReadings socketReadings)
+    {
+        var started = time.GetTimestamp();
+        var batch = new ReadingBatch(ReadingJson.CapacityFor(body.Length, Math.Min(socketReadings.MaxReadings, 1024)), time.GetUtcNow());
+        if (ReadingJson.Parse(body, batch, socketReadings.MaxReadings, out var isArray) is { } errors)
+        {
+            batch.Dispose();
+            return new Pending(PendingKind.Single, null, default, errors, started);
+        }
+
+        var deadline = Deadline.For(latencyClass, started, time) with { Client = client };
+        var origin = new PredictionOrigin(PredictionSource.WebSocket, $"{socketId}:{++_messages}", started);
+        return new Pending(isArray ? PendingKind.Array : PendingKind.Single, batch, socketReadings.Scoring.ScoreAsync(batch, isArray, deadline, origin, CancellationToken.None), started);
+    }
+
     private Pending StartBinary(ReadOnlySpan<byte> message)
     {
         var started = time.GetTimestamp();
+        if (readings is not null)
+        {
+            return Start(PendingKind.Binary, null, RequestErrors.One("$", $"Binary frames are {Endpoint}'s; send readings with context here as JSON text."), started);
+        }
+
         if (BinaryFrame.ReadHeader(message, predictions.MaxBatchReadings, out var rows) is { } badHeader)
         {
             return Start(PendingKind.Binary, null, badHeader, started);
@@ -232,20 +263,26 @@ internal sealed class PredictSocketSession(
     {
         if (item.Kind == PendingKind.RateLimited)
         {
-            metrics.RecordRequest(Endpoint, latencyClass, Outcome.RateLimited, time.GetElapsedTime(item.Started));
+            metrics.RecordRequest(_endpoint, latencyClass, Outcome.RateLimited, time.GetElapsedTime(item.Started));
             await SendJsonAsync(SocketError.RateLimited(item.RetryAfter, time.GetUtcNow()), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (item.Errors is { } errors)
         {
-            metrics.RecordRequest(Endpoint, latencyClass, errors.Outcome, time.GetElapsedTime(item.Started));
+            metrics.RecordRequest(_endpoint, latencyClass, errors.Outcome, time.GetElapsedTime(item.Started));
             await SendJsonAsync(SocketError.For(errors, time.GetUtcNow()), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
             return;
         }
 
+        if (item.Readings is { } readingBatch)
+        {
+            await AnswerReadingsAsync(item, readingBatch, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var score = await item.ScoreAsync().ConfigureAwait(false);
-        metrics.RecordRequest(Endpoint, latencyClass, score.Outcome, time.GetElapsedTime(item.Started));
+        metrics.RecordRequest(_endpoint, latencyClass, score.Outcome, time.GetElapsedTime(item.Started));
         if (!score.IsOk)
         {
             var error = SocketError.For(
@@ -291,6 +328,34 @@ internal sealed class PredictSocketSession(
         }
     }
 
+    private async ValueTask AnswerReadingsAsync(Pending item, ReadingBatch batch, CancellationToken cancellationToken)
+    {
+        var score = await item.ScoreReadingsAsync().ConfigureAwait(false);
+        var latency = time.GetElapsedTime(item.Started);
+        metrics.RecordRequest(_endpoint, latencyClass, score.Outcome, latency);
+        if (score.Errors is { } errors)
+        {
+            await SendJsonAsync(SocketError.For(errors, time.GetUtcNow()), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+        }
+        else if (!score.IsOk)
+        {
+            var error = SocketError.For(
+                score.Outcome,
+                score.Outcome.Detail(score.Model ?? "", score.Result.Error),
+                time.GetUtcNow(),
+                retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(score.Result.RetryAfter, predictions.RetryAfterSeconds));
+            await SendJsonAsync(error, TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+        }
+        else if (item.Kind == PendingKind.Array)
+        {
+            await SendJsonAsync(ReadingAnswers.Many(batch, latency.TotalMilliseconds), ReadingJsonContext.Default.ReadingsResponse, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await SendJsonAsync(ReadingAnswers.One(batch, latency.TotalMilliseconds), ReadingJsonContext.Default.ReadingResponse, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private ValueTask SendJsonAsync<T>(T value, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         _reply.ResetWrittenCount();
@@ -322,7 +387,12 @@ internal sealed class PredictSocketSession(
     private sealed class Pending(PendingKind kind, SensorBatch? batch, ValueTask<SensorScore> scoring, RequestErrors? errors, long started)
         : IAsyncDisposable
     {
+        private readonly ValueTask<ReadingScore> _readingScoring;
         private bool _awaited = errors is not null || batch is null;
+
+        /// <summary>Readings with context on their way, and the runs that score them.</summary>
+        public Pending(PendingKind kind, ReadingBatch readings, ValueTask<ReadingScore> scoring, long started)
+            : this(kind, null, default, null, started) => (Readings, _readingScoring, _awaited) = (readings, scoring, false);
 
         public static Pending TooBig { get; } = new(PendingKind.TooBig, null, default, null, 0);
 
@@ -338,6 +408,8 @@ internal sealed class PredictSocketSession(
 
         public SensorBatch? Batch { get; } = batch;
 
+        public ReadingBatch? Readings { get; }
+
         public RequestErrors? Errors { get; } = errors;
 
         public long Started { get; } = started;
@@ -349,16 +421,31 @@ internal sealed class PredictSocketSession(
             return scoring;
         }
 
+        /// <summary>The runs' outcome for readings with context; awaited once, here or on dispose.</summary>
+        public ValueTask<ReadingScore> ScoreReadingsAsync()
+        {
+            _awaited = true;
+            return _readingScoring;
+        }
+
         public async ValueTask DisposeAsync()
         {
             if (!_awaited)
             {
                 // The batcher may still be writing the scores of a run whose answer was never sent.
                 _awaited = true;
-                await scoring.ConfigureAwait(false);
+                if (Readings is null)
+                {
+                    await scoring.ConfigureAwait(false);
+                }
+                else
+                {
+                    await _readingScoring.ConfigureAwait(false);
+                }
             }
 
             Batch?.Dispose();
+            Readings?.Dispose();
         }
     }
 }

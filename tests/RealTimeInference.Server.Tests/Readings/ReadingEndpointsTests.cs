@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RealTimeInference.Results.Storage;
+using RealTimeInference.Server.Tests.Sockets;
 using RealTimeInference.Server.Tests.Streaming;
 
 namespace RealTimeInference.Server.Tests.Readings;
@@ -159,6 +160,32 @@ public sealed class ReadingEndpointsTests(ChamberModelsFixture server) : IClassF
         Assert.Equal(
             [.. results.Select((r, i) => (r, i)).Where(p => p.r.GetProperty("is_anomaly").GetBoolean()).Select(p => p.i)],
             answer.GetProperty("anomalies").EnumerateArray().Select(a => a.GetInt32()));
+    }
+
+    [Fact]
+    public async Task OverTheReadingsSocket_ReadingsAreRoutedAndAnsweredInOrder_AndFaultsNamedWithoutClosingIt()
+    {
+        using var socket = await server.Server.CreateWebSocketClient().ConnectAsync(new Uri(server.Server.BaseAddress, "ws/readings"), CancellationToken.None);
+
+        await socket.SendTextAsync(JsonSerializer.Serialize(Reading("etch-01", "B", Values(0.5f))));
+        await socket.SendTextAsync(JsonSerializer.Serialize(new[] { Reading("etch-01", "A", Values(0)), Reading("etch-01", "B", Values(1)) }));
+        await socket.SendTextAsync(JsonSerializer.Serialize(Reading("unknown-07", "A", Values(0))));
+        await socket.SendAsync(new byte[16], System.Net.WebSockets.WebSocketMessageType.Binary, true, CancellationToken.None);
+        await socket.SendTextAsync(JsonSerializer.Serialize(Reading("etch-01", "A", Values(0).Where(v => v.Key != "he_flow").ToDictionary())));
+
+        var one = await socket.ReceiveJsonAsync();
+        Assert.Equal("fdc-etch-01-B", one.GetProperty("model").GetString());
+        Assert.Equal(await InferAsync("fdc-etch-01-B", Values(0.5f)), one.GetProperty("prediction").GetSingle(), 1e-6f);
+        var many = await socket.ReceiveJsonAsync();
+        Assert.Equal(["fdc-etch-01-A", "fdc-etch-01-B"], many.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("model").GetString()));
+        var unrouted = await socket.ReceiveJsonAsync();
+        Assert.Equal("no_route", unrouted.GetProperty("error").GetString());
+        Assert.Contains("tool_id=unknown-07", unrouted.GetRawText(), StringComparison.Ordinal);
+        var binary = await socket.ReceiveJsonAsync();
+        Assert.Equal("invalid_message", binary.GetProperty("error").GetString());
+        Assert.Contains("/ws/predict", binary.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var missing = await socket.ReceiveJsonAsync();
+        Assert.Equal("values.he_flow", missing.GetProperty("field").GetString());
     }
 
     [Fact]
