@@ -1,4 +1,5 @@
 using System.Globalization;
+using RealTimeInference.Fab.Chambers;
 using RealTimeInference.Training;
 using RealTimeInference.Training.Data;
 using RealTimeInference.Training.Publishing;
@@ -24,6 +25,18 @@ foreach (var spec in SensorTrainers.All)
     var model = ModelTrainer.Train(spec, data, options.Seed);
     var folder = ModelPublisher.Publish(options.OutputDirectory, model, data, options.Seed);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder} ({model.Onnx.Length} bytes of ONNX)"));
+    trained.Add(model);
+}
+
+// Every chamber of the simulated cluster tools gets its own FDC model, as the default routing rule expects.
+var chambers = new ChamberSimulator(new ChamberSimulatorOptions { Tools = options.ChamberTools }).Chambers;
+for (var i = 0; i < chambers.Count; i++)
+{
+    var (tool, chamber, kind) = chambers[i];
+    var chamberData = SensorDataset.ForChamber(options.Seed, options.ChamberTools, i, options.ChamberRows, Math.Max(options.ChamberRows / 4, TrainingOptions.MinimumRows));
+    var model = ModelTrainer.Train(SensorTrainers.ForChamber(tool, chamber, kind), chamberData, options.Seed);
+    var folder = ModelPublisher.Publish(options.OutputDirectory, model, chamberData, options.Seed);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder} ({model.Onnx.Length} bytes of ONNX): {chamberData.Generator}"));
     trained.Add(model);
 }
 

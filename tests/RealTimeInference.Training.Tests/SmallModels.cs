@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Training.Data;
 using RealTimeInference.Training.Onnx;
 using RealTimeInference.Training.Trainers;
@@ -31,8 +32,8 @@ internal sealed class SmallModel
     {
         Spec = spec;
         Context = new MLContext(SmallModels.Seed);
-        Model = spec.CreatePipeline(Context, SmallModels.Seed).Fit(Context.Data.LoadFromEnumerable(train));
-        Onnx = OnnxExport.ToOnnx(Context, Model);
+        Model = spec.CreatePipeline(Context, SmallModels.Seed).Fit(SensorRow.Load(Context, train));
+        Onnx = OnnxExport.ToOnnx(Context, Model, SensorFeatures.Count);
     }
 
     public ModelSpec Spec { get; }

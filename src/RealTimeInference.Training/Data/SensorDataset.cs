@@ -1,4 +1,5 @@
 using System.Globalization;
+using RealTimeInference.Fab.Chambers;
 using RealTimeInference.Fab.Sensors;
 
 namespace RealTimeInference.Training.Data;
@@ -7,15 +8,24 @@ namespace RealTimeInference.Training.Data;
 /// Train, validation and held-out test rows from three independent simulator streams, each with
 /// its own seed derived from the run's seed, so no reading (or anomaly episode) is shared between sets.
 /// </summary>
+/// <param name="Train">Rows to fit on.</param>
+/// <param name="Validation">Rows the threshold is chosen on.</param>
+/// <param name="Test">Held-out rows the metrics are measured on.</param>
+/// <param name="Generator">How the rows were made, for the model's provenance.</param>
+/// <param name="Features">The sensors in each row's order: the model's input features.</param>
 internal sealed record SensorDataset(
     IReadOnlyList<SensorRow> Train,
     IReadOnlyList<SensorRow> Validation,
     IReadOnlyList<SensorRow> Test,
-    string Generator)
+    string Generator,
+    IReadOnlyList<string> Features)
 {
     public const int Tools = 20;
     public const int SensorsPerTool = 4;
     public const double AnomalyRate = 0.03;
+
+    /// <summary>Chance per tick that a healthy chamber starts a fault in the training streams: more faults to learn from than the live default.</summary>
+    public const double ChamberFaultRate = 0.01;
 
     public static SensorDataset Create(int seed, int trainRows, int validationRows, int testRows)
     {
@@ -27,7 +37,28 @@ internal sealed record SensorDataset(
             $"SensorSimulator: {Tools} tools x {SensorsPerTool} sensors, anomaly_rate {AnomalyRate} (episode start chance per reading); " +
             $"stream seeds train {StreamSeed(seed, 0)}, validation {StreamSeed(seed, 1)}, test {StreamSeed(seed, 2)}; " +
             $"labelled anomalous: train {PositiveRate(train):P1}, test {PositiveRate(test):P1}");
-        return new SensorDataset(train, validation, test, generator);
+        return new SensorDataset(train, validation, test, generator, SensorFeatures.Names);
+    }
+
+    /// <summary>
+    /// One chamber's rows (the chamber at <paramref name="chamber"/> of <see cref="ChamberSimulator.Chambers"/>
+    /// with <paramref name="tools"/> tools), from three chamber simulator streams: what its own FDC model learns.
+    /// </summary>
+    public static SensorDataset ForChamber(int seed, int tools, int chamber, int trainRows, int heldOutRows)
+    {
+        SensorRow[] Stream(int stream, int rows) =>
+            [.. new ChamberSimulator(new ChamberSimulatorOptions { Tools = tools, FaultRate = ChamberFaultRate, Seed = StreamSeed(seed, stream) })
+                .Generate(chamber, rows).Select(SensorRow.From)];
+
+        var (train, validation, test) = (Stream(0, trainRows), Stream(1, heldOutRows), Stream(2, heldOutRows));
+        var (tool, chamberId, kind) = new ChamberSimulator(new ChamberSimulatorOptions { Tools = tools }).Chambers[chamber];
+        var generator = string.Create(
+            CultureInfo.InvariantCulture,
+            $"ChamberSimulator: {tool} chamber {chamberId} ({kind.Name}, recipe {kind.Recipe}: {string.Join(", ", kind.Steps.Select(s => s.Name))}; " +
+            $"faults {string.Join(", ", kind.Faults.Select(f => f.Name))}), fault_rate {ChamberFaultRate} (start chance per tick); " +
+            $"stream seeds train {StreamSeed(seed, 0)}, validation {StreamSeed(seed, 1)}, test {StreamSeed(seed, 2)}; " +
+            $"labelled faulty: train {PositiveRate(train):P1}, test {PositiveRate(test):P1}");
+        return new SensorDataset(train, validation, test, generator, kind.Sensors);
     }
 
     /// <summary>Rows of one simulator stream, tick after tick, all channels of a tick together.</summary>

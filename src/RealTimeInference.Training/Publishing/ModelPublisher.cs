@@ -1,4 +1,3 @@
-using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Training.Data;
 using RealTimeInference.Training.Trainers;
@@ -18,7 +17,7 @@ internal static class ModelPublisher
         model.Spec.Description +
             " Threshold: maximizes F1 on a separate validation stream." +
             " Metrics: ONNX Runtime scores of the held-out test stream at that threshold (a score at or above the threshold is anomalous).",
-        new ModelInput(model.InputName, SensorFeatures.Names),
+        new ModelInput(model.InputName, data.Features),
         new ModelOutput(model.OutputName, "probability"),
         model.Threshold,
         new BatchingSettings(MaxBatchSize: 256, MaxQueueDelayMs: 0, QueueCapacity: 8192, Admission: "shed-oldest"),

@@ -30,9 +30,9 @@ internal static class ModelTrainer
     {
         var ml = new MLContext(seed);
         var stopwatch = Stopwatch.StartNew();
-        var model = spec.CreatePipeline(ml, seed).Fit(ml.Data.LoadFromEnumerable(data.Train));
+        var model = spec.CreatePipeline(ml, seed).Fit(SensorRow.Load(ml, data.Train));
         var trainingTime = stopwatch.Elapsed;
-        var onnx = OnnxExport.ToOnnx(ml, model);
+        var onnx = OnnxExport.ToOnnx(ml, model, data.Features.Count);
 
         using var scorer = new OnnxScorer(onnx);
         var validationScores = scorer.Score(Features(data.Validation));
@@ -48,7 +48,7 @@ internal static class ModelTrainer
 
     /// <summary>The calibrated probability ML.NET itself gives each row.</summary>
     public static float[] ScoreWithMlNet(MLContext ml, ITransformer model, IReadOnlyList<SensorRow> rows) =>
-        [.. model.Transform(ml.Data.LoadFromEnumerable(rows)).GetColumn<float>(SensorTrainers.ProbabilityColumn)];
+        [.. model.Transform(SensorRow.Load(ml, rows)).GetColumn<float>(SensorTrainers.ProbabilityColumn)];
 
     private static float[][] Features(IReadOnlyList<SensorRow> rows) => [.. rows.Select(row => row.Features)];
 

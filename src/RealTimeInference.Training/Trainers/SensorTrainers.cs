@@ -1,3 +1,4 @@
+using RealTimeInference.Fab.Chambers;
 using Microsoft.ML;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.FastTree;
@@ -56,4 +57,17 @@ internal static class SensorTrainers
             })));
 
     public static IReadOnlyList<ModelSpec> All { get; } = [GradientBoostedTrees, Linear];
+
+    /// <summary>
+    /// The FDC model of one chamber, <c>fdc-&lt;tool&gt;-&lt;chamber&gt;</c> (the name the default routing
+    /// rule's template gives its readings): the trees, over the chamber's own sensors, trained on its own readings.
+    /// </summary>
+    public static ModelSpec ForChamber(string toolId, string chamberId, ChamberKind kind) => GradientBoostedTrees with
+    {
+        Name = $"fdc-{toolId}-{chamberId}",
+        Description =
+            $"Fault detection for chamber {chamberId} of {toolId} ({kind.Name}, recipe {kind.Recipe}): gradient-boosted trees over its {kind.Sensors.Count} sensors, " +
+            $"Platt-calibrated probability that the chamber has a fault ({string.Join(", ", kind.Faults.Select(f => f.Name))}), trained on this chamber's own readings.",
+        Fallback = null,
+    };
 }

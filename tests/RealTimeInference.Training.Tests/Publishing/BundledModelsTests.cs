@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using RealTimeInference.Fab.Chambers;
 using RealTimeInference.Fab.Sensors;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Training.Trainers;
@@ -45,6 +46,27 @@ public sealed class BundledModelsTests
         Assert.Equal([-1, manifest.Input!.Features.Count], input.Dimensions);
         Assert.Contains(manifest.Output!.Name, session.OutputMetadata.Keys);
         Assert.Equal([-1, 1], session.OutputMetadata[manifest.Output!.Name].Dimensions);
+    }
+
+    /// <summary>Every chamber of the server's default simulator has its FDC model, over that chamber's own sensors.</summary>
+    [Fact]
+    public void EveryDefaultSimulatorChamber_HasItsOwnFdcModel_OverItsOwnSensors_ThatAnswersAsItsManifestSays()
+    {
+        var chambers = new ChamberSimulator(new ChamberSimulatorOptions { Tools = TrainingOptions.DefaultChamberTools }).Chambers;
+
+        Assert.Equal(6, chambers.Count);
+        foreach (var (tool, chamber, kind) in chambers)
+        {
+            var name = $"fdc-{tool}-{chamber}";
+            var manifest = ModelManifest.Load(Path.Combine(ModelsRoot, name, ModelManifest.FileName));
+            Assert.Empty(manifest.Validate());
+            Assert.Equal(name, manifest.Name);
+            Assert.Equal(kind.Sensors, manifest.Input!.Features);
+            Assert.Contains($"chamber {chamber} of {tool}", manifest.Description, StringComparison.Ordinal);
+            Assert.True(manifest.Metrics["auc"] > 0.9, $"{name} AUC {manifest.Metrics["auc"]}");
+            using var session = new InferenceSession(Path.Combine(ModelsRoot, name, "1", "model.onnx"));
+            Assert.Equal([-1, kind.Sensors.Count], session.InputMetadata[manifest.Input.Name].Dimensions);
+        }
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using RealTimeInference.Fab.Chambers;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Training.Data;
 using RealTimeInference.Training.Publishing;
@@ -32,6 +33,24 @@ public sealed class ModelPublisherTests : IDisposable
             Assert.Equal(manifest.Input!.Name, Assert.Single(session.InputMetadata.Keys));
             Assert.Equal(manifest.Output!.Name, Assert.Single(session.OutputMetadata.Keys));
         }
+    }
+
+    [Fact]
+    public void AChambersModel_IsTrainedOnItsOwnReadings_OverItsSensors_AndScoresThemAsMlNetDoes()
+    {
+        var data = SensorDataset.ForChamber(seed: 3, tools: 1, chamber: 2, trainRows: 4_000, heldOutRows: 1_000);
+        var model = ModelTrainer.Train(SensorTrainers.ForChamber("etch-01", "C", ChamberKind.Strip), data, seed: 3);
+        var folder = ModelPublisher.Publish(_root, model, data, seed: 3);
+
+        var manifest = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
+        Assert.Equal("fdc-etch-01-C", manifest.Name);
+        Assert.Equal(ChamberKind.Strip.Sensors, manifest.Input!.Features);
+        Assert.Null(manifest.Fallback);
+        Assert.Contains("etch-01 chamber C (strip", manifest.Provenance!.Generator, StringComparison.Ordinal);
+        Assert.True(model.ParityMaxAbsDiff <= 1e-5, $"parity {model.ParityMaxAbsDiff}");
+        Assert.True(model.Test.Auc > 0.8, $"AUC {model.Test.Auc}");
+        using var session = new InferenceSession(Path.Combine(folder, "1", ModelPublisher.OnnxFileName));
+        Assert.Equal([-1, 12], session.InputMetadata[manifest.Input.Name].Dimensions);
     }
 
     public void Dispose()
