@@ -45,6 +45,9 @@ public static class LogEvents
     public const int SimulatorStarted = 4100;
     public const int SimulatorTickSkipped = 4101;
     public const int ProcessStarted = 4110;
+    public const int ChamberSimulatorStarted = 4120;
+    public const int ChamberSimulatorFault = 4121;
+    public const int ChamberSimulatorTickSkipped = 4122;
 
     // 4200-4299 the process optimizer.
     public const int OptimizerCycleFault = 4200;

@@ -23,7 +23,7 @@ public sealed record ChamberReading(
     string WaferId,
     IReadOnlyList<string> Sensors,
     float[] Values,
-    string? Fault,
+    ChamberFault? Fault,
     int Episode,
     bool FaultStarts)
 {
@@ -132,7 +132,7 @@ public sealed class ChamberSimulator
 
         var reading = new ChamberReading(
             timestamp, chamber.ToolId, chamber.ChamberId, kind.Recipe, step.Name, $"{chamber.ToolId}{chamber.ChamberId}-{chamber.Lot:D4}", $"W{chamber.Wafer + 1:D2}",
-            kind.Sensors, values, fault?.Name, episode, starts);
+            kind.Sensors, values, fault, episode, starts);
         chamber.Advance(_options.WafersPerLot);
         return reading;
     }

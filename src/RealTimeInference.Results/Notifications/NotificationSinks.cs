@@ -23,7 +23,9 @@ internal static class AlertText
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     public static string Summary(AlertView alert) =>
-        $"{(alert.SensorId is null ? $"{alert.Sensors.Count} sensors of" : $"Sensor {alert.SensorId} of")} {alert.ToolId ?? "an unnamed tool"}: anomalies ({alert.Model}, max score {alert.MaxScore.ToString("0.###", CultureInfo.InvariantCulture)})";
+        $"{(alert.SensorId is null ? $"{alert.Sensors.Count} sensors of" : $"Sensor {alert.SensorId} of")} {alert.ToolId ?? "an unnamed tool"}" +
+        $"{(alert.ChamberId is null ? "" : $" chamber {alert.ChamberId}")}: {(alert.Kind == "anomaly" ? "anomalies" : alert.Kind)} " +
+        $"({string.Join(", ", alert.Rules.DefaultIfEmpty(alert.Model))}, max score {alert.MaxScore.ToString("0.###", CultureInfo.InvariantCulture)})";
 
     public static Uri Link(Uri publicUrl, AlertView alert) => new(publicUrl, $"alerts/{alert.Id}");
 }
@@ -51,8 +53,11 @@ internal sealed class WebhookSink(string name, WebhookOptions options, Uri publi
                 notification.Event.Kind,
                 alert.Severity.Name(),
                 alert.ToolId,
+                alert.ChamberId,
+                alert.Kind,
                 alert.SensorId,
                 alert.Sensors,
+                alert.Rules,
                 alert.Model,
                 alert.MaxScore,
                 AlertText.Time(alert.StartedAt),
@@ -94,6 +99,8 @@ internal sealed class AlertmanagerSink(Uri url, Uri publicUrl, HttpClient http) 
                 ["alertname"] = AlertName,
                 ["alert_id"] = alert.Id.ToString(CultureInfo.InvariantCulture),
                 ["tool_id"] = alert.ToolId ?? "",
+                ["chamber_id"] = alert.ChamberId ?? "",
+                ["kind"] = alert.Kind,
                 ["sensor_id"] = alert.SensorId ?? "",
                 ["model"] = alert.Model,
                 ["severity"] = alert.Severity.Name(),
@@ -119,8 +126,11 @@ internal sealed record WebhookBody(
     string Event,
     string Severity,
     string? ToolId,
+    string? ChamberId,
+    string Kind,
     string? SensorId,
     IReadOnlyList<string?> Sensors,
+    IReadOnlyList<string> Rules,
     string Model,
     float Score,
     string StartedAt,

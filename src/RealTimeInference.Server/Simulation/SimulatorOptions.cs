@@ -15,9 +15,15 @@ public sealed class SimulatorOptions
     public double RateHz { get; set; } = 1;
 
     /// <summary>Chance per reading that a channel starts an anomaly episode.</summary>
-    public double AnomalyRate { get; set; } = 0.02;
+    public double AnomalyRate { get; set; } = 0.001;
 
     public int Seed { get; set; } = 42;
+
+    /// <summary>Cluster tools of the chamber simulator (<c>etch-01</c>, ...: two etch chambers and a strip chamber each, readings with context); 0 turns it off.</summary>
+    public int ChamberTools { get; set; } = 2;
+
+    /// <summary>Chance per tick that a healthy chamber starts a fault.</summary>
+    public double FaultRate { get; set; } = 1.0 / 300;
 
     /// <summary>Time between two lots of each simulated tool's process (each lot's yield is measured two lots later).</summary>
     public TimeSpan LotInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -29,14 +29,19 @@ function chartFor(canvas, yOptions, scales = {}) {
   });
 }
 
-function toolFor(id) {
-  let tool = tools.get(id);
+// One panel per seed tool, and one per chamber of a tool that sends readings with context.
+function toolFor(id, chamber, caption) {
+  const key = chamber ? `${id}/${chamber}` : id;
+  let tool = tools.get(key);
   if (tool) return tool;
   const node = document.getElementById('tool-template').content.firstElementChild.cloneNode(true);
   node.dataset.tool = id;
-  node.querySelector('.tool-name').textContent = id;
-  // Keep tools in name order.
-  const after = [...document.getElementById('tools').children].find(el => el.dataset.tool > id);
+  node.dataset.chamber = chamber ?? '';
+  node.dataset.key = key;
+  node.querySelector('.tool-name').textContent = chamber ? `${id} · chamber ${chamber}` : id;
+  node.querySelector('.readings').previousElementSibling.textContent = caption;
+  // Keep panels in name order.
+  const after = [...document.getElementById('tools').children].find(el => el.dataset.key > key);
   document.getElementById('tools').insertBefore(node, after ?? null);
   tool = {
     element: node,
@@ -45,8 +50,34 @@ function toolFor(id) {
     sensors: new Map(),
     updates: 0,
   };
-  tools.set(id, tool);
+  tools.set(key, tool);
+  offer('filter-tool', id);
+  if (chamber) offer('filter-chamber', chamber);
+  applyFilter(node);
   return tool;
+}
+
+// Filters by tool and chamber: panels, alerts and anomalies of other places are hidden.
+const filter = { tool: '', chamber: '' };
+
+function offer(selectId, value) {
+  const select = document.getElementById(selectId);
+  if ([...select.options].some(o => o.value === value)) return;
+  const option = new Option(value, value);
+  const after = [...select.options].slice(1).find(o => o.value > value);
+  select.insertBefore(option, after ?? null);
+}
+
+function applyFilter(element) {
+  element.hidden = (filter.tool !== '' && element.dataset.tool !== filter.tool)
+    || (filter.chamber !== '' && element.dataset.chamber !== filter.chamber);
+}
+
+function applyFilters() {
+  filter.tool = document.getElementById('filter-tool').value;
+  filter.chamber = document.getElementById('filter-chamber').value;
+  document.querySelectorAll('#tools > article, #alert-list > li, #anomaly-list > li').forEach(applyFilter);
+  renderAlerts();
 }
 
 function sensorFor(tool, id) {
@@ -77,10 +108,13 @@ function push(series, point) {
 function onPrediction(event) {
   const p = JSON.parse(event.data);
   const r = p.reading;
-  const tool = toolFor(r.tool_id ?? `(${p.source})`);
-  const sensor = sensorFor(tool, r.sensor_id ?? 'reading');
+  const context = p.context;
+  // A reading with context plots its first sensor; the seed's reading its temperature.
+  const [caption, value] = context ? Object.entries(p.values)[0] : ['temperature °C', r.temperature];
+  const tool = context ? toolFor(context.tool_id, context.chamber_id, caption) : toolFor(r.tool_id ?? `(${p.source})`, null, caption);
+  const sensor = sensorFor(tool, context ? p.model : (r.sensor_id ?? 'reading'));
   const x = sensor.x++;
-  push(sensor.temperature.data, { x, y: r.temperature });
+  push(sensor.temperature.data, { x, y: value });
   push(sensor.score.data, { x, y: p.prediction, anomaly: p.is_anomaly });
   counts.events++;
   if (p.is_anomaly) {
@@ -88,8 +122,13 @@ function onPrediction(event) {
     tool.element.classList.add('alerting');
     tool.alertUntil = Date.now() + 5000;
     const item = document.createElement('li');
-    item.textContent = `${r.timestamp}  ${r.tool_id ?? p.source} ${r.sensor_id ?? ''}  p=${p.prediction.toFixed(3)}  `
-      + `T=${r.temperature.toFixed(1)} P=${r.pressure.toFixed(1)} F=${r.flow_rate.toFixed(1)}`;
+    item.dataset.tool = tool.element.dataset.tool;
+    item.dataset.chamber = tool.element.dataset.chamber;
+    item.textContent = context
+      ? `${r.timestamp}  ${context.tool_id} ${context.chamber_id ?? ''} ${context.step ?? ''} ${context.lot_id ?? ''} ${context.wafer_id ?? ''}  p=${p.prediction.toFixed(3)}  ${p.model}`
+      : `${r.timestamp}  ${r.tool_id ?? p.source} ${r.sensor_id ?? ''}  p=${p.prediction.toFixed(3)}  `
+        + `T=${r.temperature.toFixed(1)} P=${r.pressure.toFixed(1)} F=${r.flow_rate.toFixed(1)}`;
+    applyFilter(item);
     const list = document.getElementById('anomaly-list');
     list.prepend(item);
     while (list.children.length > 50) list.lastChild.remove();
@@ -155,8 +194,13 @@ function renderAlerts() {
 
     item.dataset.state = alert.state;
     item.dataset.severity = alert.severity;
+    item.dataset.tool = alert.tool_id ?? '';
+    item.dataset.chamber = alert.chamber_id ?? '';
+    applyFilter(item);
+    const where = alert.chamber_id ? `${alert.tool_id} chamber ${alert.chamber_id}` : (alert.tool_id ?? '?');
     item.querySelector('.what').textContent =
-      `#${alert.id} ${alert.severity} · ${alert.tool_id ?? '?'} / ${alert.sensor_id ?? alert.sensors.join(', ')} · max ${alert.max_score.toFixed(3)} · ${alert.state}`;
+      `#${alert.id} ${alert.severity} ${alert.kind} · ${where} / ${alert.sensor_id ?? alert.sensors.join(', ')}`
+      + ` · ${alert.rules.join(', ')} · max ${alert.max_score.toFixed(3)} · ${alert.state}`;
     item.querySelector('.when').textContent = `since ${new Date(alert.started_at).toLocaleTimeString()}`;
     const ack = item.querySelector('button.ack');
     if (alert.state === 'firing' && !ack) {
@@ -174,7 +218,7 @@ function renderAlerts() {
     previous = item;
   }
 
-  document.getElementById('alert-count').textContent = openAlerts.size;
+  document.getElementById('alert-count').textContent = [...alertItems.values()].filter(item => !item.hidden).length;
 }
 
 async function acknowledge(id, button) {
@@ -368,6 +412,8 @@ async function applyRecommendation(id, button) {
   await pollOptimizer();
 }
 
+document.getElementById('filter-tool').onchange = applyFilters;
+document.getElementById('filter-chamber').onchange = applyFilters;
 connect();
 loadAlerts();
 pollMetrics();

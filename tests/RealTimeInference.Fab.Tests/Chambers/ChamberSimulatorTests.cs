@@ -58,7 +58,8 @@ public sealed class ChamberSimulatorTests
         foreach (var start in starts)
         {
             var episode = readings.Where(r => r.Episode == start.Episode).ToList();
-            var fault = (start.ChamberId == "C" ? ChamberKind.Strip : ChamberKind.Etch).Faults.Single(f => f.Name == start.Fault);
+            var fault = start.Fault!;
+            Assert.Contains(fault, (start.ChamberId == "C" ? ChamberKind.Strip : ChamberKind.Etch).Faults);
             Assert.InRange(episode.Count, 1, fault.Ticks);
             Assert.All(episode, r => Assert.Equal((start.ToolId, start.ChamberId, start.Fault), (r.ToolId, r.ChamberId, r.Fault)));
         }

@@ -21,8 +21,8 @@ public sealed class DashboardTests(DashboardFixture server) : IClassFixture<Dash
         var failures = PageChecks.Failures(page);
         await page.GotoAsync("/");
         await Assertions.Expect(page.Locator("#connection")).ToHaveTextAsync("live");
-        // One panel per simulated tool, each redrawn as its predictions arrive.
-        await Assertions.Expect(page.Locator("article.tool")).ToHaveCountAsync(3);
+        // One panel per simulated seed tool and per chamber of the simulated cluster tools (two, of three chambers each), each redrawn as its predictions arrive.
+        await Assertions.Expect(page.Locator("article.tool")).ToHaveCountAsync(3 + 6);
         var firstTool = page.Locator("article.tool[data-tool='tool-01']");
         await Assertions.Expect(firstTool).ToHaveAttributeAsync("data-updates", new System.Text.RegularExpressions.Regex("^([3-9]|\\d{2,})$"));
         var before = int.Parse((await firstTool.GetAttributeAsync("data-updates"))!, System.Globalization.CultureInfo.InvariantCulture);
@@ -36,6 +36,41 @@ public sealed class DashboardTests(DashboardFixture server) : IClassFixture<Dash
         var screenshot = BrowserFixture.ArtifactPath("dashboard.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         Assert.True(new FileInfo(screenshot).Length > 10_000);
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public async Task Dashboard_InChromium_FiltersByToolAndChamber_ThePanelsTheAlertsAndTheAnomalies()
+    {
+        var page = await server.NewPageAsync();
+        var failures = PageChecks.Failures(page);
+        await page.GotoAsync("/");
+        await Assertions.Expect(page.Locator("article.tool")).ToHaveCountAsync(3 + 6);
+        var chamber = page.Locator("article.tool[data-tool='etch-02'][data-chamber='C']");
+        await Assertions.Expect(chamber.Locator(".tool-name")).ToHaveTextAsync("etch-02 · chamber C");
+        // A chamber's panel plots its first sensor and its own model's scores.
+        await Assertions.Expect(chamber.Locator("figcaption").First).ToHaveTextAsync("microwave_power");
+        await Assertions.Expect(chamber).ToHaveAttributeAsync("data-updates", new System.Text.RegularExpressions.Regex("^([3-9]|\\d{2,})$"));
+
+        await page.Locator("#filter-tool").SelectOptionAsync("etch-02");
+        await Assertions.Expect(page.Locator("article.tool:visible")).ToHaveCountAsync(3);
+        await page.Locator("#filter-chamber").SelectOptionAsync("C");
+        await Assertions.Expect(page.Locator("article.tool:visible")).ToHaveCountAsync(1);
+        await Assertions.Expect(chamber).ToBeVisibleAsync();
+        // Alerts and anomalies of other places are hidden too: a seed tool's alert is not shown.
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        var tool = "tool-" + Guid.NewGuid().ToString("N")[..8];
+        var anomalies = Enumerable.Range(0, 3).Select(_ => new { tool_id = tool, sensor_id = "chamber-temp", temperature = 420.0, pressure = 1013.0, flow_rate = 100.0 }).ToArray();
+        Assert.True((await client.PostAsJsonAsync("predict-batch", anomalies)).IsSuccessStatusCode);
+        await Assertions.Expect(page.Locator("#alert-timeline li", new PageLocatorOptions { HasText = tool })).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#alert-list li", new PageLocatorOptions { HasText = tool })).ToBeHiddenAsync();
+        Assert.Equal(0, await page.Locator("#anomaly-list li:visible").Filter(new LocatorFilterOptions { HasNotText = "etch-02 C" }).CountAsync());
+
+        await page.Locator("#filter-tool").SelectOptionAsync("");
+        await page.Locator("#filter-chamber").SelectOptionAsync("");
+        await Assertions.Expect(page.Locator("#alert-list li", new PageLocatorOptions { HasText = tool })).ToBeVisibleAsync();
+        // The posted tool has its panel too, hidden until now.
+        await Assertions.Expect(page.Locator("article.tool:visible")).ToHaveCountAsync(3 + 6 + 1);
         Assert.Empty(failures);
     }
 

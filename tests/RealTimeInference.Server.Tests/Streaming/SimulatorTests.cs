@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
 
 namespace RealTimeInference.Server.Tests.Streaming;
 
@@ -40,6 +42,32 @@ public sealed class SimulatorTests(SimulatorFixture server) : IClassFixture<Simu
                 pressure: reading.GetProperty("pressure").GetSingle(),
                 flow: reading.GetProperty("flow_rate").GetSingle());
             Assert.Equal(same.GetProperty("prediction").GetSingle(), data.GetProperty("prediction").GetSingle());
+        }
+    }
+
+    [Fact]
+    public async Task ChamberSimulator_Readings_CarryTheirContext_AndAreScoredByTheirChambersOwnModel_AsReadingsDoes()
+    {
+        var client = server.CreateClient();
+        await using var stream = await EventStream.OpenAsync(client, "/stream-predictions?tool_id=etch-02&chamber_id=C");
+
+        for (var i = 0; i < 3; i++)
+        {
+            var (_, data) = await stream.NextPredictionAsync();
+            var context = data.GetProperty("context");
+            Assert.Equal("simulator", data.GetProperty("source").GetString());
+            Assert.Equal("fdc-etch-02-C", data.GetProperty("model").GetString());
+            Assert.Equal("resist-strip", context.GetProperty("recipe").GetString());
+            Assert.Contains(context.GetProperty("step").GetString(), new[] { "heat", "strip", "cool" });
+            Assert.Matches("^etch-02C-[0-9]{4}$", context.GetProperty("lot_id").GetString());
+            Assert.Matches("^W[0-2][0-9]$", context.GetProperty("wafer_id").GetString());
+            Assert.Equal(12, data.GetProperty("values").EnumerateObject().Count());
+
+            // POSTed to /readings, the same reading gets the same score from the same model.
+            var answer = await (await client.PostAsJsonAsync("/readings", new { context = JsonSerializer.Deserialize<Dictionary<string, string>>(context.GetRawText()), values = data.GetProperty("values") }))
+                .Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("fdc-etch-02-C", answer.GetProperty("model").GetString());
+            Assert.Equal(data.GetProperty("prediction").GetSingle(), answer.GetProperty("prediction").GetSingle());
         }
     }
 }
