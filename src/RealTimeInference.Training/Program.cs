@@ -28,16 +28,21 @@ foreach (var spec in SensorTrainers.All)
     trained.Add(model);
 }
 
-// Every chamber of the simulated cluster tools gets its own FDC model, as the default routing rule expects.
+// Every chamber of the simulated cluster tools gets its own FDC models, as the default routing rules expect:
+// one for its readings, one for its wafers' traces (--chamber-rows / 20 training wafers).
 var chambers = new ChamberSimulator(new ChamberSimulatorOptions { Tools = options.ChamberTools }).Chambers;
 for (var i = 0; i < chambers.Count; i++)
 {
     var (tool, chamber, kind) = chambers[i];
     var chamberData = SensorDataset.ForChamber(options.Seed, options.ChamberTools, i, options.ChamberRows, Math.Max(options.ChamberRows / 4, TrainingOptions.MinimumRows));
-    var model = ModelTrainer.Train(SensorTrainers.ForChamber(tool, chamber, kind), chamberData, options.Seed);
-    var folder = ModelPublisher.Publish(options.OutputDirectory, model, chamberData, options.Seed);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder} ({model.Onnx.Length} bytes of ONNX): {chamberData.Generator}"));
-    trained.Add(model);
+    var traceData = SensorDataset.ForChamberTraces(options.Seed, options.ChamberTools, i, options.ChamberRows / 20, Math.Max(options.ChamberRows / 80, 100));
+    foreach (var (spec, rows) in new[] { (SensorTrainers.ForChamber(tool, chamber, kind), chamberData), (SensorTrainers.ForChamberTraces(tool, chamber, kind), traceData) })
+    {
+        var model = ModelTrainer.Train(spec, rows, options.Seed);
+        var folder = ModelPublisher.Publish(options.OutputDirectory, model, rows, options.Seed);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder} ({model.Onnx.Length} bytes of ONNX): {rows.Generator}"));
+        trained.Add(model);
+    }
 }
 
 SummaryTable.Write(Console.Out, trained);

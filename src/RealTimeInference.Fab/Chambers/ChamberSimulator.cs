@@ -4,12 +4,11 @@ namespace RealTimeInference.Fab.Chambers;
 /// <param name="Timestamp">When it was taken.</param>
 /// <param name="ToolId">The cluster tool.</param>
 /// <param name="ChamberId">The chamber of the tool.</param>
-/// <param name="Recipe">The recipe the chamber runs.</param>
+/// <param name="Kind">The kind of chamber: its recipe and sensors.</param>
 /// <param name="Step">The recipe's step.</param>
 /// <param name="LotId">The lot of the wafer in the chamber.</param>
 /// <param name="WaferId">The wafer, <c>W01</c> to <c>W25</c>.</param>
-/// <param name="Sensors">The chamber's sensor names, in <paramref name="Values"/>' order.</param>
-/// <param name="Values">Each sensor's value.</param>
+/// <param name="Values">Each sensor's value, in the order of the kind's sensors.</param>
 /// <param name="Fault">The fault the chamber has (the label), or null when healthy.</param>
 /// <param name="Episode">The fault episode's number in this simulator (from 1), 0 when healthy.</param>
 /// <param name="FaultStarts">Whether this is the fault's first reading.</param>
@@ -17,17 +16,22 @@ public sealed record ChamberReading(
     DateTimeOffset Timestamp,
     string ToolId,
     string ChamberId,
-    string Recipe,
+    ChamberKind Kind,
     string Step,
     string LotId,
     string WaferId,
-    IReadOnlyList<string> Sensors,
     float[] Values,
     ChamberFault? Fault,
     int Episode,
     bool FaultStarts)
 {
     public bool IsFault => Fault is not null;
+
+    /// <summary>The recipe the chamber runs.</summary>
+    public string Recipe => Kind.Recipe;
+
+    /// <summary>The chamber's sensor names, in <see cref="Values"/>' order.</summary>
+    public IReadOnlyList<string> Sensors => Kind.Sensors;
 }
 
 /// <summary>
@@ -131,8 +135,8 @@ public sealed class ChamberSimulator
         }
 
         var reading = new ChamberReading(
-            timestamp, chamber.ToolId, chamber.ChamberId, kind.Recipe, step.Name, $"{chamber.ToolId}{chamber.ChamberId}-{chamber.Lot:D4}", $"W{chamber.Wafer + 1:D2}",
-            kind.Sensors, values, fault, episode, starts);
+            timestamp, chamber.ToolId, chamber.ChamberId, kind, step.Name, $"{chamber.ToolId}{chamber.ChamberId}-{chamber.Lot:D4}", $"W{chamber.Wafer + 1:D2}",
+            values, fault, episode, starts);
         chamber.Advance(_options.WafersPerLot);
         return reading;
     }

@@ -6,9 +6,10 @@ using RealTimeInference.Results.Storage;
 namespace RealTimeInference.Server.Readings;
 
 /// <summary>
-/// Picks the model for a reading's context from <see cref="RoutingOptions.Rules"/>, in order. The
-/// answer per (tool, chamber, recipe, step) is remembered, up to <see cref="MaxRemembered"/> of them,
-/// so the rules are matched once per context rather than once per reading.
+/// Picks the model for a reading's context from <see cref="RoutingOptions.Rules"/>, in order, and for a
+/// trace's from <see cref="RoutingOptions.Traces"/>, then those. The answer per (tool, chamber, recipe,
+/// step) of a reading is remembered, up to <see cref="MaxRemembered"/> of them, so the rules are matched
+/// once per context rather than once per reading.
 /// </summary>
 internal sealed class ContextRouter(IOptions<RoutingOptions> options)
 {
@@ -18,6 +19,7 @@ internal sealed class ContextRouter(IOptions<RoutingOptions> options)
     private static readonly string NoRoute = "";
 
     private readonly RouteRule[] _rules = [.. options.Value.Rules];
+    private readonly RouteRule[] _traces = [.. options.Value.Traces];
     private readonly ConcurrentDictionary<(string Tool, string? Chamber, string? Recipe, string? Step), string> _routes = new();
 
     /// <summary>The model that scores readings of <paramref name="context"/>; null when no rule matches it.</summary>
@@ -26,7 +28,7 @@ internal sealed class ContextRouter(IOptions<RoutingOptions> options)
         var key = (context.ToolId, context.ChamberId, context.Recipe, context.Step);
         if (!_routes.TryGetValue(key, out var model))
         {
-            model = Match(context) ?? NoRoute;
+            model = Match(_rules, context) ?? NoRoute;
             if (_routes.Count < MaxRemembered)
             {
                 _routes.TryAdd(key, model);
@@ -36,19 +38,25 @@ internal sealed class ContextRouter(IOptions<RoutingOptions> options)
         return ReferenceEquals(model, NoRoute) ? null : model;
     }
 
+    /// <summary>The model that scores a wafer's trace of <paramref name="context"/>: the first trace rule's, else the readings' rules'; null when none matches.</summary>
+    public string? RouteTrace(ReadingContext context) => Match(_traces, context) ?? Route(context);
+
     /// <summary>Every problem with the rules, each naming its field; empty when they are usable.</summary>
-    public static IEnumerable<string> Validate(RoutingOptions options)
+    public static IEnumerable<string> Validate(RoutingOptions options) =>
+        Validate(options.Rules, "Rules").Concat(Validate(options.Traces, "Traces"));
+
+    private static IEnumerable<string> Validate(List<RouteRule> rules, string section)
     {
-        for (var i = 0; i < options.Rules.Count; i++)
+        for (var i = 0; i < rules.Count; i++)
         {
-            var model = options.Rules[i].Model;
+            var model = rules[i].Model;
             if (string.IsNullOrWhiteSpace(model))
             {
-                yield return $"Routing:Rules:{i}:Model is required.";
+                yield return $"Routing:{section}:{i}:Model is required.";
             }
             else if (Placeholders(model).FirstOrDefault(p => !Fields.ContainsKey(p)) is { } unknown)
             {
-                yield return $"Routing:Rules:{i}:Model names {{{unknown}}}; a model name may use {{tool}}, {{chamber}}, {{recipe}} and {{step}}.";
+                yield return $"Routing:{section}:{i}:Model names {{{unknown}}}; a model name may use {{tool}}, {{chamber}}, {{recipe}} and {{step}}.";
             }
         }
     }
@@ -61,9 +69,9 @@ internal sealed class ContextRouter(IOptions<RoutingOptions> options)
         ["step"] = c => c.Step,
     };
 
-    private string? Match(ReadingContext context)
+    private static string? Match(RouteRule[] rules, ReadingContext context)
     {
-        foreach (var rule in _rules)
+        foreach (var rule in rules)
         {
             if (Matches(rule.Tool, context.ToolId) && Matches(rule.Chamber, context.ChamberId)
                 && Matches(rule.Recipe, context.Recipe) && Matches(rule.Step, context.Step)

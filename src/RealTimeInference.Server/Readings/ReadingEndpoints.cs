@@ -23,7 +23,7 @@ internal static class ReadingEndpoints
             .ValidateOnStart();
         services.AddOptions<RoutingOptions>()
             .BindConfiguration(RoutingOptions.Section)
-            .Validate(o => !ContextRouter.Validate(o).Any(), "Routing:Rules: every rule needs a Model, whose {placeholders} are tool, chamber, recipe or step.")
+            .Validate(o => !ContextRouter.Validate(o).Any(), "Routing:Rules and Routing:Traces: every rule needs a Model, whose {placeholders} are tool, chamber, recipe or step.")
             .ValidateOnStart();
         services.AddSingleton<ContextRouter>();
         services.AddSingleton<ReadingScoring>();

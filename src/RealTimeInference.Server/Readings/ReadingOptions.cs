@@ -32,6 +32,9 @@ public sealed class RoutingOptions
     public const string Section = "Routing";
 
     public List<RouteRule> Rules { get; set; } = [];
+
+    /// <summary>Rules tried first for a wafer's trace (<c>POST /traces</c>), whose models take step statistics; then <see cref="Rules"/>.</summary>
+    public List<RouteRule> Traces { get; set; } = [];
 }
 
 /// <summary>One routing rule: the context it matches, and the model (or model name template) it names.</summary>

@@ -36,7 +36,9 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
     /// <param name="deadline">When the answer stops being useful.</param>
     /// <param name="origin">Where the readings came from, for the sinks.</param>
     /// <param name="cancellationToken">The caller went away.</param>
-    public async ValueTask<ReadingScore> ScoreAsync(ReadingBatch batch, bool isArray, Deadline deadline, PredictionOrigin origin, CancellationToken cancellationToken)
+    /// <param name="routed">The model every reading goes to, routed already (a trace's, by <see cref="ContextRouter.RouteTrace"/>); null: each reading's by its context.</param>
+    public async ValueTask<ReadingScore> ScoreAsync(
+        ReadingBatch batch, bool isArray, Deadline deadline, PredictionOrigin origin, CancellationToken cancellationToken, string? routed = null)
     {
         if (repository.IsDraining)
         {
@@ -44,7 +46,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         }
 
         batch.PrepareScores();
-        if (Route(batch) is not { } groups)
+        if ((routed is null ? Route(batch) : new() { [routed] = [.. Enumerable.Range(0, batch.Count)] }) is not { } groups)
         {
             return Refused(batch, isArray);
         }

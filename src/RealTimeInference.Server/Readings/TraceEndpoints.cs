@@ -26,7 +26,7 @@ internal static class TraceEndpoints
             .WithName("Traces")
             .WithSummary("Score a wafer's run: each sensor's samples and the steps, reduced to the step statistics its model takes")
             .WithDescription(
-                "{\"context\", \"interval_s\", \"steps\": [{\"name\", \"start_s\", \"end_s\"}], \"sensors\": {\"rf_power\": [...]}}. The context routes it (Routing:Rules); "
+                "{\"context\", \"interval_s\", \"steps\": [{\"name\", \"start_s\", \"end_s\"}], \"sensors\": {\"rf_power\": [...]}}. The context routes it (Routing:Traces, then Routing:Rules); "
                 + "the model's features name step:sensor:mean|std|min|max|slope or step:duration. A step or sensor the model needs and the trace lacks: 400 naming it.")
             .Accepts<TraceRequest>("application/json")
             .WithBodyLimit(options.MaxTraceBytes)
@@ -65,9 +65,9 @@ internal static class TraceEndpoints
         }
 
         var readingContext = request!.Context!;
-        if (router.Route(readingContext) is not { } name)
+        if (router.RouteTrace(readingContext) is not { } name)
         {
-            return Refuse(RequestErrors.One("context", $"No routing rule (Routing:Rules) names a model for context {readingContext}.", Outcome.NoRoute));
+            return Refuse(RequestErrors.One("context", $"No routing rule (Routing:Traces, Routing:Rules) names a model for context {readingContext}.", Outcome.NoRoute));
         }
 
         var (_, layout, why) = await scoring.ResolveAsync(name);
@@ -102,7 +102,7 @@ internal static class TraceEndpoints
 
         var timestamp = request.Timestamp is { } text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null;
         batch.Add(timestamp, readingContext, mark);
-        var score = await scoring.ScoreAsync(batch, isArray: false, deadline, new PredictionOrigin(PredictionSource.Http, context.TraceIdentifier, started), context.RequestAborted);
+        var score = await scoring.ScoreAsync(batch, isArray: false, deadline, new PredictionOrigin(PredictionSource.Http, context.TraceIdentifier, started), context.RequestAborted, routed: name);
         var latency = time.GetElapsedTime(started);
         metrics.RecordRequest(Endpoint, deadline.Class, score.Outcome, latency);
         if (ReadingEndpoints.Refusal(context, score, predictions.Value, "Invalid trace") is { } refused)

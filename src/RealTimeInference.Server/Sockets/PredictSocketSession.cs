@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Threading.Channels;
+using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Outcomes;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Server.Predictions;
@@ -285,12 +286,7 @@ internal sealed class PredictSocketSession(
         metrics.RecordRequest(_endpoint, latencyClass, score.Outcome, time.GetElapsedTime(item.Started));
         if (!score.IsOk)
         {
-            var error = SocketError.For(
-                score.Outcome,
-                score.Outcome.Detail(scoring.ModelName, score.Result.Error),
-                time.GetUtcNow(),
-                retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(score.Result.RetryAfter, predictions.RetryAfterSeconds));
-            await SendJsonAsync(error, TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+            await SendJsonAsync(EngineError(score.Outcome, scoring.ModelName, score.Result), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -339,12 +335,7 @@ internal sealed class PredictSocketSession(
         }
         else if (!score.IsOk)
         {
-            var error = SocketError.For(
-                score.Outcome,
-                score.Outcome.Detail(score.Model ?? "", score.Result.Error),
-                time.GetUtcNow(),
-                retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(score.Result.RetryAfter, predictions.RetryAfterSeconds));
-            await SendJsonAsync(error, TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
+            await SendJsonAsync(EngineError(score.Outcome, score.Model ?? "", score.Result), TransportJsonContext.Default.SocketError, cancellationToken).ConfigureAwait(false);
         }
         else if (item.Kind == PendingKind.Array)
         {
@@ -355,6 +346,13 @@ internal sealed class PredictSocketSession(
             await SendJsonAsync(ReadingAnswers.One(batch, latency.TotalMilliseconds), ReadingJsonContext.Default.ReadingResponse, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The socket error for a model run that did not answer, with its Retry-After when retrying may help.</summary>
+    private SocketError EngineError(Outcome outcome, string model, ScoreResult result) => SocketError.For(
+        outcome,
+        outcome.Detail(model, result.Error),
+        time.GetUtcNow(),
+        retryAfterSeconds: OutcomeVocabulary.RetryAfterSeconds(result.RetryAfter, predictions.RetryAfterSeconds));
 
     private ValueTask SendJsonAsync<T>(T value, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using RealTimeInference.Fab.Chambers;
 using RealTimeInference.Fab.Sensors;
+using RealTimeInference.Fab.Traces;
 
 namespace RealTimeInference.Training.Data;
 
@@ -59,6 +60,42 @@ internal sealed record SensorDataset(
             $"stream seeds train {StreamSeed(seed, 0)}, validation {StreamSeed(seed, 1)}, test {StreamSeed(seed, 2)}; " +
             $"labelled faulty: train {PositiveRate(train):P1}, test {PositiveRate(test):P1}");
         return new SensorDataset(train, validation, test, generator, kind.Sensors);
+    }
+
+    /// <summary>
+    /// A trace model's feature recipe for a kind of chamber: every sensor's mean, standard deviation and
+    /// slope in every step, as <see cref="StepStatistics"/> names them.
+    /// </summary>
+    public static IReadOnlyList<string> TraceFeatures(ChamberKind kind) =>
+        [.. kind.Steps.SelectMany(step => kind.Sensors.SelectMany(sensor => new[] { "mean", "std", "slope" }.Select(stat => $"{step.Name}:{sensor}:{stat}")))];
+
+    /// <summary>
+    /// One chamber's wafers (complete runs, cut by <see cref="ChamberTraces"/>), each reduced to
+    /// <see cref="TraceFeatures"/> by <see cref="StepStatistics"/> — the code <c>POST /traces</c> runs —
+    /// and labelled faulty when the chamber had a fault during it: what its trace model learns.
+    /// </summary>
+    public static SensorDataset ForChamberTraces(int seed, int tools, int chamber, int trainWafers, int heldOutWafers)
+    {
+        var (tool, chamberId, kind) = new ChamberSimulator(new ChamberSimulatorOptions { Tools = tools }).Chambers[chamber];
+        var features = TraceFeatures(kind);
+        SensorRow[] Stream(int stream, int wafers)
+        {
+            // Enough ticks for the wafers, with a partly run one at each end.
+            var simulator = new ChamberSimulator(new ChamberSimulatorOptions { Tools = tools, FaultRate = ChamberFaultRate, Seed = StreamSeed(seed, stream) });
+            return [.. ChamberTraces.Collect(simulator.Generate(chamber, (wafers + 2) * kind.WaferTicks)).Take(wafers).Select(wafer => new SensorRow
+            {
+                Label = wafer.Faulty,
+                Features = [.. features.Select(f => (float)(StepStatistics.Compute(wafer.Trace, f, out var error) ?? throw new InvalidOperationException(error)))],
+            })];
+        }
+
+        var (train, validation, test) = (Stream(0, trainWafers), Stream(1, heldOutWafers), Stream(2, heldOutWafers));
+        var generator = string.Create(
+            CultureInfo.InvariantCulture,
+            $"ChamberSimulator wafer traces at 1 Hz: {tool} chamber {chamberId} ({kind.Name}, recipe {kind.Recipe}), {features.Count} step statistics (StepStatistics); " +
+            $"fault_rate {ChamberFaultRate}; stream seeds train {StreamSeed(seed, 0)}, validation {StreamSeed(seed, 1)}, test {StreamSeed(seed, 2)}; " +
+            $"wafers with a fault: train {PositiveRate(train):P1}, test {PositiveRate(test):P1}");
+        return new SensorDataset(train, validation, test, generator, features);
     }
 
     /// <summary>Rows of one simulator stream, tick after tick, all channels of a tick together.</summary>

@@ -70,4 +70,14 @@ internal static class SensorTrainers
             $"Platt-calibrated probability that the chamber has a fault ({string.Join(", ", kind.Faults.Select(f => f.Name))}), trained on this chamber's own readings.",
         Fallback = null,
     };
+
+    /// <summary>The trace model of one chamber, <c>fdc-trace-&lt;tool&gt;-&lt;chamber&gt;</c> (the default Routing:Traces rule's): the trees over its wafers' step statistics.</summary>
+    public static ModelSpec ForChamberTraces(string toolId, string chamberId, ChamberKind kind) => GradientBoostedTrees with
+    {
+        Name = $"fdc-trace-{toolId}-{chamberId}",
+        Description =
+            $"Wafer-level fault detection for chamber {chamberId} of {toolId} ({kind.Name}, recipe {kind.Recipe}): gradient-boosted trees over each sensor's mean, " +
+            "standard deviation and slope in each step of the wafer's run (POST /traces computes them), Platt-calibrated probability that the chamber had a fault during the wafer.",
+        Fallback = null,
+    };
 }

@@ -78,3 +78,31 @@ public sealed class ChamberSimulatorTests
         Assert.Equal(MeanChuck(1), MeanChuck(2), 0.05);
     }
 }
+
+public sealed class ChamberTracesTests
+{
+    [Fact]
+    public void AChambersReadings_AreCutIntoItsCompleteWafersRuns_WithTheirStepsAndEverySensor()
+    {
+        var simulator = new ChamberSimulator(new ChamberSimulatorOptions { Tools = 1, FaultRate = 0.01, Seed = 9 });
+        // Chamber B starts mid-wafer: its first, partial run is left out.
+        var readings = simulator.Generate(1, 20 * ChamberKind.Etch.WaferTicks).ToList();
+        var wafers = ChamberTraces.Collect(readings).ToList();
+
+        Assert.Equal(19, wafers.Count);
+        Assert.Equal("W02", wafers[0].First.WaferId);
+        foreach (var wafer in wafers)
+        {
+            Assert.Equal(ChamberKind.Etch.Steps.Select(s => s.Name), wafer.Trace.Steps.Select(s => s.Name));
+            Assert.Equal(ChamberKind.Etch.Steps.Select(s => (double)s.Ticks), wafer.Trace.Steps.Select(s => s.EndS - s.StartS));
+            Assert.Equal(ChamberKind.Etch.Sensors, wafer.Trace.Sensors.Keys);
+            Assert.All(wafer.Trace.Sensors.Values, samples => Assert.Equal(ChamberKind.Etch.WaferTicks, samples.Length));
+            var own = readings.Where(r => r.LotId == wafer.First.LotId && r.WaferId == wafer.First.WaferId).ToList();
+            Assert.Equal(own.Any(r => r.IsFault), wafer.Faulty);
+            Assert.Equal(own.Select(r => r.Values[0]), wafer.Trace.Sensors["rf_power"]);
+        }
+
+        Assert.Contains(wafers, w => w.Faulty);
+        Assert.Contains(wafers, w => !w.Faulty);
+    }
+}

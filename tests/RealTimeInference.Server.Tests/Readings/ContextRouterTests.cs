@@ -37,6 +37,24 @@ public sealed class ContextRouterTests
     }
 
     [Fact]
+    public void ATrace_TakesTheFirstTraceRule_ThenTheReadingsRules_WhileReadingsNeverTakeATraceRule()
+    {
+        var router = new ContextRouter(Options.Create(new RoutingOptions
+        {
+            Rules = [new RouteRule { Tool = "etch-*", Model = "fdc-{tool}-{chamber}" }, new RouteRule { Tool = "litho-*", Model = "litho" }],
+            Traces = [new RouteRule { Tool = "etch-*", Model = "fdc-trace-{tool}-{chamber}" }],
+        }));
+
+        Assert.Equal("fdc-trace-etch-01-A", router.RouteTrace(new ReadingContext("etch-01", "A")));
+        Assert.Equal("fdc-etch-01-A", router.Route(new ReadingContext("etch-01", "A")));
+        Assert.Equal("litho", router.RouteTrace(new ReadingContext("litho-02")));
+        Assert.Null(router.RouteTrace(new ReadingContext("cmp-01", "A")));
+        Assert.Contains(
+            "Routing:Traces:0:Model is required.",
+            ContextRouter.Validate(new RoutingOptions { Traces = [new RouteRule()] }));
+    }
+
+    [Fact]
     public void Validate_NamesARuleWithoutAModel_AndAnUnknownPlaceholder()
     {
         var errors = ContextRouter.Validate(new RoutingOptions { Rules = [new RouteRule { Tool = "x" }, new RouteRule { Model = "fdc-{lot}" }] }).ToList();

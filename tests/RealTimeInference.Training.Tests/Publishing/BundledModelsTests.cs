@@ -1,7 +1,9 @@
 using Microsoft.ML.OnnxRuntime;
 using RealTimeInference.Fab.Chambers;
 using RealTimeInference.Fab.Sensors;
+using RealTimeInference.Fab.Traces;
 using RealTimeInference.Inference.Models;
+using RealTimeInference.Training.Data;
 using RealTimeInference.Training.Trainers;
 
 namespace RealTimeInference.Training.Tests.Publishing;
@@ -66,6 +68,13 @@ public sealed class BundledModelsTests
             Assert.True(manifest.Metrics["auc"] > 0.9, $"{name} AUC {manifest.Metrics["auc"]}");
             using var session = new InferenceSession(Path.Combine(ModelsRoot, name, "1", "model.onnx"));
             Assert.Equal([-1, kind.Sensors.Count], session.InputMetadata[manifest.Input.Name].Dimensions);
+
+            // And its trace model, over the step statistics of its wafers' runs.
+            var trace = ModelManifest.Load(Path.Combine(ModelsRoot, $"fdc-trace-{tool}-{chamber}", ModelManifest.FileName));
+            Assert.Empty(trace.Validate());
+            Assert.Equal(SensorDataset.TraceFeatures(kind), trace.Input!.Features);
+            Assert.All(trace.Input.Features, f => Assert.True(StepStatistics.TryParse(f, out _, out _, out _), f));
+            Assert.True(trace.Metrics["auc"] > 0.9, $"fdc-trace-{tool}-{chamber} AUC {trace.Metrics["auc"]}");
         }
     }
 

@@ -53,6 +53,22 @@ public sealed class ModelPublisherTests : IDisposable
         Assert.Equal([-1, 12], session.InputMetadata[manifest.Input.Name].Dimensions);
     }
 
+    [Fact]
+    public void AChambersTraceModel_LearnsItsWafersStepStatistics_AsPostTracesComputesThem()
+    {
+        var data = SensorDataset.ForChamberTraces(seed: 3, tools: 1, chamber: 0, trainWafers: 300, heldOutWafers: 100);
+        var model = ModelTrainer.Train(SensorTrainers.ForChamberTraces("etch-01", "A", ChamberKind.Etch), data, seed: 3);
+        var folder = ModelPublisher.Publish(_root, model, data, seed: 3);
+
+        var manifest = ModelManifest.Load(Path.Combine(folder, ModelManifest.FileName));
+        Assert.Equal("fdc-trace-etch-01-A", manifest.Name);
+        Assert.Equal(ChamberKind.Etch.Steps.Count * ChamberKind.Etch.Sensors.Count * 3, manifest.Input!.Features.Count);
+        Assert.Contains("main-etch:he_flow:slope", manifest.Input.Features);
+        Assert.Equal((300, 100), (data.Train.Count, data.Test.Count));
+        Assert.True(model.ParityMaxAbsDiff <= 1e-5, $"parity {model.ParityMaxAbsDiff}");
+        Assert.True(model.Test.Auc > 0.8, $"AUC {model.Test.Auc}");
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))
