@@ -88,12 +88,13 @@ internal static class ReadingJson
 
         var reader = new Utf8JsonReader(body, ReaderOptions);
         RequestErrors? errors = null;
+        var previous = new Previous();
         try
         {
             reader.Read();
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                ReadReading(ref reader, null, batch, given, ref errors);
+                ReadReading(ref reader, null, batch, given, previous, ref errors);
                 return errors ?? SensorReadingJson.ExpectEnd(ref reader);
             }
 
@@ -103,7 +104,7 @@ internal static class ReadingJson
             }
 
             isArray = true;
-            var readings = new Readings(batch, given);
+            var readings = new Readings(batch, given, previous);
             if (SensorReadingJson.ReadArray(ref reader, maxReadings, $"A request holds at most {maxReadings} readings.", ref readings, ref errors, out var index) is { } stop)
             {
                 return stop;
@@ -118,12 +119,32 @@ internal static class ReadingJson
     }
 
     /// <summary>The readings with context of an array, into their batch.</summary>
-    private readonly struct Readings(ReadingBatch batch, ReadingContext? given) : SensorReadingJson.IElementReader
+    private readonly struct Readings(ReadingBatch batch, ReadingContext? given, Previous previous) : SensorReadingJson.IElementReader
     {
-        public void Read(ref Utf8JsonReader reader, int index, ref RequestErrors? errors) => ReadReading(ref reader, index, batch, given, ref errors);
+        public void Read(ref Utf8JsonReader reader, int index, ref RequestErrors? errors) => ReadReading(ref reader, index, batch, given, previous, ref errors);
     }
 
-    private static void ReadReading(ref Utf8JsonReader reader, int? index, ReadingBatch batch, ReadingContext? given, ref RequestErrors? errors)
+    /// <summary>
+    /// What the reading before named, by position: the readings of a request mostly name the same sensors in
+    /// the same order, and often the same place, so each name and context value is compared as UTF-8 with
+    /// the one before and its string reused, rather than decoded and looked up again.
+    /// </summary>
+    private sealed class Previous
+    {
+        /// <summary>The sensor names of the reading before, in its order, as text and as UTF-8.</summary>
+        public List<(string Name, byte[] Utf8, bool Interned)> Names { get; } = [];
+
+        /// <summary>Whether those names were all distinct: a reading naming the same ones in the same order has no duplicate either.</summary>
+        public bool NamesDistinct { get; set; }
+
+        /// <summary>Each context field's value in the reading before.</summary>
+        public (string? Text, byte[]? Utf8)[] Context { get; } = new (string?, byte[]?)[ReadingContext.Fields.Count];
+
+        /// <summary>The context of the reading before: the same values make the same instance.</summary>
+        public ReadingContext? ContextObject { get; set; }
+    }
+
+    private static void ReadReading(ref Utf8JsonReader reader, int? index, ReadingBatch batch, ReadingContext? given, Previous previous, ref RequestErrors? errors)
     {
         var errorsBefore = errors?.Errors.Count ?? 0;
         var mark = batch.ValueMark;
@@ -155,7 +176,7 @@ internal static class ReadingJson
                 reader.Read();
                 if (!Twice(ref reader, ref seenContext, index, "context", ref errors))
                 {
-                    context = ReadContext(ref reader, index, given, ref errors);
+                    context = ReadContext(ref reader, index, given, previous, ref errors);
                 }
             }
             else if (reader.ValueTextEquals("values"u8))
@@ -163,7 +184,7 @@ internal static class ReadingJson
                 reader.Read();
                 if (!Twice(ref reader, ref seenValues, index, "values", ref errors))
                 {
-                    ReadValues(ref reader, index, batch, mark, ref errors);
+                    ReadValues(ref reader, index, batch, mark, previous, ref errors);
                 }
             }
             else
@@ -213,7 +234,7 @@ internal static class ReadingJson
         return true;
     }
 
-    private static ReadingContext? ReadContext(ref Utf8JsonReader reader, int? index, ReadingContext? given, ref RequestErrors? errors)
+    private static ReadingContext? ReadContext(ref Utf8JsonReader reader, int? index, ReadingContext? given, Previous previous, ref RequestErrors? errors)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -254,9 +275,14 @@ internal static class ReadingJson
             {
                 continue;
             }
+            else if (reader.TokenType == JsonTokenType.String && previous.Context[field] is { Utf8: { } before } && reader.ValueTextEquals(before))
+            {
+                values[field] = previous.Context[field].Text;
+            }
             else if (ReadText(ref reader, index, path, intern: field < 4, ref errors) is { } text)
             {
                 values[field] = text;
+                previous.Context[field] = (text, Encoding.UTF8.GetBytes(text));
             }
             else
             {
@@ -277,10 +303,21 @@ internal static class ReadingJson
             return null;
         }
 
-        return bad ? null : new ReadingContext(values[0]!, values[1], values[2], values[3], values[4], values[5]);
+        if (bad)
+        {
+            return null;
+        }
+
+        if (previous.ContextObject is { } last && ReferenceEquals(last.ToolId, values[0]) && ReferenceEquals(last.ChamberId, values[1])
+            && ReferenceEquals(last.Recipe, values[2]) && ReferenceEquals(last.Step, values[3]) && ReferenceEquals(last.LotId, values[4]) && ReferenceEquals(last.WaferId, values[5]))
+        {
+            return last;
+        }
+
+        return previous.ContextObject = new ReadingContext(values[0]!, values[1], values[2], values[3], values[4], values[5]);
     }
 
-    private static void ReadValues(ref Utf8JsonReader reader, int? index, ReadingBatch batch, int mark, ref RequestErrors? errors)
+    private static void ReadValues(ref Utf8JsonReader reader, int? index, ReadingBatch batch, int mark, Previous previous, ref RequestErrors? errors)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -290,9 +327,26 @@ internal static class ReadingJson
         }
 
         Span<char> buffer = stackalloc char[MaxNameLength];
+        var names = previous.Names;
+        // Whether every name so far is the one the reading before had at its place.
+        var inOrder = true;
+        var position = 0;
+        var errorsBefore = errors?.Errors.Count ?? 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = NameOf(ref reader, buffer, out var interned);
+            string? name;
+            bool interned;
+            if (inOrder && position < names.Count && reader.ValueTextEquals(names[position].Utf8))
+            {
+                (name, _, interned) = names[position];
+            }
+            else
+            {
+                inOrder = false;
+                name = NameOf(ref reader, buffer, out interned);
+            }
+
+            position++;
             reader.Read();
             if (name is null)
             {
@@ -303,7 +357,7 @@ internal static class ReadingJson
 
             // Interned names are equal only when they are the same string; a name past the interning cap is compared by its text.
             var twice = false;
-            for (var i = mark; i < batch.ValueMark && !twice; i++)
+            for (var i = mark; i < batch.ValueMark && !twice && !(inOrder && previous.NamesDistinct); i++)
             {
                 twice = ReferenceEquals(batch.NameAt(i), name) || (!interned && batch.NameAt(i) == name);
             }
@@ -335,6 +389,19 @@ internal static class ReadingJson
         if (batch.ValueMark == mark)
         {
             Add(ref errors, index, "values", "values must name at least one sensor.");
+        }
+
+        // The next reading is compared with this one's names, when they were all good.
+        if ((errors?.Errors.Count ?? 0) == errorsBefore && (!inOrder || position != names.Count))
+        {
+            names.Clear();
+            for (var i = mark; i < batch.ValueMark; i++)
+            {
+                var text = batch.NameAt(i);
+                names.Add((text, Encoding.UTF8.GetBytes(text), InternedBySpan.TryGetValue(text, out var known) && ReferenceEquals(known, text)));
+            }
+
+            previous.NamesDistinct = true;
         }
     }
 

@@ -160,7 +160,7 @@ public sealed class RabbitMqIngestionTests(RabbitMqServerFixture server) : IClas
         _ = server.CreateClient();
         await using var client = await Client.ConnectAsync(server.Broker.Uri);
         var run = Guid.NewGuid().ToString("N")[..8];
-        const string Reading = """{"context":{"tool_id":"etch-04","chamber_id":"B","recipe":"poly-etch","step":"main","lot_id":"L1","wafer_id":"W7"},"values":{"temperature":350,"pressure":1013,"flow_rate":100}}""";
+        const string Reading = """{"context":{"tool_id":"litho-04","chamber_id":"B","recipe":"poly-etch","step":"main","lot_id":"L1","wafer_id":"W7"},"values":{"temperature":350,"pressure":1013,"flow_rate":100}}""";
 
         await client.PublishAsync($"{run}-one", Reading);
         await client.PublishAsync($"{run}-many", $"[{Reading},{Reading.Replace("350", "420", StringComparison.Ordinal)}]");
@@ -177,7 +177,7 @@ public sealed class RabbitMqIngestionTests(RabbitMqServerFixture server) : IClas
         await client.UntilAsync(() => StoredRows(run) >= 3, "3 stored rows");
         Assert.Equal(3, StoredRows(run));
 
-        Assert.Equal("etch-04/B/poly-etch/main/L1/W7", Stored("DISTINCT tool_id || '/' || chamber_id || '/' || recipe || '/' || step || '/' || lot_id || '/' || wafer_id", run));
+        Assert.Equal("litho-04/B/poly-etch/main/L1/W7", Stored("DISTINCT tool_id || '/' || chamber_id || '/' || recipe || '/' || step || '/' || lot_id || '/' || wafer_id", run));
     }
 
     [Fact]

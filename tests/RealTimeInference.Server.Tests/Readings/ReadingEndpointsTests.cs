@@ -233,6 +233,9 @@ public sealed class ReadingEndpointsTests(ChamberModelsFixture server) : IClassF
     [InlineData("""{"context":{"tool_id":7},"values":{"a":1}}""", "context.tool_id")]
     [InlineData("""{"timestamp":"yesterday","context":{"tool_id":"etch-01"},"values":{"a":1}}""", "timestamp")]
     [InlineData("""[{"context":{"tool_id":"etch-01"},"values":{"a":1}}, 3]""", "[1]")]
+    [InlineData("""[{"context":{"tool_id":"etch-01"},"values":{"a":1,"b":2,"c":3}},{"context":{"tool_id":"etch-01"},"values":{"a":1,"b":2,"a":3}}]""", "[1].values.a")]
+    [InlineData("""[{"context":{"tool_id":"etch-01"},"values":{"a":1,"b":2}},{"context":{"tool_id":"etch-01"},"values":{"a":1,"b":2,"b":3}}]""", "[1].values.b")]
+    [InlineData("""[{"context":{"tool_id":"etch-01"},"values":{"a":1}},{"context":{"tool_id":"etch-01","tool_id":"etch-02"},"values":{"a":1}}]""", "[1].context.tool_id")]
     [InlineData("""[]""", "$")]
     [InlineData("""{"context":{"tool_id":"etch-01"},"values":{"a":1}""", "$")]
     public async Task BadReadings_Are400_NamingTheField(string body, string field)
