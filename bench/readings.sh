@@ -2,11 +2,11 @@
 # Readings with context (POST /readings) against /predict-batch, the same run (bench/RealTimeInference.OipBench):
 # 1,000 readings a request, each of a random one of 100 chambers (tools etch-00..09, chambers A..J), 20
 # sensors each, routed by Routing:Rules (fdc-{tool}-{chamber}) to that chamber's own model: a 20-sensor
-# MLP exported here by Debian's python3-torch, copied under the 100 chambers' names. The server runs twice:
-# SPC off, then SPC on (charts of each chamber's score and of sensor s00 per context, all eight rules),
-# each time /predict-batch (the baseline) and /readings interleaved per repeat.
+# MLP exported here by Debian's python3-torch, copied under the 100 chambers' names. Two servers run side
+# by side: SPC off, and SPC on (charts of each chamber's score and of sensor s00 per context, all eight
+# rules); each repeat measures /predict-batch (the baseline) and /readings on one, then the other.
 # Goals (issue 25): /readings >= 300,000 readings/s; SPC on costs <= 10 % of /readings with it off.
-# Results: bench-results/readings-<stamp>/{spc-off,spc-on}/ (gitignored), summary.txt in each.
+# Results: bench-results/readings-<stamp>/{spc-off,spc-on}/<repeat>/ (gitignored) and summary.txt.
 # Settings: BENCH_DURATION (5), BENCH_WARMUP (2), BENCH_REPEATS (3), BENCH_BATCH_WORKERS (8), BENCH_SEED (42).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,15 +14,6 @@ cd "$(dirname "$0")/.."
 out="bench-results/readings-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out/models"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=""
-    fi
-}
-trap cleanup EXIT
 
 echo "building (Release)"
 dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
@@ -41,12 +32,17 @@ torch.onnx.export(model, (torch.randn(4, 20),), os.path.join(folder, "1", "model
 json.dump({"inputs": [{"name": "sensors", "features": [f"s{i:02d}" for i in range(20)]}], "threshold": 0.7}, open(os.path.join(folder, "model.json"), "w"))
 PY
 cp -r src/RealTimeInference.Server/bin/Release/net10.0/models/. "$out/models/"
+# The bundled chambers' models (12 sensors) give way to the 100 chambers' own.
+rm -rf "$out/models/"fdc-*
 for tool in $(seq -f '%02g' 0 9); do
     for chamber in A B C D E F G H I J; do cp -r "$out/models/template" "$out/models/fdc-etch-$tool-$chamber"; done
 done
 rm -r "$out/models/template"
 
-run() {
+# Both servers run side by side (SPC off, SPC on) and the repeats alternate between them, so that the
+# machine's drift falls on both alike; an idle server costs the other nothing.
+declare -A ports pids
+start() {
     local name="$1"; shift
     local port; port="$(free_port)"
     mkdir -p "$out/$name"
@@ -54,20 +50,39 @@ run() {
     dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "http://127.0.0.1:$port" \
         --Results:Store=none --Simulator:Enabled=false --Serilog:MinimumLevel:Default=Warning --Inference:ModelsPath="$PWD/$out/models" \
         --Routing:Rules:0:Tool='etch-*' --Routing:Rules:0:Model='fdc-{tool}-{chamber}' "$@" >"$out/$name/server.log" 2>&1 &
-    server_pid=$!
+    pids[$name]=$!
+    ports[$name]=$port
     for _ in $(seq 240); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready" || true)" = 200 ] && break
-        kill -0 "$server_pid" 2>/dev/null || { tail -20 "$out/$name/server.log" >&2; exit 1; }
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health/ready" || true)" = 200 ] && return
+        kill -0 "${pids[$name]}" 2>/dev/null || { tail -20 "$out/$name/server.log" >&2; exit 1; }
         sleep 0.5
     done
-    dotnet bench/RealTimeInference.OipBench/bin/Release/net10.0/RealTimeInference.OipBench.dll \
-        --url "http://127.0.0.1:$port" --grpc "http://127.0.0.1:1" --server-pid "$server_pid" --out "$out/$name" \
-        --duration-s "${BENCH_DURATION:-5}" --warmup-s "${BENCH_WARMUP:-2}" --repeats "${BENCH_REPEATS:-3}" --rows 1000 \
-        --batch-workers "${BENCH_BATCH_WORKERS:-8}" --seed "${BENCH_SEED:-42}" --cases predict-batch,readings-100-chambers \
-        2>&1 | tee "$out/$name/run.txt"
-    cleanup
 }
+cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
 
-run spc-off
-run spc-on --Spc:Monitors:0:Value=score --Spc:Monitors:0:Tool='etch-*' --Spc:Monitors:1:Value=s00 --Spc:Monitors:1:Tool='etch-*'
+start spc-off
+start spc-on --Spc:Monitors:0:Value=score --Spc:Monitors:0:Tool='etch-*' --Spc:Monitors:1:Value=s00 --Spc:Monitors:1:Tool='etch-*'
+for repeat in $(seq "${BENCH_REPEATS:-3}"); do
+    for name in spc-off spc-on; do
+        echo "repeat $repeat, $name"
+        dotnet bench/RealTimeInference.OipBench/bin/Release/net10.0/RealTimeInference.OipBench.dll \
+            --url "http://127.0.0.1:${ports[$name]}" --grpc "http://127.0.0.1:1" --server-pid "${pids[$name]}" --out "$out/$name/$repeat" \
+            --duration-s "${BENCH_DURATION:-5}" --warmup-s "${BENCH_WARMUP:-2}" --repeats 1 --rows 1000 \
+            --batch-workers "${BENCH_BATCH_WORKERS:-8}" --seed "${BENCH_SEED:-42}" --cases predict-batch,readings-100-chambers \
+            >"$out/$name/$repeat.txt" 2>&1 || { cat "$out/$name/$repeat.txt"; exit 1; }
+    done
+done
+python3 - "$out" "${BENCH_REPEATS:-3}" <<'PY' | tee "$out/summary.txt"
+import json, statistics, sys
+out, repeats = sys.argv[1], int(sys.argv[2])
+def rate(name, repeat, case): return json.load(open(f"{out}/{name}/{repeat}/{case}.json"))["runs"][0]["readings_per_s"]
+for name in ("spc-off", "spc-on"):
+    readings = [rate(name, r, "readings-100-chambers") for r in range(1, repeats + 1)]
+    batch = [rate(name, r, "predict-batch") for r in range(1, repeats + 1)]
+    print(f"{name}: /readings median {statistics.median(readings):,.0f} readings/s ({', '.join(f'{x:,.0f}' for x in readings)}); "
+          f"/predict-batch median {statistics.median(batch):,.0f}; ratio {statistics.median(a / b for a, b in zip(readings, batch)):.2f}")
+ratios = [rate("spc-on", r, "readings-100-chambers") / rate("spc-off", r, "readings-100-chambers") for r in range(1, repeats + 1)]
+print(f"SPC on / off, /readings, per repeat: {', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f} (goal >= 0.90)")
+PY
 echo "results: $out"

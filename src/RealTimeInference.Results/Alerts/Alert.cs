@@ -1,3 +1,5 @@
+using RealTimeInference.Inference.Scheduling;
+
 namespace RealTimeInference.Results.Alerts;
 
 public enum AlertState
@@ -94,3 +96,17 @@ public enum ToolState
 
 /// <summary>A tool's state, since when, set by whom and why.</summary>
 public sealed record ToolStateView(string ToolId, ToolState State, DateTimeOffset Since, string By, string? Note);
+
+/// <summary>One verdict for the alert rules (<see cref="AlertBook.Observe(ReadOnlySpan{Verdict})"/>): whose, by what, and whether abnormal.</summary>
+/// <param name="ToolId">The tool.</param>
+/// <param name="ChamberId">Its chamber, if any.</param>
+/// <param name="Sensor">The sensor, the model that judged the chamber, or the monitored value.</param>
+/// <param name="Model">The model (or <c>spc</c>) that judged it.</param>
+/// <param name="Score">Its score.</param>
+/// <param name="IsAnomaly">Whether it is abnormal.</param>
+/// <param name="Class">The latency class it was scored in.</param>
+/// <param name="Time">When.</param>
+/// <param name="Rule">The rule that judged it, when not the k-of-n rule (an SPC chart's).</param>
+/// <param name="Evidence">Why, for the alert's timeline.</param>
+public readonly record struct Verdict(
+    string? ToolId, string? ChamberId, string? Sensor, string Model, float Score, bool IsAnomaly, LatencyClass Class, DateTimeOffset Time, string? Rule = null, string? Evidence = null);

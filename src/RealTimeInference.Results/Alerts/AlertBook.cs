@@ -68,56 +68,75 @@ public sealed class AlertBook
     {
         lock (_gate)
         {
-            var key = (toolId, chamberId, sensor);
-            if (!_sensors.TryGetValue(key, out var tracked))
+            ObserveLocked(toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence);
+        }
+    }
+
+    /// <summary>Takes many verdicts into the rules at once, in order, as <see cref="Observe(string?, string?, string?, string, float, bool, LatencyClass, DateTimeOffset, string?, string?)"/> one: the rules' lock is taken once for them all.</summary>
+    public void Observe(ReadOnlySpan<Verdict> verdicts)
+    {
+        lock (_gate)
+        {
+            foreach (ref readonly var v in verdicts)
             {
-                // A sensor with no anomaly in its window and no open alert has nothing to remember.
-                if (!isAnomaly)
-                {
-                    EndFlood(key, time);
-                    return;
-                }
+                ObserveLocked(v.ToolId, v.ChamberId, v.Sensor, v.Model, v.Score, v.IsAnomaly, v.Class, v.Time, v.Rule, v.Evidence);
+            }
+        }
+    }
 
-                if (_sensors.Count >= _options.MaxTrackedSensors)
-                {
-                    _metrics.Untracked();
-                    return;
-                }
-
-                _sensors[key] = tracked = new Tracked(_options.Window);
+    private void ObserveLocked(
+        string? toolId, string? chamberId, string? sensor, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time,
+        string? rule, string? evidence)
+    {
+        var key = (toolId, chamberId, sensor);
+        if (!_sensors.TryGetValue(key, out var tracked))
+        {
+            // A sensor with no anomaly in its window and no open alert has nothing to remember.
+            if (!isAnomaly)
+            {
+                EndFlood(key, time);
+                return;
             }
 
-            tracked.Push(isAnomaly);
-            if (tracked.Alert is { } open)
+            if (_sensors.Count >= _options.MaxTrackedSensors)
             {
-                open.MaxScore = Math.Max(open.MaxScore, score);
-                if (isAnomaly)
-                {
-                    tracked.NormalStreak = 0;
-                    if (rule is not null && open.Rules.Add($"{sensor}: {rule}"))
-                    {
-                        Change(open, new AlertEvent(time, "joined", sensor, score, Note: evidence ?? rule), quiet: open.IsShelved(time));
-                    }
-                }
-                else if (++tracked.NormalStreak >= _options.ResolveAfterNormal)
-                {
-                    tracked.Alert = null;
-                    Leave(open, sensor, time);
-                }
+                _metrics.Untracked();
+                return;
             }
-            else if (rule is not null ? isAnomaly : tracked.Anomalies >= _options.FireAnomalies)
+
+            _sensors[key] = tracked = new Tracked(_options.Window);
+        }
+
+        tracked.Push(isAnomaly);
+        if (tracked.Alert is { } open)
+        {
+            open.MaxScore = Math.Max(open.MaxScore, score);
+            if (isAnomaly)
             {
                 tracked.NormalStreak = 0;
-                tracked.Alert = Raise(key, model, score, latencyClass, time, rule ?? $"{_options.FireAnomalies} of {_options.Window}", evidence);
+                if (rule is not null && open.Rules.Add($"{sensor}: {rule}"))
+                {
+                    Change(open, new AlertEvent(time, "joined", sensor, score, Note: evidence ?? rule), quiet: open.IsShelved(time));
+                }
             }
-
-            if (tracked.Alert is null && tracked.Anomalies == 0)
+            else if (++tracked.NormalStreak >= _options.ResolveAfterNormal)
             {
-                _sensors.Remove(key);
+                tracked.Alert = null;
+                Leave(open, sensor, time);
             }
-
-            EndFlood(key, time);
         }
+        else if (rule is not null ? isAnomaly : tracked.Anomalies >= _options.FireAnomalies)
+        {
+            tracked.NormalStreak = 0;
+            tracked.Alert = Raise(key, model, score, latencyClass, time, rule ?? $"{_options.FireAnomalies} of {_options.Window}", evidence);
+        }
+
+        if (tracked.Alert is null && tracked.Anomalies == 0)
+        {
+            _sensors.Remove(key);
+        }
+
+        EndFlood(key, time);
     }
 
     /// <summary>Acknowledges a firing alert; says why not when it is unknown, acknowledged already or resolved.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using RealTimeInference.Results.Alerts;
 using RealTimeInference.Server.Predictions;
 
@@ -11,10 +12,13 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
         var now = time.GetUtcNow();
         var readings = scored.Batch.Readings;
         var scores = scored.Batch.Scores.Span;
+        var verdicts = ArrayPool<Verdict>.Shared.Rent(readings.Length);
         for (var i = 0; i < readings.Length; i++)
         {
-            book.Observe(readings[i].ToolId, readings[i].SensorId, scored.Model.Name, scores[i], scored.IsAnomaly(scores[i]), scored.Class, now);
+            verdicts[i] = new Verdict(readings[i].ToolId, null, readings[i].SensorId, scored.Model.Name, scores[i], scored.IsAnomaly(scores[i]), scored.Class, now);
         }
+
+        Observe(verdicts, readings.Length);
     }
 
     /// <summary>A reading with context is its chamber's: the model judged the chamber as a whole, so the model is the alert's sensor.</summary>
@@ -23,10 +27,28 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
         var now = time.GetUtcNow();
         var readings = scored.Batch.Readings;
         var scores = scored.Batch.Scores;
-        foreach (var row in scored.Rows)
+        var rows = scored.Rows;
+        var verdicts = ArrayPool<Verdict>.Shared.Rent(rows.Length);
+        for (var i = 0; i < rows.Length; i++)
         {
-            var context = readings[row].Context;
-            book.Observe(context.ToolId, context.ChamberId, scored.Model.Name, scored.Model.Name, scores[row], scored.IsAnomaly(scores[row]), scored.Class, now);
+            var context = readings[rows[i]].Context;
+            var score = scores[rows[i]];
+            verdicts[i] = new Verdict(context.ToolId, context.ChamberId, scored.Model.Name, scored.Model.Name, score, scored.IsAnomaly(score), scored.Class, now);
+        }
+
+        Observe(verdicts, rows.Length);
+    }
+
+    /// <summary>The batch's verdicts into the rules under one lock.</summary>
+    private void Observe(Verdict[] verdicts, int count)
+    {
+        try
+        {
+            book.Observe(verdicts.AsSpan(0, count));
+        }
+        finally
+        {
+            ArrayPool<Verdict>.Shared.Return(verdicts, clearArray: true);
         }
     }
 }

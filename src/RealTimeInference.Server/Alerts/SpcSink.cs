@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
@@ -34,6 +35,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         var now = time.GetUtcNow();
         var readings = scored.Batch.Readings;
         var scores = scored.Batch.Scores.Span;
+        var verdicts = new Verdicts(readings.Length * _monitors.Length);
         for (var i = 0; i < readings.Length; i++)
         {
             var reading = readings[i];
@@ -49,10 +51,12 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
                 };
                 if (value is { } v)
                 {
-                    Judge(charted, reading.ToolId, null, null, null, v, scored.Class, now);
+                    Judge(charted, reading.ToolId, null, null, null, v, scored.Class, now, ref verdicts);
                 }
             }
         }
+
+        verdicts.Observe(book);
     }
 
     public void Publish(in ScoredReadings scored)
@@ -65,6 +69,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         var now = time.GetUtcNow();
         var batch = scored.Batch;
         var readings = batch.Readings;
+        var verdicts = new Verdicts(scored.Rows.Length * _monitors.Length);
         foreach (var row in scored.Rows)
         {
             var reading = readings[row];
@@ -74,14 +79,16 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
                 var name = _monitors[charted.Monitor].Value;
                 if (name == "score")
                 {
-                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now);
+                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now, ref verdicts);
                 }
                 else if (batch.TryGetValue(reading, name, out var value))
                 {
-                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now);
+                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now, ref verdicts);
                 }
             }
         }
+
+        verdicts.Observe(book);
     }
 
     /// <summary>The charts of the monitors that match a context, made on its first point: one lookup a reading.</summary>
@@ -116,7 +123,8 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         ContextRouter.Matches(monitor.Tool, tool) && ContextRouter.Matches(monitor.Chamber, chamber)
         && ContextRouter.Matches(monitor.Recipe, recipe) && ContextRouter.Matches(monitor.Step, step);
 
-    private void Judge(Charted charted, string? tool, string? chamber, string? recipe, string? step, double value, LatencyClass latencyClass, DateTimeOffset now)
+    private void Judge(
+        Charted charted, string? tool, string? chamber, string? recipe, string? step, double value, LatencyClass latencyClass, DateTimeOffset now, ref Verdicts verdicts)
     {
         var chart = charted.Chart;
         SpcRule? broken;
@@ -140,7 +148,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
 
         // The score is how far out the point lies: the share of an in-control process's points nearer the mean (0.9973 at 3 sigma).
         var name = _monitors[charted.Monitor].Value;
-        book.Observe(tool, chamber, name, Model, (float)Coverage(Math.Abs(z)), broken is not null, latencyClass, now, broken?.ToString() ?? "SPC", evidence);
+        verdicts.Add(new Verdict(tool, chamber, name, Model, (float)Coverage(Math.Abs(z)), broken is not null, latencyClass, now, broken?.ToString() ?? "SPC", evidence));
     }
 
     /// <summary>P(|Z| &lt; z) for a standard normal Z: erf(z / √2), by Abramowitz and Stegun 7.1.26 (error below 1.5e-7).</summary>
@@ -150,6 +158,28 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         var t = 1 / (1 + (0.3275911 * x));
         var poly = t * (0.254829592 + (t * (-0.284496736 + (t * (1.421413741 + (t * (-1.453152027 + (t * 1.061405429))))))));
         return 1 - (poly * Math.Exp(-x * x));
+    }
+
+    /// <summary>A batch's verdicts, in a pooled array, for the alert rules under one lock.</summary>
+    private struct Verdicts(int capacity)
+    {
+        private readonly Verdict[] _items = ArrayPool<Verdict>.Shared.Rent(Math.Max(1, capacity));
+        private int _count;
+
+        public void Add(in Verdict verdict) => _items[_count++] = verdict;
+
+        /// <summary>Hands them to the rules, and the array back to the pool.</summary>
+        public readonly void Observe(AlertBook book)
+        {
+            try
+            {
+                book.Observe(_items.AsSpan(0, _count));
+            }
+            finally
+            {
+                ArrayPool<Verdict>.Shared.Return(_items, clearArray: true);
+            }
+        }
     }
 
     /// <summary>A monitor's chart for one context.</summary>

@@ -86,6 +86,22 @@ internal static class ReadingJson
             return RequestErrors.One("$", "The request body is empty; send a reading object or an array of them.");
         }
 
+        if (!body.IsSingleSegment)
+        {
+            // A body in several buffers (the request's, as it arrived) is read much faster as one: copied once.
+            var length = checked((int)body.Length);
+            var copy = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                body.CopyTo(copy);
+                return Parse(new ReadOnlySequence<byte>(copy, 0, length), batch, maxReadings, out isArray, given);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+            }
+        }
+
         var reader = new Utf8JsonReader(body, ReaderOptions);
         RequestErrors? errors = null;
         var previous = new Previous();
@@ -139,6 +155,9 @@ internal static class ReadingJson
 
         /// <summary>Each context field's value in the reading before.</summary>
         public (string? Text, byte[]? Utf8)[] Context { get; } = new (string?, byte[]?)[ReadingContext.Fields.Count];
+
+        /// <summary>Where a context's values are gathered, reading after reading.</summary>
+        public string?[] Scratch { get; } = new string?[ReadingContext.Fields.Count];
 
         /// <summary>The context of the reading before: the same values make the same instance.</summary>
         public ReadingContext? ContextObject { get; set; }
@@ -243,7 +262,8 @@ internal static class ReadingJson
             return null;
         }
 
-        var values = new string?[ReadingContext.Fields.Count];
+        var values = previous.Scratch;
+        Array.Clear(values);
         var bad = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
