@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Scheduling;
@@ -27,7 +28,12 @@ public sealed class AlertBook
     private readonly bool _byChamber;
     private readonly bool _bySensor;
     private readonly Lock _gate = new();
-    private readonly Dictionary<(string? Tool, string? Chamber, string? Sensor), Tracked> _sensors = [];
+    /// <summary>
+    /// The sensors in an episode or with an anomaly in their window. Changed under the lock only; read
+    /// without it too, so that a normal verdict of a sensor not in it passes by without the lock.
+    /// </summary>
+    private readonly ConcurrentDictionary<(string? Tool, string? Chamber, string? Sensor), Tracked> _sensors = new();
+    private int _trackedCount;
     private readonly Dictionary<(string? Tool, string? Chamber, string? Sensor), Group> _groups = [];
     private readonly Dictionary<long, Open> _open = [];
     private readonly Dictionary<string, ToolStateView> _toolStates = new(StringComparer.Ordinal);
@@ -35,7 +41,7 @@ public sealed class AlertBook
     private readonly Channel<AlertChange> _changes = Channel.CreateUnbounded<AlertChange>(new UnboundedChannelOptions { SingleReader = true });
     private long _lastId;
     private int _openCount;
-    private int _floodCount;
+    private volatile int _floodCount;
 
     public AlertBook(IOptions<AlertOptions> options, AlertMetrics metrics)
     {
@@ -64,30 +70,40 @@ public sealed class AlertBook
     /// </summary>
     public void Observe(
         string? toolId, string? chamberId, string? sensor, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time,
-        string? rule = null, string? evidence = null)
-    {
-        lock (_gate)
-        {
-            ObserveLocked(toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence);
-        }
-    }
+        string? rule = null, string? evidence = null) =>
+        Observe([new Verdict(toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence)]);
 
     /// <summary>Takes many verdicts into the rules at once, in order, as <see cref="Observe(string?, string?, string?, string, float, bool, LatencyClass, DateTimeOffset, string?, string?)"/> one: the rules' lock is taken once for them all.</summary>
     public void Observe(ReadOnlySpan<Verdict> verdicts)
     {
+        // Most batches are all normal verdicts of sensors the rules do not follow: those change nothing.
+        var changes = false;
+        foreach (ref readonly var v in verdicts)
+        {
+            if (v.IsAnomaly || _floodCount > 0 || _sensors.ContainsKey((v.ToolId, v.ChamberId, v.Sensor)))
+            {
+                changes = true;
+                break;
+            }
+        }
+
+        if (!changes)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             foreach (ref readonly var v in verdicts)
             {
-                ObserveLocked(v.ToolId, v.ChamberId, v.Sensor, v.Model, v.Score, v.IsAnomaly, v.Class, v.Time, v.Rule, v.Evidence);
+                ObserveLocked(v);
             }
         }
     }
 
-    private void ObserveLocked(
-        string? toolId, string? chamberId, string? sensor, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time,
-        string? rule, string? evidence)
+    private void ObserveLocked(in Verdict verdict)
     {
+        var (toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence) = verdict;
         var key = (toolId, chamberId, sensor);
         if (!_sensors.TryGetValue(key, out var tracked))
         {
@@ -98,13 +114,14 @@ public sealed class AlertBook
                 return;
             }
 
-            if (_sensors.Count >= _options.MaxTrackedSensors)
+            if (_trackedCount >= _options.MaxTrackedSensors)
             {
                 _metrics.Untracked();
                 return;
             }
 
             _sensors[key] = tracked = new Tracked(_options.Window);
+            _trackedCount++;
         }
 
         tracked.Push(isAnomaly);
@@ -133,7 +150,8 @@ public sealed class AlertBook
 
         if (tracked.Alert is null && tracked.Anomalies == 0)
         {
-            _sensors.Remove(key);
+            _sensors.TryRemove(key, out _);
+            _trackedCount--;
         }
 
         EndFlood(key, time);
@@ -257,7 +275,10 @@ public sealed class AlertBook
 
                 foreach (var sensor in alert.Sensors)
                 {
-                    _sensors[(alert.ToolId, alert.ChamberId, sensor)] = new Tracked(_options.Window) { Alert = open };
+                    if (_sensors.TryAdd((alert.ToolId, alert.ChamberId, sensor), new Tracked(_options.Window) { Alert = open }))
+                    {
+                        _trackedCount++;
+                    }
                 }
             }
         }

@@ -35,10 +35,13 @@ public sealed class SpcChart
     /// <summary>The most points any rule looks back over (Nelson 7's fifteen).</summary>
     public const int History = 15;
 
+    /// <summary>Points kept: the power of two at or above <see cref="History"/>, so that a ring index is a mask, not a division.</summary>
+    private const int Ring = 16;
+
     private readonly int _baselinePoints;
     private readonly SpcRule[] _rules;
-    private readonly double[] _points = new double[History];
-    private readonly double[] _raw = new double[History];
+    private readonly double[] _points = new double[Ring];
+    private readonly double[] _raw = new double[Ring];
     private int _count;
     private int _next;
     private double _baselineSum;
@@ -92,7 +95,7 @@ public sealed class SpcChart
         z = (value - mean) / sigma;
         _points[_next] = z;
         _raw[_next] = value;
-        _next = (_next + 1) % History;
+        _next = (_next + 1) & (Ring - 1);
         _count = Math.Min(_count + 1, History);
         foreach (var rule in _rules)
         {
@@ -112,7 +115,7 @@ public sealed class SpcChart
         var last = new double[n];
         for (var i = 0; i < n; i++)
         {
-            last[i] = _raw[(_next - n + i + History) % History];
+            last[i] = _raw[(_next - n + i) & (Ring - 1)];
         }
 
         return last;
@@ -131,7 +134,7 @@ public sealed class SpcChart
     };
 
     /// <summary>The <paramref name="back"/>th point before the newest (0: the newest).</summary>
-    private double Z(int back) => _points[(_next - 1 - back + (2 * History)) % History];
+    private double Z(int back) => _points[(_next - 1 - back) & (Ring - 1)];
 
     private bool Breaks(SpcRule rule)
     {
