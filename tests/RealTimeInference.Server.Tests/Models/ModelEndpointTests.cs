@@ -11,8 +11,11 @@ public sealed class ModelEndpointTests(ServerFixture server) : IClassFixture<Ser
     public async Task Models_ListsTheBundledModelsWithTheirManifests()
     {
         using var json = JsonDocument.Parse(await _client.GetStringAsync("/models"));
-        var models = json.RootElement.EnumerateArray().ToArray();
+        var all = json.RootElement.EnumerateArray().ToArray();
+        // The chambers' FDC models (12 of them, listed first by name) are the Readings tests' (BundledChamberModelsTests).
+        var models = all.Where(m => !m.GetProperty("name").GetString()!.StartsWith("fdc-", StringComparison.Ordinal)).ToArray();
 
+        Assert.Equal(12, all.Length - models.Length);
         Assert.Equal(["sensor-anomaly", "sensor-anomaly-lite", "wafer-defect", "yield-forecast"], models.Select(m => m.GetProperty("name").GetString()));
         var wafer = models[2].GetProperty("manifest");
         Assert.Equal(9, wafer.GetProperty("classes").GetArrayLength());
