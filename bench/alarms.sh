@@ -13,10 +13,8 @@
 # Results: bench-results/<stamp>-alarms.* (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${BENCH_ALARMS_DURATION:=30m}"
-[[ "$BENCH_ALARMS_DURATION" =~ ^([0-9]+)([ms])$ ]] || { echo "BENCH_ALARMS_DURATION: e.g. 30m or 90s" >&2; exit 1; }
-seconds=${BASH_REMATCH[1]}
-[[ ${BASH_REMATCH[2]} == m ]] && seconds=$(( seconds * 60 ))
+source bench/webhook.sh
+seconds=$(duration_seconds BENCH_ALARMS_DURATION 30m)
 url="${BENCH_URL:-http://127.0.0.1:8000}"
 hook_port="${BENCH_HOOK_PORT:-8099}"
 out="${BENCH_OUT:-bench-results}"
@@ -25,19 +23,7 @@ data="$(mktemp -d)"
 mkdir -p "$out"
 dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
 
-python3 - "$hook_port" "$out/$stamp-alarms.hook.jsonl" <<'PY' &
-import http.server, json, sys, time
-port, log = int(sys.argv[1]), open(sys.argv[2], "a", buffering=1)
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        body["received"] = time.time()
-        log.write(json.dumps(body) + "\n")
-        self.send_response(200); self.end_headers()
-    def log_message(self, *args): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Hook).serve_forever()
-PY
-hook=$!
+start_webhook "$hook_port" "$out/$stamp-alarms.hook.jsonl"
 dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "$url" \
     --Alerts:Webhooks:0:Url="http://127.0.0.1:$hook_port/" --Results:Path="$data/results.db" >"$out/$stamp-alarms.server.log" 2>&1 &
 server=$!

@@ -8,10 +8,8 @@
 # Results: bench-results/<stamp>-alerts.* (gitignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${BENCH_ALERTS_DURATION:=10m}"
-[[ "$BENCH_ALERTS_DURATION" =~ ^([0-9]+)([ms])$ ]] || { echo "BENCH_ALERTS_DURATION: e.g. 10m or 90s" >&2; exit 1; }
-seconds=${BASH_REMATCH[1]}
-[[ ${BASH_REMATCH[2]} == m ]] && seconds=$(( seconds * 60 ))
+source bench/webhook.sh
+seconds=$(duration_seconds BENCH_ALERTS_DURATION 10m)
 url="${BENCH_URL:-http://127.0.0.1:8000}"
 hook_port="${BENCH_HOOK_PORT:-8099}"
 out="${BENCH_OUT:-bench-results}"
@@ -20,20 +18,9 @@ data="$(mktemp -d)"
 mkdir -p "$out"
 dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet
 
-python3 - "$hook_port" "$out/$stamp-alerts.hook.log" <<'PY' &
-import http.server, json, sys
-port, log = int(sys.argv[1]), open(sys.argv[2], "a", buffering=1)
-class Hook(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        log.write(f'{body["alert_id"]} {body["event"]} {self.headers["X-RTI-Notification-Id"]}\n')
-        self.send_response(200); self.end_headers()
-    def log_message(self, *args): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Hook).serve_forever()
-PY
-hook=$!
+start_webhook "$hook_port" "$out/$stamp-alerts.hook.jsonl"
 dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "$url" --Serilog:MinimumLevel:Default=Warning \
-    --Simulator:Tools=50 --Simulator:SensorsPerTool=20 --Simulator:RateHz=1 \
+    --Simulator:Tools=50 --Simulator:SensorsPerTool=20 --Simulator:RateHz=1 --Simulator:AnomalyRate=0.02 --Simulator:ChamberTools=0 \
     --Alerts:Webhooks:0:Url="http://127.0.0.1:$hook_port/" --Results:Path="$data/results.db" >"$out/$stamp-alerts.server.log" 2>&1 &
 server=$!
 trap 'kill $hook $server 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -52,7 +39,13 @@ curl -s "$url/alerts?state=acknowledged" >"$out/$stamp-alerts.acknowledged.json"
 count() { grep -E "^$1" "$out/$stamp-alerts.metrics" | awk '{ s += $NF } END { print s + 0 }'; }
 echo "alerts opened: $(count 'rti_alerts_fired_total')"
 echo "notifications delivered: $(count 'rti_alert_notifications_total\{.*result="delivered"'), failed: $(count 'rti_alert_notifications_total\{.*result="failed"')"
-echo "webhook receiver: $(wc -l <"$out/$stamp-alerts.hook.log") notifications, $(awk '{ print $3 }' "$out/$stamp-alerts.hook.log" | sort | uniq -d | wc -l) repeated ids, $(awk '$2 == "fired" { print $1 }' "$out/$stamp-alerts.hook.log" | sort | uniq -d | wc -l) alerts fired twice"
+python3 - "$out/$stamp-alerts.hook.jsonl" <<'PY'
+import collections, json, sys
+hooks = [json.loads(line) for line in open(sys.argv[1])]
+ids = collections.Counter(h["notification_id"] for h in hooks)
+fired = collections.Counter(h["alert_id"] for h in hooks if h["event"] == "fired")
+print(f"webhook receiver: {len(hooks)} notifications, {sum(1 for n in ids.values() if n > 1)} repeated ids, {sum(1 for n in fired.values() if n > 1)} alerts fired twice")
+PY
 python3 - "$out/$stamp-alerts.firing.json" "$out/$stamp-alerts.acknowledged.json" <<'PY'
 import json, sys, collections
 keys = collections.Counter((a["tool_id"], a["sensor_id"]) for f in sys.argv[1:] for a in json.load(open(f))["items"] if a["sensor_id"] is not None)

@@ -23,7 +23,7 @@ dotnet bench/RealTimeInference.OptimizerBench/bin/Release/net10.0/RealTimeInfere
 
 echo "== optimizer cycle, $cycle_tools tools"
 dotnet src/RealTimeInference.Server/bin/Release/net10.0/RealTimeInference.Server.dll --urls "$url" \
-    --Serilog:MinimumLevel:Default=Warning --Results:Store=none --Simulator:Tools="$cycle_tools" \
+    --Serilog:MinimumLevel:Default=Warning --Results:Store=none --Simulator:Tools="$cycle_tools" --Simulator:ChamberTools=0 \
     --Optimizer:Mode=closed-loop --Optimizer:Interval=00:00:01 >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT

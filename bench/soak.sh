@@ -17,13 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-: "${BENCH_SOAK_DURATION:=10m}"
-[[ "$BENCH_SOAK_DURATION" =~ ^([0-9]+)([ms])$ ]] || { echo "BENCH_SOAK_DURATION: whole minutes or seconds, e.g. 10m or 90s" >&2; exit 1; }
-seconds=${BASH_REMATCH[1]}
-[[ ${BASH_REMATCH[2]} == m ]] && seconds=$(( seconds * 60 ))
+source bench/webhook.sh
+seconds=$(duration_seconds BENCH_SOAK_DURATION 10m)
 (( seconds >= 20 )) || { echo "BENCH_SOAK_DURATION: at least 20s (two samples)" >&2; exit 1; }
 keys=(soak-well-behaved-key soak-overload-key-00 soak-sockets-key-000 soak-others-key-0000)
-server_args="--Serilog:MinimumLevel:Default=Warning"
+server_args="--Serilog:MinimumLevel:Default=Warning --Simulator:AnomalyRate=0.02 --Simulator:ChamberTools=0"
 # The last key both streams (a viewer's right) and sends bad readings (ingest's): an engineer's.
 roles=(ingest ingest ingest engineer)
 for i in "${!keys[@]}"; do server_args+=" --Security:ApiKeys:$i:Key=${keys[$i]} --Security:ApiKeys:$i:Role=${roles[$i]}"; done
