@@ -1,4 +1,3 @@
-using System.Buffers;
 using RealTimeInference.Results.Alerts;
 using RealTimeInference.Server.Predictions;
 
@@ -12,13 +11,13 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
         var now = time.GetUtcNow();
         var readings = scored.Batch.Readings;
         var scores = scored.Batch.Scores.Span;
-        var verdicts = ArrayPool<Verdict>.Shared.Rent(readings.Length);
+        var verdicts = new Verdicts(readings.Length);
         for (var i = 0; i < readings.Length; i++)
         {
-            verdicts[i] = new Verdict(readings[i].ToolId, null, readings[i].SensorId, scored.Model.Name, scores[i], scored.IsAnomaly(scores[i]), scored.Class, now);
+            verdicts.Add(new Verdict(readings[i].ToolId, null, readings[i].SensorId, scored.Model.Name, scores[i], scored.IsAnomaly(scores[i]), scored.Class, now));
         }
 
-        Observe(verdicts, readings.Length);
+        verdicts.Observe(book);
     }
 
     /// <summary>A reading with context is its chamber's: the model judged the chamber as a whole, so the model is the alert's sensor.</summary>
@@ -28,27 +27,14 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
         var readings = scored.Batch.Readings;
         var scores = scored.Batch.Scores;
         var rows = scored.Rows;
-        var verdicts = ArrayPool<Verdict>.Shared.Rent(rows.Length);
-        for (var i = 0; i < rows.Length; i++)
+        var verdicts = new Verdicts(rows.Length);
+        foreach (var row in rows)
         {
-            var context = readings[rows[i]].Context;
-            var score = scores[rows[i]];
-            verdicts[i] = new Verdict(context.ToolId, context.ChamberId, scored.Model.Name, scored.Model.Name, score, scored.IsAnomaly(score), scored.Class, now);
+            var context = readings[row].Context;
+            var score = scores[row];
+            verdicts.Add(new Verdict(context.ToolId, context.ChamberId, scored.Model.Name, scored.Model.Name, score, scored.IsAnomaly(score), scored.Class, now));
         }
 
-        Observe(verdicts, rows.Length);
-    }
-
-    /// <summary>The batch's verdicts into the rules under one lock.</summary>
-    private void Observe(Verdict[] verdicts, int count)
-    {
-        try
-        {
-            book.Observe(verdicts.AsSpan(0, count));
-        }
-        finally
-        {
-            ArrayPool<Verdict>.Shared.Return(verdicts, clearArray: true);
-        }
+        verdicts.Observe(book);
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
@@ -158,28 +157,6 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         var t = 1 / (1 + (0.3275911 * x));
         var poly = t * (0.254829592 + (t * (-0.284496736 + (t * (1.421413741 + (t * (-1.453152027 + (t * 1.061405429))))))));
         return 1 - (poly * Math.Exp(-x * x));
-    }
-
-    /// <summary>A batch's verdicts, in a pooled array, for the alert rules under one lock.</summary>
-    private struct Verdicts(int capacity)
-    {
-        private readonly Verdict[] _items = ArrayPool<Verdict>.Shared.Rent(Math.Max(1, capacity));
-        private int _count;
-
-        public void Add(in Verdict verdict) => _items[_count++] = verdict;
-
-        /// <summary>Hands them to the rules, and the array back to the pool.</summary>
-        public readonly void Observe(AlertBook book)
-        {
-            try
-            {
-                book.Observe(_items.AsSpan(0, _count));
-            }
-            finally
-            {
-                ArrayPool<Verdict>.Shared.Return(_items, clearArray: true);
-            }
-        }
     }
 
     /// <summary>A monitor's chart for one context.</summary>

@@ -110,10 +110,7 @@ internal static class TraceEndpoints
             return refused;
         }
 
-        var model = batch.Models[0]!;
-        var reading = batch.Readings[0];
-        return TypedResults.Ok(new ReadingResponse(
-            batch.Scores[0], batch.Scores[0] >= model.Manifest.Threshold, reading.Timestamp, reading.Context, latency.TotalMilliseconds, model.Name, model.Version, batch.Fallbacks[0]));
+        return TypedResults.Ok(ReadingAnswers.One(batch, latency.TotalMilliseconds));
 
         ProblemHttpResult Refuse(RequestErrors refused)
         {
