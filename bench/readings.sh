@@ -7,7 +7,7 @@
 # rules); each repeat measures /predict-batch (the baseline) and /readings on one, then the other.
 # Goals (issue 25): /readings >= 300,000 readings/s; SPC on costs <= 10 % of /readings with it off.
 # Results: bench-results/readings-<stamp>/{spc-off,spc-on}/<repeat>/ (gitignored) and summary.txt.
-# Settings: BENCH_DURATION (5), BENCH_WARMUP (2), BENCH_REPEATS (3), BENCH_BATCH_WORKERS (8), BENCH_SEED (42).
+# Settings: BENCH_DURATION (5), BENCH_WARMUP (5: the first seconds of 100 models are their JIT and first runs), BENCH_REPEATS (5), BENCH_BATCH_WORKERS (8), BENCH_SEED (42).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,7 @@ echo "building (Release)"
 dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 dotnet build -c Release bench/RealTimeInference.OipBench --nologo -v quiet >>"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
 
+source bench/torch.sh
 echo "exporting a 20-sensor MLP (python3-torch) for 100 chambers"
 /usr/bin/python3 - "$out/models/template" <<'PY'
 import json, os, sys
@@ -63,17 +64,17 @@ trap cleanup EXIT
 
 start spc-off
 start spc-on --Spc:Monitors:0:Value=score --Spc:Monitors:0:Tool='etch-*' --Spc:Monitors:1:Value=s00 --Spc:Monitors:1:Tool='etch-*'
-for repeat in $(seq "${BENCH_REPEATS:-3}"); do
+for repeat in $(seq "${BENCH_REPEATS:-5}"); do
     for name in spc-off spc-on; do
         echo "repeat $repeat, $name"
         dotnet bench/RealTimeInference.OipBench/bin/Release/net10.0/RealTimeInference.OipBench.dll \
             --url "http://127.0.0.1:${ports[$name]}" --grpc "http://127.0.0.1:1" --server-pid "${pids[$name]}" --out "$out/$name/$repeat" \
-            --duration-s "${BENCH_DURATION:-5}" --warmup-s "${BENCH_WARMUP:-2}" --repeats 1 --rows 1000 \
+            --duration-s "${BENCH_DURATION:-5}" --warmup-s "${BENCH_WARMUP:-5}" --repeats 1 --rows 1000 \
             --batch-workers "${BENCH_BATCH_WORKERS:-8}" --seed "${BENCH_SEED:-42}" --cases predict-batch,readings-100-chambers \
             >"$out/$name/$repeat.txt" 2>&1 || { cat "$out/$name/$repeat.txt"; exit 1; }
     done
 done
-python3 - "$out" "${BENCH_REPEATS:-3}" <<'PY' | tee "$out/summary.txt"
+python3 - "$out" "${BENCH_REPEATS:-5}" <<'PY' | tee "$out/summary.txt"
 import json, statistics, sys
 out, repeats = sys.argv[1], int(sys.argv[2])
 def rate(name, repeat, case): return json.load(open(f"{out}/{name}/{repeat}/{case}.json"))["runs"][0]["readings_per_s"]
@@ -84,5 +85,11 @@ for name in ("spc-off", "spc-on"):
           f"/predict-batch median {statistics.median(batch):,.0f}; ratio {statistics.median(a / b for a, b in zip(readings, batch)):.2f}")
 ratios = [rate("spc-on", r, "readings-100-chambers") / rate("spc-off", r, "readings-100-chambers") for r in range(1, repeats + 1)]
 print(f"SPC on / off, /readings, per repeat: {', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f} (goal >= 0.90)")
+# The server's CPU time per reading: what SPC costs in work, less moved by neighbours on a shared machine than the rate.
+def cpu(name, repeat):
+    run = json.load(open(f"{out}/{name}/{repeat}/readings-100-chambers.json"))["runs"][0]
+    return run["server_cores"] / run["readings_per_s"] * 1e6
+costs = {name: statistics.median(cpu(name, r) for r in range(1, repeats + 1)) for name in ("spc-off", "spc-on")}
+print(f"server CPU per 1,000 readings, median: SPC off {costs['spc-off']:.2f} ms, SPC on {costs['spc-on']:.2f} ms (off / on {costs['spc-off'] / costs['spc-on']:.2f})")
 PY
 echo "results: $out"

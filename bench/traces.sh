@@ -10,6 +10,7 @@ mkdir -p "$out/models/trace-fdc/1"
 server_pid=""
 trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
 dotnet build -c Release src/RealTimeInference.Server --nologo -v quiet >"$out/build.log" 2>&1 || { cat "$out/build.log"; exit 1; }
+source bench/torch.sh
 /usr/bin/python3 - "$out" <<'PY'
 import json, os, random, sys
 import torch

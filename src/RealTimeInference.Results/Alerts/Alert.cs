@@ -107,6 +107,6 @@ public sealed record ToolStateView(string ToolId, ToolState State, DateTimeOffse
 /// <param name="Class">The latency class it was scored in.</param>
 /// <param name="Time">When.</param>
 /// <param name="Rule">The rule that judged it, when not the k-of-n rule (an SPC chart's).</param>
-/// <param name="Evidence">Why, for the alert's timeline.</param>
+/// <param name="Evidence">Why, for the alert's timeline: called only when the timeline takes it (most points of a sensor already in an alert change nothing).</param>
 public readonly record struct Verdict(
-    string? ToolId, string? ChamberId, string? Sensor, string Model, float Score, bool IsAnomaly, LatencyClass Class, DateTimeOffset Time, string? Rule = null, string? Evidence = null);
+    string? ToolId, string? ChamberId, string? Sensor, string Model, float Score, bool IsAnomaly, LatencyClass Class, DateTimeOffset Time, string? Rule = null, Func<string>? Evidence = null);

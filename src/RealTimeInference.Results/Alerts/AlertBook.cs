@@ -71,7 +71,7 @@ public sealed class AlertBook
     public void Observe(
         string? toolId, string? chamberId, string? sensor, string model, float score, bool isAnomaly, LatencyClass latencyClass, DateTimeOffset time,
         string? rule = null, string? evidence = null) =>
-        Observe([new Verdict(toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence)]);
+        Observe([new Verdict(toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence is null ? null : () => evidence)]);
 
     /// <summary>Takes many verdicts into the rules at once, in order, as <see cref="Observe(string?, string?, string?, string, float, bool, LatencyClass, DateTimeOffset, string?, string?)"/> one: the rules' lock is taken once for them all.</summary>
     public void Observe(ReadOnlySpan<Verdict> verdicts)
@@ -133,7 +133,7 @@ public sealed class AlertBook
                 tracked.NormalStreak = 0;
                 if (rule is not null && open.Rules.Add($"{sensor}: {rule}"))
                 {
-                    Change(open, new AlertEvent(time, "joined", sensor, score, Note: evidence ?? rule), quiet: open.IsShelved(time));
+                    Change(open, new AlertEvent(time, "joined", sensor, score, Note: evidence?.Invoke() ?? rule), quiet: open.IsShelved(time));
                 }
             }
             else if (++tracked.NormalStreak >= _options.ResolveAfterNormal)
@@ -302,7 +302,7 @@ public sealed class AlertBook
 
     /// <summary>The sensor is abnormal: it joins its group's open alert, folds into its flood alert, or opens one — unless suppressed.</summary>
     private Open? Raise(
-        (string? Tool, string? Chamber, string? Sensor) sensorKey, string model, float score, LatencyClass latencyClass, DateTimeOffset time, string rule, string? evidence)
+        (string? Tool, string? Chamber, string? Sensor) sensorKey, string model, float score, LatencyClass latencyClass, DateTimeOffset time, string rule, Func<string>? evidence)
     {
         var (tool, chamber, sensor) = sensorKey;
         if (tool is not null && _toolStates.TryGetValue(tool, out var state) && state.State != ToolState.Productive)
@@ -359,11 +359,11 @@ public sealed class AlertBook
         group.Alert = alert;
         alert.Sensors.Add(sensor);
         alert.Rules.Add($"{sensor}: {rule}");
-        Change(alert, new AlertEvent(time, "fired", sensor, score, Note: evidence ?? rule));
+        Change(alert, new AlertEvent(time, "fired", sensor, score, Note: evidence?.Invoke() ?? rule));
         return alert;
     }
 
-    private void Join(Open open, string? sensor, float score, string rule, string? evidence, DateTimeOffset time, string kind, bool quiet)
+    private void Join(Open open, string? sensor, float score, string rule, Func<string>? evidence, DateTimeOffset time, string kind, bool quiet)
     {
         if (!open.Sensors.Contains(sensor))
         {
@@ -372,7 +372,7 @@ public sealed class AlertBook
 
         open.Rules.Add($"{sensor}: {rule}");
         open.MaxScore = Math.Max(open.MaxScore, score);
-        Change(open, new AlertEvent(time, kind, sensor, score, Note: evidence ?? rule), quiet);
+        Change(open, new AlertEvent(time, kind, sensor, score, Note: evidence?.Invoke() ?? rule), quiet);
     }
 
     private Open New(
@@ -495,6 +495,36 @@ public sealed class AlertBook
         public DateTimeOffset? ShelvedUntil { get; set; }
     }
 
+    /// <summary>
+    /// An alert's events, appended only: a view takes those so far without copying them, since none is
+    /// ever changed and a full array is replaced, not reused (a long flood takes thousands of events).
+    /// </summary>
+    private sealed class Timeline
+    {
+        private AlertEvent[] _events = new AlertEvent[4];
+        private int _count;
+
+        public void Add(AlertEvent step)
+        {
+            if (_count == _events.Length)
+            {
+                Array.Resize(ref _events, _count * 2);
+            }
+
+            _events[_count++] = step;
+        }
+
+        public void AddRange(IEnumerable<AlertEvent> steps)
+        {
+            foreach (var step in steps)
+            {
+                Add(step);
+            }
+        }
+
+        public IReadOnlyList<AlertEvent> Snapshot() => new ArraySegment<AlertEvent>(_events, 0, _count);
+    }
+
     /// <summary>An open alert, changed only under the book's lock.</summary>
     private sealed class Open
     {
@@ -551,12 +581,12 @@ public sealed class AlertBook
 
         public SortedSet<string> Rules { get; } = new(StringComparer.Ordinal);
 
-        public List<AlertEvent> Timeline { get; } = [];
+        public Timeline Timeline { get; } = new();
 
         public bool IsShelved(DateTimeOffset time) => ShelvedUntil > time;
 
         public AlertView View() =>
-            new(Id, ToolId, SensorId, Model, Severity, State, StartedAt, AcknowledgedAt, ResolvedAt, MaxScore, [.. Sensors], [.. Timeline])
+            new(Id, ToolId, SensorId, Model, Severity, State, StartedAt, AcknowledgedAt, ResolvedAt, MaxScore, [.. Sensors], Timeline.Snapshot())
             {
                 ChamberId = ChamberId,
                 Kind = Kind,

@@ -26,13 +26,16 @@ internal sealed class AlertSink(AlertBook book, TimeProvider time) : IPrediction
         var now = time.GetUtcNow();
         var readings = scored.Batch.Readings;
         var scores = scored.Batch.Scores;
-        var rows = scored.Rows;
-        var verdicts = new Verdicts(rows.Length);
-        foreach (var row in rows)
+        var verdicts = new Verdicts(readings.Length);
+        foreach (var run in scored.Runs)
         {
-            var context = readings[row].Context;
-            var score = scores[row];
-            verdicts.Add(new Verdict(context.ToolId, context.ChamberId, scored.Model.Name, scored.Model.Name, score, scored.IsAnomaly(score), scored.Class, now));
+            var model = run.Model.Name;
+            foreach (var row in run.Rows)
+            {
+                var context = readings[row].Context;
+                var score = scores[row];
+                verdicts.Add(new Verdict(context.ToolId, context.ChamberId, model, model, score, run.IsAnomaly(score), scored.Class, now));
+            }
         }
 
         verdicts.Observe(book);

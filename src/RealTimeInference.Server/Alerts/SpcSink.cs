@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Scheduling;
 using RealTimeInference.Results.Alerts;
 using RealTimeInference.Results.Spc;
+using RealTimeInference.Results.Storage;
 using RealTimeInference.Server.Predictions;
 using RealTimeInference.Server.Readings;
 
@@ -50,7 +51,10 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
                 };
                 if (value is { } v)
                 {
-                    Judge(charted, reading.ToolId, null, null, null, v, scored.Class, now, ref verdicts);
+                    lock (charted.Gate)
+                    {
+                        Judge(charted, reading.ToolId, null, null, null, v, scored.Class, now, ref verdicts);
+                    }
                 }
             }
         }
@@ -68,27 +72,47 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         var now = time.GetUtcNow();
         var batch = scored.Batch;
         var readings = batch.Readings;
-        var verdicts = new Verdicts(scored.Rows.Length * _monitors.Length);
-        foreach (var row in scored.Rows)
+        var verdicts = new Verdicts(readings.Length * _monitors.Length);
+        foreach (var run in scored.Runs)
         {
-            var reading = readings[row];
-            var context = reading.Context;
-            foreach (var charted in ChartsOf(context.ToolId, context.ChamberId, context.Recipe, context.Step))
+            // A run's readings are mostly of one context (a chamber's own model): each stretch of readings
+            // of one context is charted chart by chart, with one lookup and one lock a chart.
+            var rows = run.Rows;
+            for (int start = 0, end; start < rows.Length; start = end)
             {
-                var name = _monitors[charted.Monitor].Value;
-                if (name == "score")
+                var context = readings[rows[start]].Context;
+                for (end = start + 1; end < rows.Length && SameCharts(readings[rows[end]].Context, context); end++)
                 {
-                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now, ref verdicts);
                 }
-                else if (batch.TryGetValue(reading, name, out var value))
+
+                foreach (var charted in ChartsOf(context.ToolId, context.ChamberId, context.Recipe, context.Step))
                 {
-                    Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now, ref verdicts);
+                    var name = _monitors[charted.Monitor].Value;
+                    lock (charted.Gate)
+                    {
+                        for (var r = start; r < end; r++)
+                        {
+                            var row = rows[r];
+                            if (name == "score")
+                            {
+                                Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now, ref verdicts);
+                            }
+                            else if (batch.TryGetValue(readings[row], name, out var value))
+                            {
+                                Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now, ref verdicts);
+                            }
+                        }
+                    }
                 }
             }
         }
 
         verdicts.Observe(book);
     }
+
+    /// <summary>Whether two readings' contexts have the same charts: the same tool, chamber, recipe and step.</summary>
+    private static bool SameCharts(ReadingContext a, ReadingContext b) =>
+        ReferenceEquals(a, b) || (a.ToolId == b.ToolId && a.ChamberId == b.ChamberId && a.Recipe == b.Recipe && a.Step == b.Step);
 
     /// <summary>The charts of the monitors that match a context, made on its first point: one lookup a reading.</summary>
     private Charted[] ChartsOf(string? tool, string? chamber, string? recipe, string? step)
@@ -107,7 +131,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
             return [];
         }
 
-        charts = [.. matching.Select(m => new Charted(m, new SpcChart(_rules[m], options.Value.BaselinePoints, _monitors[m].Mean, _monitors[m].Sigma)))];
+        charts = [.. matching.Select(m => new Charted(m, new SpcChart(_rules[m], options.Value.BaselinePoints, _monitors[m].Mean, _monitors[m].Sigma), new Lock()))];
         var kept = _contexts.GetOrAdd(key, charts);
         if (kept != charts)
         {
@@ -122,24 +146,13 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         ContextRouter.Matches(monitor.Tool, tool) && ContextRouter.Matches(monitor.Chamber, chamber)
         && ContextRouter.Matches(monitor.Recipe, recipe) && ContextRouter.Matches(monitor.Step, step);
 
+    /// <summary>Charts one point and adds its verdict once the chart has its limits. Called under the chart's gate.</summary>
     private void Judge(
         Charted charted, string? tool, string? chamber, string? recipe, string? step, double value, LatencyClass latencyClass, DateTimeOffset now, ref Verdicts verdicts)
     {
         var chart = charted.Chart;
-        SpcRule? broken;
-        double z;
-        string? evidence = null;
-        lock (chart)
-        {
-            broken = chart.Add(value, out z);
-            if (broken is { } rule)
-            {
-                var points = string.Join(", ", chart.Last(SpcChart.Span(rule)).Select(p => p.ToString("G6", CultureInfo.InvariantCulture)));
-                evidence = string.Create(
-                    CultureInfo.InvariantCulture, $"{rule}: {points} (mean {chart.Mean:G6}, sigma {chart.Sigma:G6}; {recipe ?? "any recipe"}, {step ?? "any step"})");
-            }
-        }
-
+        var broken = chart.Add(value, out var z);
+        var evidence = broken is { } rule ? Evidence(rule, chart.Last(SpcChart.Span(rule)), chart.Mean, chart.Sigma, recipe, step) : null;
         if (chart.Mean is null)
         {
             return;
@@ -150,6 +163,12 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         verdicts.Add(new Verdict(tool, chamber, name, Model, (float)Coverage(Math.Abs(z)), broken is not null, latencyClass, now, broken?.ToString() ?? "SPC", evidence));
     }
 
+    /// <summary>The rule that fired, its points and the chart's limits, put in words only when an alert's timeline takes them.</summary>
+    private static Func<string> Evidence(SpcRule rule, IReadOnlyList<double> points, double? mean, double? sigma, string? recipe, string? step) =>
+        () => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{rule}: {string.Join(", ", points.Select(p => p.ToString("G6", CultureInfo.InvariantCulture)))} (mean {mean:G6}, sigma {sigma:G6}; {recipe ?? "any recipe"}, {step ?? "any step"})");
+
     /// <summary>P(|Z| &lt; z) for a standard normal Z: erf(z / √2), by Abramowitz and Stegun 7.1.26 (error below 1.5e-7).</summary>
     internal static double Coverage(double z)
     {
@@ -159,6 +178,6 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         return 1 - (poly * Math.Exp(-x * x));
     }
 
-    /// <summary>A monitor's chart for one context.</summary>
-    private readonly record struct Charted(int Monitor, SpcChart Chart);
+    /// <summary>A monitor's chart for one context, and the gate that lets one caller at a time chart on it.</summary>
+    private readonly record struct Charted(int Monitor, SpcChart Chart, Lock Gate);
 }

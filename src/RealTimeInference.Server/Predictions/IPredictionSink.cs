@@ -52,14 +52,18 @@ internal readonly record struct ScoredBatch(PredictionOrigin Origin, LatencyClas
     public bool IsAnomaly(float score) => score >= Model.Manifest.Threshold;
 }
 
-/// <summary>Readings with their context that one model scored, as the sinks see them.</summary>
+/// <summary>A request's readings with their context, scored by the models their context routes to, as the sinks see them: all of them at once.</summary>
 /// <param name="Origin">Where they came from.</param>
 /// <param name="Class">The latency class they were scored in.</param>
-/// <param name="Model">The model that answered (the routed one or its fallback).</param>
 /// <param name="Batch">The request's readings, with their scores: the sink copies what it keeps.</param>
-/// <param name="Rows">Which of the batch's readings this model scored.</param>
+/// <param name="Runs">The model runs that scored them, each with its readings.</param>
 /// <param name="Latency">From <see cref="PredictionOrigin.Started"/> to the scores, measured.</param>
-internal readonly record struct ScoredReadings(PredictionOrigin Origin, LatencyClass Class, ServedModel Model, ReadingBatch Batch, int[] Rows, TimeSpan Latency)
+internal readonly record struct ScoredReadings(PredictionOrigin Origin, LatencyClass Class, ReadingBatch Batch, ScoredRun[] Runs, TimeSpan Latency);
+
+/// <summary>The readings of a request that one model run scored.</summary>
+/// <param name="Model">The model that answered (the routed one or its fallback).</param>
+/// <param name="Rows">Which of the batch's readings it scored, in request order.</param>
+internal readonly record struct ScoredRun(ServedModel Model, int[] Rows)
 {
     public bool IsAnomaly(float score) => score >= Model.Manifest.Threshold;
 }

@@ -110,15 +110,19 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
 
         var latency = time.GetElapsedTime(origin.Started);
         origin.Receipt?.ExpectChunks(runs.Count);
+        var scoredRuns = new ScoredRun[runs.Count];
         for (var i = 0; i < runs.Count; i++)
         {
             var answered = answers[i].Model ?? runs[i].Model;
             Write(batch, runs[i].Rows, answers[i].Result.Outputs![0], answered, fallback: answered != runs[i].Model);
-            var scored = new ScoredReadings(origin, deadline.Class, answered, batch, runs[i].Rows, latency);
-            foreach (var sink in _sinks)
-            {
-                sink.Publish(scored);
-            }
+            scoredRuns[i] = new ScoredRun(answered, runs[i].Rows);
+        }
+
+        // The sinks take the request at once: each takes its locks once a request, not once a model run.
+        var scored = new ScoredReadings(origin, deadline.Class, batch, scoredRuns, latency);
+        foreach (var sink in _sinks)
+        {
+            sink.Publish(scored);
         }
 
         return new ReadingScore(Outcome.Ok, null, new ScoreResult(Outcome.Ok), null);

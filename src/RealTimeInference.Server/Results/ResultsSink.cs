@@ -45,8 +45,16 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
     /// <summary>Each reading with its context and its sensors' values as a JSON object.</summary>
     public void Publish(in ScoredReadings scored)
     {
+        foreach (var run in scored.Runs)
+        {
+            Keep(scored, run);
+        }
+    }
+
+    private void Keep(in ScoredReadings scored, ScoredRun run)
+    {
         var batch = scored.Batch;
-        var rows = scored.Rows;
+        var rows = run.Rows;
         // A message's readings are scored by one model run or several: each run's rows are kept once
         // under the message id and the run's first reading, the same on every delivery of the message.
         if (Rent(scored.Origin, rows.Length, run: rows[0]) is not { } chunk)
@@ -67,8 +75,8 @@ internal sealed class ResultsSink(ResultsQueue queue, IOptions<ResultsOptions> o
             var reading = readings[rows[i]];
             var score = scores[rows[i]];
             chunk.Records[i] = new PredictionRecord(
-                reading.Timestamp, now, source, reading.Context.ToolId, null, scored.Model.Name, scored.Model.Version,
-                null, null, null, score, scored.IsAnomaly(score), latencyMs, scored.Class, origin.RequestId)
+                reading.Timestamp, now, source, reading.Context.ToolId, null, run.Model.Name, run.Model.Version,
+                null, null, null, score, run.IsAnomaly(score), latencyMs, scored.Class, origin.RequestId)
             {
                 Context = reading.Context,
                 Values = ValuesJson(batch, reading),

@@ -86,7 +86,15 @@ internal sealed class PredictionHub : IPredictionSink
             return;
         }
 
-        var rows = scored.Rows.Length;
+        foreach (var run in scored.Runs)
+        {
+            Publish(scored, run);
+        }
+    }
+
+    private void Publish(in ScoredReadings scored, ScoredRun run)
+    {
+        var rows = run.Rows.Length;
         if (Interlocked.Add(ref _outboxRows, rows) > _options.OutboxCapacity)
         {
             Interlocked.Add(ref _outboxRows, -rows);
@@ -100,7 +108,7 @@ internal sealed class PredictionHub : IPredictionSink
         var scores = ArrayPool<float>.Shared.Rent(rows);
         for (var i = 0; i < rows; i++)
         {
-            var reading = readings[scored.Rows[i]];
+            var reading = readings[run.Rows[i]];
             var names = batch.Names(reading);
             var values = batch.Values(reading);
             var copied = new Dictionary<string, float>(names.Length, StringComparer.Ordinal);
@@ -110,10 +118,10 @@ internal sealed class PredictionHub : IPredictionSink
             }
 
             contexts[i] = new ContextRow(reading.Timestamp, reading.Context, copied);
-            scores[i] = batch.Scores[scored.Rows[i]];
+            scores[i] = batch.Scores[run.Rows[i]];
         }
 
-        _outbox.Writer.TryWrite(new Outgoing(scored.Origin.Source, scored.Model, null, scores, rows) { Contexts = contexts });
+        _outbox.Writer.TryWrite(new Outgoing(scored.Origin.Source, run.Model, null, scores, rows) { Contexts = contexts });
     }
 
     /// <summary>Encodes each prediction once and hands it to every subscriber whose filter it passes. Called by the pump only.</summary>
