@@ -10,20 +10,23 @@ namespace RealTimeInference.Results.Notifications;
 public sealed class Doorbell
 {
     private readonly SemaphoreSlim _rung = new(0, 1);
+    /// <summary>1 from a ring until the waiter wakes: a ring meanwhile is covered by the one pending (thousands a second in an alarm flood).</summary>
+    private int _pending;
 
     public void Ring()
     {
-        try
+        if (Interlocked.Exchange(ref _pending, 1) == 0)
         {
             _rung.Release();
         }
-        catch (SemaphoreFullException)
-        {
-            // Rung already; one wake-up covers both.
-        }
     }
 
-    public Task WaitAsync(CancellationToken cancellationToken) => _rung.WaitAsync(cancellationToken);
+    public async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        await _rung.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Woken: what was rung for is there to read now, and a ring from here on wakes the next wait.
+        Volatile.Write(ref _pending, 0);
+    }
 }
 
 /// <summary>
