@@ -106,6 +106,9 @@ internal sealed class ReadingBatch : IDisposable
         _readings[Count++] = new ContextReading(timestamp ?? Received, context, mark, _valueCount - mark);
     }
 
+    /// <summary>Forgets every reading and value: the batch is as new (a parse that gave up starts again).</summary>
+    public void Clear() => (Count, _valueCount) = (0, 0);
+
     /// <summary>Makes room for the scores and the answering models, once every reading is in.</summary>
     public void PrepareScores()
     {

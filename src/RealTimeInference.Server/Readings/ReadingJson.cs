@@ -13,7 +13,7 @@ namespace RealTimeInference.Server.Readings;
 /// object or an array of them, straight from the request bytes into a <see cref="ReadingBatch"/>;
 /// a bad reading gets every field at fault named (<c>[i].values.rf_power</c>).
 /// </summary>
-internal static class ReadingJson
+internal static partial class ReadingJson
 {
     /// <summary>Longest sensor name or context value, in characters.</summary>
     public const int MaxNameLength = 128;
@@ -102,6 +102,13 @@ internal static class ReadingJson
             }
         }
 
+        return TryParseFast(body.FirstSpan, batch, maxReadings, given, out isArray) ? null : ParseWithReader(body, batch, maxReadings, out isArray, given);
+    }
+
+    /// <summary><see cref="Parse"/> for any body, with every fault named: the one the fast parse leaves.</summary>
+    internal static RequestErrors? ParseWithReader(in ReadOnlySequence<byte> body, ReadingBatch batch, int maxReadings, out bool isArray, ReadingContext? given = null)
+    {
+        isArray = false;
         var reader = new Utf8JsonReader(body, ReaderOptions);
         RequestErrors? errors = null;
         var previous = new Previous();
@@ -310,24 +317,29 @@ internal static class ReadingJson
             }
         }
 
-        // The transport's chamber belongs to its tool: a reading naming another tool keeps its own context.
-        if (given is not null && (values[0] is null || values[0] == given.ToolId))
-        {
-            values[0] ??= given.ToolId;
-            values[1] ??= given.ChamberId;
-        }
-
+        Complete(values, given);
         if (values[0] is not { Length: > 0 })
         {
             Add(ref errors, index, "context.tool_id", "context.tool_id is required.");
             return null;
         }
 
-        if (bad)
-        {
-            return null;
-        }
+        return bad ? null : ContextObject(values, previous);
+    }
 
+    /// <summary>The transport's tool and chamber, for a context that names neither: its chamber belongs to its tool, so a reading naming another tool keeps its own context.</summary>
+    private static void Complete(string?[] values, ReadingContext? given)
+    {
+        if (given is not null && (values[0] is null || values[0] == given.ToolId))
+        {
+            values[0] ??= given.ToolId;
+            values[1] ??= given.ChamberId;
+        }
+    }
+
+    /// <summary>The context of gathered values with a tool: the instance of the reading before when they are its values.</summary>
+    private static ReadingContext ContextObject(string?[] values, Previous previous)
+    {
         if (previous.ContextObject is { } last && ReferenceEquals(last.ToolId, values[0]) && ReferenceEquals(last.ChamberId, values[1])
             && ReferenceEquals(last.Recipe, values[2]) && ReferenceEquals(last.Step, values[3]) && ReferenceEquals(last.LotId, values[4]) && ReferenceEquals(last.WaferId, values[5]))
         {
@@ -414,15 +426,22 @@ internal static class ReadingJson
         // The next reading is compared with this one's names, when they were all good.
         if ((errors?.Errors.Count ?? 0) == errorsBefore && (!inOrder || position != names.Count))
         {
-            names.Clear();
-            for (var i = mark; i < batch.ValueMark; i++)
-            {
-                var text = batch.NameAt(i);
-                names.Add((text, Encoding.UTF8.GetBytes(text), InternedBySpan.TryGetValue(text, out var known) && ReferenceEquals(known, text)));
-            }
-
-            previous.NamesDistinct = true;
+            RememberNames(batch, mark, previous);
         }
+    }
+
+    /// <summary>A good reading's sensor names (its values from <paramref name="mark"/>), for the next reading to be compared with.</summary>
+    private static void RememberNames(ReadingBatch batch, int mark, Previous previous)
+    {
+        var names = previous.Names;
+        names.Clear();
+        for (var i = mark; i < batch.ValueMark; i++)
+        {
+            var text = batch.NameAt(i);
+            names.Add((text, Encoding.UTF8.GetBytes(text), InternedBySpan.TryGetValue(text, out var known) && ReferenceEquals(known, text)));
+        }
+
+        previous.NamesDistinct = true;
     }
 
     /// <summary>The property name, interned; null when it is empty, too long or not valid text.</summary>

@@ -35,7 +35,7 @@ public sealed class ParserFuzzTests(ServerFixture server) : IClassFixture<Server
                 .Select(random => Edit(seed, random)))),
             ArbMap.Default.GeneratorFor<byte[]>());
 
-    private static byte[] Edit(byte[] seed, int[] random)
+    internal static byte[] Edit(byte[] seed, int[] random)
     {
         var bytes = new List<byte>(seed);
         for (var i = 0; i + 2 < random.Length && bytes.Count > 0; i += 3)
