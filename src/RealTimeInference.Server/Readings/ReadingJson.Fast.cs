@@ -141,6 +141,7 @@ internal static partial class ReadingJson
         Array.Clear(values);
         if (!cursor.Expect((byte)'}'))
         {
+            var field = -1;
             do
             {
                 if (!cursor.String(out var name) || !cursor.Expect((byte)':'))
@@ -148,12 +149,8 @@ internal static partial class ReadingJson
                     return null;
                 }
 
-                var field = ContextNames.Length - 1;
-                while (field >= 0 && !name.SequenceEqual(ContextNames[field]))
-                {
-                    field--;
-                }
-
+                // Mostly in the fields' own order: the one after the last is tried first.
+                field = field + 1 < ContextNames.Length && name.SequenceEqual(ContextNames[field + 1]) ? field + 1 : Field(name);
                 if (field < 0 || values[field] is not null)
                 {
                     return null;
@@ -194,6 +191,19 @@ internal static partial class ReadingJson
 
         Complete(values, given);
         return values[0] is { Length: > 0 } ? ContextObject(values, previous) : null;
+    }
+
+    private static int Field(ReadOnlySpan<byte> name)
+    {
+        for (var field = 0; field < ContextNames.Length; field++)
+        {
+            if (name.SequenceEqual(ContextNames[field]))
+            {
+                return field;
+            }
+        }
+
+        return -1;
     }
 
     private static bool TakeValues(ref Cursor cursor, ReadingBatch batch, int mark, Previous previous)
