@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using RealTimeInference.Inference.Scheduling;
@@ -35,6 +36,9 @@ public sealed class AlertBook
     private readonly ConcurrentDictionary<(string? Tool, string? Chamber, string? Sensor), Tracked> _sensors = new();
     private int _trackedCount;
     private readonly Dictionary<(string? Tool, string? Chamber, string? Sensor), Group> _groups = [];
+    /// <summary>The last sensor and group looked up, under the lock: a batch's verdicts come a sensor's run at a time.</summary>
+    private Last<Tracked> _lastSensor;
+    private Last<Group> _lastGroup;
     private readonly Dictionary<long, Open> _open = [];
     private readonly Dictionary<string, ToolStateView> _toolStates = new(StringComparer.Ordinal);
     private readonly LinkedList<AlertView> _resolved = new();
@@ -105,7 +109,12 @@ public sealed class AlertBook
     {
         var (toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence) = verdict;
         var key = (toolId, chamberId, sensor);
-        if (!_sensors.TryGetValue(key, out var tracked))
+        if (!_lastSensor.TryGet(key, out var tracked) && _sensors.TryGetValue(key, out tracked))
+        {
+            _lastSensor = new(key, tracked);
+        }
+
+        if (tracked is null)
         {
             // A sensor with no anomaly in its window and no open alert has nothing to remember.
             if (!isAnomaly)
@@ -151,6 +160,7 @@ public sealed class AlertBook
         if (tracked.Alert is null && tracked.Anomalies == 0)
         {
             _sensors.TryRemove(key, out _);
+            _lastSensor = default;
             _trackedCount--;
         }
 
@@ -292,11 +302,17 @@ public sealed class AlertBook
 
     private Group GroupOf((string? Tool, string? Chamber, string? Sensor) key)
     {
-        if (!_groups.TryGetValue(key, out var group))
+        if (_lastGroup.TryGet(key, out var group))
+        {
+            return group;
+        }
+
+        if (!_groups.TryGetValue(key, out group))
         {
             _groups[key] = group = new Group();
         }
 
+        _lastGroup = new(key, group);
         return group;
     }
 
@@ -400,7 +416,7 @@ public sealed class AlertBook
     /// <summary>A flood alert resolves once its sensors are normal and nothing folded into it for a flood window.</summary>
     private void EndFlood((string? Tool, string? Chamber, string? Sensor) sensorKey, DateTimeOffset time)
     {
-        if (_floodCount == 0 || !_groups.TryGetValue(GroupKey(sensorKey.Tool, sensorKey.Chamber, sensorKey.Sensor), out var group)
+        if (_floodCount == 0 || !TryGroup(GroupKey(sensorKey.Tool, sensorKey.Chamber, sensorKey.Sensor), out var group)
             || group.Flood is not { Sensors.Count: 0 } flood || time - group.LastFold < _floodWindow)
         {
             return;
@@ -412,6 +428,22 @@ public sealed class AlertBook
         Resolve(flood, null, time);
     }
 
+    private bool TryGroup((string? Tool, string? Chamber, string? Sensor) key, [NotNullWhen(true)] out Group? group)
+    {
+        if (_lastGroup.TryGet(key, out group))
+        {
+            return true;
+        }
+
+        if (!_groups.TryGetValue(key, out group))
+        {
+            return false;
+        }
+
+        _lastGroup = new(key, group);
+        return true;
+    }
+
     private void Resolve(Open open, string? sensor, DateTimeOffset time)
     {
         open.State = AlertState.Resolved;
@@ -421,6 +453,7 @@ public sealed class AlertBook
         if (_groups.TryGetValue(open.Key, out var group) && group.Alert is null && group.Flood is null && group.Opened.Count == 0 && !(group.ShelvedUntil > time))
         {
             _groups.Remove(open.Key);
+            _lastGroup = default;
         }
 
         Remember(Change(open, new AlertEvent(time, "resolved", sensor)));
@@ -478,6 +511,20 @@ public sealed class AlertBook
 
             _bits = ((_bits << 1) | (anomaly ? 1u : 0u)) & (window == 32 ? uint.MaxValue : (1u << window) - 1);
             Anomalies += anomaly ? 1 : 0;
+        }
+    }
+
+    /// <summary>A key looked up and what it found: the same key's strings (the same instances, as a request's parse makes them) find it again without hashing.</summary>
+    private readonly struct Last<T>((string? Tool, string? Chamber, string? Sensor) key, T value)
+        where T : class
+    {
+        private readonly (string? Tool, string? Chamber, string? Sensor) _key = key;
+        private readonly T? _value = value;
+
+        public bool TryGet((string? Tool, string? Chamber, string? Sensor) key, [NotNullWhen(true)] out T? value)
+        {
+            value = _value is not null && ReferenceEquals(_key.Tool, key.Tool) && ReferenceEquals(_key.Chamber, key.Chamber) && ReferenceEquals(_key.Sensor, key.Sensor) ? _value : null;
+            return value is not null;
         }
     }
 
