@@ -302,17 +302,12 @@ public sealed class AlertBook
 
     private Group GroupOf((string? Tool, string? Chamber, string? Sensor) key)
     {
-        if (_lastGroup.TryGet(key, out var group))
-        {
-            return group;
-        }
-
-        if (!_groups.TryGetValue(key, out group))
+        if (!TryGroup(key, out var group))
         {
             _groups[key] = group = new Group();
+            _lastGroup = new(key, group);
         }
 
-        _lastGroup = new(key, group);
         return group;
     }
 

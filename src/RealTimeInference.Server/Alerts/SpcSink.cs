@@ -88,12 +88,13 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
                 foreach (var charted in ChartsOf(context.ToolId, context.ChamberId, context.Recipe, context.Step))
                 {
                     var name = _monitors[charted.Monitor].Value;
+                    var isScore = name == "score";
                     lock (charted.Gate)
                     {
                         for (var r = start; r < end; r++)
                         {
                             var row = rows[r];
-                            if (name == "score")
+                            if (isScore)
                             {
                                 Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now, ref verdicts);
                             }
