@@ -117,9 +117,12 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfZero(inputs.Count, nameof(inputs));
         var rows = _concatenates ? (int)inputs[0].Rows : 1;
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1, nameof(inputs));
-        if (_concatenates && inputs.Any(i => i.Rows != rows))
+        for (var i = 1; i < inputs.Count && _concatenates; i++)
         {
-            throw new ArgumentException("Every input must hold the same rows.", nameof(inputs));
+            if (inputs[i].Rows != rows)
+            {
+                throw new ArgumentException("Every input must hold the same rows.", nameof(inputs));
+            }
         }
 
         return Enqueue(new BatchWork(inputs, outputs, rows, _time.GetTimestamp(), deadline, cancellationToken));

@@ -68,12 +68,9 @@ public sealed class ModelGuard(ModelRepository repository, IOptions<ResilienceOp
     /// Runs named tensors with <paramref name="model"/> or, when its run failed, its fallback (when
     /// that takes the same tensors). No safe default: a made-up tensor would look like the model's.
     /// </summary>
-    public async ValueTask<GuardedScore> RunAsync(
-        ServedModel model, IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputs, Deadline deadline, CancellationToken cancellationToken)
-    {
-        return await AnswerAsync(
-            model, m => m.Batcher.RunAsync(inputs, outputs, deadline, cancellationToken), static (a, b) => a.TakesTheSameTensorsAs(b)).ConfigureAwait(false);
-    }
+    public ValueTask<GuardedScore> RunAsync(
+        ServedModel model, IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputs, Deadline deadline, CancellationToken cancellationToken) =>
+        AnswerAsync(model, m => m.Batcher.RunAsync(inputs, outputs, deadline, cancellationToken), static (a, b) => a.TakesTheSameTensorsAs(b));
 
     /// <summary>The model's answer — from the version a reload swapped in, if it came between lookup and enqueue — or, when it failed, its fallback's.</summary>
     private async ValueTask<GuardedScore> AnswerAsync(

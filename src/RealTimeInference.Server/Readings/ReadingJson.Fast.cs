@@ -139,6 +139,7 @@ internal static partial class ReadingJson
 
         var values = previous.Scratch;
         Array.Clear(values);
+        Span<char> chars = stackalloc char[MaxNameLength];
         if (!cursor.Expect((byte)'}'))
         {
             var field = -1;
@@ -166,20 +167,13 @@ internal static partial class ReadingJson
                     return null;
                 }
 
-                if (previous.Context[field] is { Utf8: { } before } && value.SequenceEqual(before))
-                {
-                    values[field] = previous.Context[field].Text;
-                }
-                else if (value.Length is > 0 and <= MaxNameLength)
-                {
-                    var text = Encoding.ASCII.GetString(value);
-                    values[field] = field < 4 ? Intern(text) : text;
-                    previous.Context[field] = (values[field], value.ToArray());
-                }
-                else
+                if (value.Length is 0 or > MaxNameLength)
                 {
                     return null;
                 }
+
+                var text = chars[..Encoding.ASCII.GetChars(value, chars)];
+                values[field] = previous.Context[field] is { } before && text.SequenceEqual(before) ? before : previous.Context[field] = previous.Text(field, text);
             }
             while (cursor.Expect((byte)','));
 

@@ -161,13 +161,35 @@ internal static partial class ReadingJson
         public bool NamesDistinct { get; set; }
 
         /// <summary>Each context field's value in the reading before.</summary>
-        public (string? Text, byte[]? Utf8)[] Context { get; } = new (string?, byte[]?)[ReadingContext.Fields.Count];
+        public string?[] Context { get; } = new string?[ReadingContext.Fields.Count];
 
         /// <summary>Where a context's values are gathered, reading after reading.</summary>
         public string?[] Scratch { get; } = new string?[ReadingContext.Fields.Count];
 
         /// <summary>The context of the reading before: the same values make the same instance.</summary>
         public ReadingContext? ContextObject { get; set; }
+
+        /// <summary>The lot and wafer ids of this body, each kept once (they are too many to keep for good, as the tool, chamber, recipe and step are).</summary>
+        private readonly Dictionary<string, string> _ids = new(StringComparer.Ordinal);
+
+        private Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> IdsBySpan => _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        /// <summary>A context field's value as text: kept for good (the first four fields) or for this body.</summary>
+        public string Text(int field, ReadOnlySpan<char> value)
+        {
+            if (field < 4)
+            {
+                return Intern(value, out _);
+            }
+
+            if (!IdsBySpan.TryGetValue(value, out var id))
+            {
+                id = value.ToString();
+                _ids[id] = id;
+            }
+
+            return id;
+        }
     }
 
     private static void ReadReading(ref Utf8JsonReader reader, int? index, ReadingBatch batch, ReadingContext? given, Previous previous, ref RequestErrors? errors)
@@ -302,14 +324,13 @@ internal static partial class ReadingJson
             {
                 continue;
             }
-            else if (reader.TokenType == JsonTokenType.String && previous.Context[field] is { Utf8: { } before } && reader.ValueTextEquals(before))
+            else if (reader.TokenType == JsonTokenType.String && previous.Context[field] is { } before && reader.ValueTextEquals(before))
             {
-                values[field] = previous.Context[field].Text;
+                values[field] = before;
             }
             else if (ReadText(ref reader, index, path, intern: field < 4, ref errors) is { } text)
             {
-                values[field] = text;
-                previous.Context[field] = (text, Encoding.UTF8.GetBytes(text));
+                values[field] = previous.Context[field] = text;
             }
             else
             {

@@ -20,7 +20,7 @@ internal sealed class ReadingLayout
     private ReadingLayout(IReadOnlyList<(TensorSpec Spec, string[] Sensors)> inputs, string output)
     {
         Inputs = inputs;
-        Output = output;
+        Outputs = [output];
         Sensors = [.. inputs.SelectMany(i => i.Sensors)];
         Places = [.. inputs.SelectMany((input, i) => input.Sensors.Select((_, c) => (i, c)))];
         _places = new Dictionary<string, (int, int, int)>(StringComparer.Ordinal);
@@ -42,8 +42,8 @@ internal sealed class ReadingLayout
     /// <summary>Per sensor of <see cref="Sensors"/>, its input and column there.</summary>
     public IReadOnlyList<(int Input, int Column)> Places { get; }
 
-    /// <summary>The output whose last column is the score.</summary>
-    public string Output { get; }
+    /// <summary>The one output asked of a run: the one whose last column is the score.</summary>
+    public IReadOnlyList<string> Outputs { get; }
 
     /// <summary>Where sensor <paramref name="name"/> goes: its input, column there, and place in <see cref="Sensors"/>; false when the model does not read it.</summary>
     public bool TryPlace(string name, out int input, out int column, out int sensor)

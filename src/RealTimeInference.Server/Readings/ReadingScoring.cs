@@ -88,11 +88,11 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         var answers = new GuardedScore[runs.Count];
         if (runs.Count == 1)
         {
-            answers[0] = await guard.RunAsync(runs[0].Model, runs[0].Inputs!, [runs[0].Layout.Output], deadline, cancellationToken).ConfigureAwait(false);
+            answers[0] = await guard.RunAsync(runs[0].Model, runs[0].Inputs!, runs[0].Layout.Outputs, deadline, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            var pending = runs.Select(r => guard.RunAsync(r.Model, r.Inputs!, [r.Layout.Output], deadline, cancellationToken).AsTask()).ToArray();
+            var pending = runs.Select(r => guard.RunAsync(r.Model, r.Inputs!, r.Layout.Outputs, deadline, cancellationToken).AsTask()).ToArray();
             await Task.WhenAll(pending).ConfigureAwait(false);
             for (var i = 0; i < pending.Length; i++)
             {
@@ -190,7 +190,15 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
     {
         var layout = run.Layout;
         var rows = run.Rows.Length;
-        var data = layout.Inputs.Select(i => new float[rows * i.Sensors.Length]).ToArray();
+        var inputs = new Tensor[layout.Inputs.Count];
+        var data = new float[inputs.Length][];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var (spec, sensors) = layout.Inputs[i];
+            data[i] = new float[rows * sensors.Length];
+            inputs[i] = new Tensor(spec.Name, TensorType.Fp32, spec.Dims.Length == 1 ? [rows] : [rows, sensors.Length], data[i]);
+        }
+
         var filled = layout.Sensors.Count <= 256 ? stackalloc bool[256] : new bool[layout.Sensors.Count];
         filled = filled[..layout.Sensors.Count];
         var readings = batch.Readings;
@@ -236,8 +244,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
             }
         }
 
-        return [.. layout.Inputs.Select((input, i) => new Tensor(
-            input.Spec.Name, TensorType.Fp32, input.Spec.Dims.Length == 1 ? [rows] : [rows, input.Sensors.Length], data[i]))];
+        return inputs;
     }
 
     /// <summary>Each reading's score: the last column of its row of the score output.</summary>
