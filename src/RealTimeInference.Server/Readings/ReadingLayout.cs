@@ -17,8 +17,9 @@ internal sealed class ReadingLayout
 
     private readonly Dictionary<string, (int Input, int Column, int Sensor)> _places;
 
-    private ReadingLayout(IReadOnlyList<(TensorSpec Spec, string[] Sensors)> inputs, string output)
+    private ReadingLayout(IReadOnlyList<(TensorSpec Spec, string[] Sensors)> inputs, string output, int rowsPerRun)
     {
+        RowsPerRun = rowsPerRun;
         Inputs = inputs;
         Outputs = [output];
         Sensors = [.. inputs.SelectMany(i => i.Sensors)];
@@ -41,6 +42,9 @@ internal sealed class ReadingLayout
 
     /// <summary>Per sensor of <see cref="Sensors"/>, its input and column there.</summary>
     public IReadOnlyList<(int Input, int Column)> Places { get; }
+
+    /// <summary>The most readings one run takes: the model's <c>max_batch_size</c>.</summary>
+    public int RowsPerRun { get; }
 
     /// <summary>The one output asked of a run: the one whose last column is the score.</summary>
     public IReadOnlyList<string> Outputs { get; }
@@ -123,6 +127,6 @@ internal sealed class ReadingLayout
         }
 
         error = null;
-        return new ReadingLayout(inputs, outputName);
+        return new ReadingLayout(inputs, outputName, Math.Max(1, manifest.Batching.MaxBatchSize));
     }
 }

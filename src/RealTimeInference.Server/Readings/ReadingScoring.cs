@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using RealTimeInference.Inference.Batching;
 using RealTimeInference.Inference.Models;
 using RealTimeInference.Inference.Outcomes;
@@ -62,10 +63,10 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
                 continue;
             }
 
-            var size = model!.Signature.HasBatchDimension ? Math.Max(1, model.Manifest.Batching.MaxBatchSize) : rows.Count;
+            var size = layout!.RowsPerRun;
             for (var start = 0; start < rows.Count; start += size)
             {
-                runs.Add(new Run(model, layout!, rows.GetRange(start, Math.Min(size, rows.Count - start)).ToArray()));
+                runs.Add(new Run(model!, layout, CollectionsMarshal.AsSpan(rows).Slice(start, Math.Min(size, rows.Count - start)).ToArray()));
             }
         }
 
