@@ -117,7 +117,7 @@ public sealed partial class MicroBatcher : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfZero(inputs.Count, nameof(inputs));
         var rows = _concatenates ? (int)inputs[0].Rows : 1;
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1, nameof(inputs));
-        for (var i = 1; i < inputs.Count && _concatenates; i++)
+        for (var i = 1; _concatenates && i < inputs.Count; i++)
         {
             if (inputs[i].Rows != rows)
             {

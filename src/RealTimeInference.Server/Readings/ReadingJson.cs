@@ -170,9 +170,15 @@ internal static partial class ReadingJson
         public ReadingContext? ContextObject { get; set; }
 
         /// <summary>The lot and wafer ids of this body, each kept once (they are too many to keep for good, as the tool, chamber, recipe and step are).</summary>
-        private readonly Dictionary<string, string> _ids = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _ids;
 
-        private Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> IdsBySpan => _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _idsBySpan;
+
+        public Previous()
+        {
+            _ids = new(StringComparer.Ordinal);
+            _idsBySpan = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        }
 
         /// <summary>A context field's value as text: kept for good (the first four fields) or for this body.</summary>
         public string Text(int field, ReadOnlySpan<char> value)
@@ -182,7 +188,7 @@ internal static partial class ReadingJson
                 return Intern(value, out _);
             }
 
-            if (!IdsBySpan.TryGetValue(value, out var id))
+            if (!_idsBySpan.TryGetValue(value, out var id))
             {
                 id = value.ToString();
                 _ids[id] = id;
