@@ -42,6 +42,7 @@ public static class ResultsServiceCollectionExtensions
             .Validate(o => o.MaxShelveMinutes >= 1, "Alerts:MaxShelveMinutes must be at least 1.")
             .Validate(o => o.MaxTrackedSensors >= 1, "Alerts:MaxTrackedSensors must be at least 1.")
             .Validate(o => o.KeepResolved >= 0, "Alerts:KeepResolved must not be negative.")
+            .Validate(o => o.MaxTimelineSteps >= 1, "Alerts:MaxTimelineSteps must be at least 1.")
             .Validate(o => o.CriticalScore is >= 0 and <= 1, "Alerts:CriticalScore must be within [0, 1].")
             .ValidateOnStart();
         services.AddOptions<NotificationOptions>()

@@ -77,6 +77,13 @@ public sealed class AlertBook
         string? rule = null, string? evidence = null) =>
         Observe([new Verdict(toolId, chamberId, sensor, model, score, isAnomaly, latencyClass, time, rule, evidence is null ? null : () => evidence)]);
 
+    /// <summary>
+    /// Whether a normal verdict of <paramref name="sensor"/> on <paramref name="toolId"/>'s <paramref name="chamberId"/>
+    /// can change anything: false while the sensor has no anomaly in its window, no open alert and no
+    /// flood, when its normal verdicts may be left out (read without the lock, as <see cref="Observe(ReadOnlySpan{Verdict})"/> does).
+    /// </summary>
+    public bool Follows(string? toolId, string? chamberId, string? sensor) => _floodCount > 0 || _sensors.ContainsKey((toolId, chamberId, sensor));
+
     /// <summary>Takes many verdicts into the rules at once, in order, as <see cref="Observe(string?, string?, string?, string, float, bool, LatencyClass, DateTimeOffset, string?, string?)"/> one: the rules' lock is taken once for them all.</summary>
     public void Observe(ReadOnlySpan<Verdict> verdicts)
     {
@@ -84,7 +91,7 @@ public sealed class AlertBook
         var changes = false;
         foreach (ref readonly var v in verdicts)
         {
-            if (v.IsAnomaly || _floodCount > 0 || _sensors.ContainsKey((v.ToolId, v.ChamberId, v.Sensor)))
+            if (v.IsAnomaly || Follows(v.ToolId, v.ChamberId, v.Sensor))
             {
                 changes = true;
                 break;
@@ -140,7 +147,7 @@ public sealed class AlertBook
             if (isAnomaly)
             {
                 tracked.NormalStreak = 0;
-                if (rule is not null && open.Rules.Add($"{sensor}: {rule}"))
+                if (rule is not null && open.Rules.Add($"{sensor}: {rule}") && Records(open))
                 {
                     Change(open, new AlertEvent(time, "joined", sensor, score, Note: evidence?.Invoke() ?? rule), quiet: open.IsShelved(time));
                 }
@@ -383,8 +390,14 @@ public sealed class AlertBook
 
         open.Rules.Add($"{sensor}: {rule}");
         open.MaxScore = Math.Max(open.MaxScore, score);
-        Change(open, new AlertEvent(time, kind, sensor, score, Note: evidence?.Invoke() ?? rule), quiet);
+        if (Records(open))
+        {
+            Change(open, new AlertEvent(time, kind, sensor, score, Note: evidence?.Invoke() ?? rule), quiet);
+        }
     }
+
+    /// <summary>Whether the alert's timeline takes another join or fold (Alerts:MaxTimelineSteps).</summary>
+    private bool Records(Open open) => open.Timeline.Count < _options.MaxTimelineSteps;
 
     private Open New(
         (string? Tool, string? Chamber, string? Sensor) key, string? toolId, string? chamberId, string? sensorId, string model, float score, LatencyClass latencyClass, DateTimeOffset time, string kind)
@@ -545,6 +558,8 @@ public sealed class AlertBook
     {
         private AlertEvent[] _events = new AlertEvent[4];
         private int _count;
+
+        public int Count => _count;
 
         public void Add(AlertEvent step)
         {

@@ -25,6 +25,14 @@ public sealed class AlertOptions
     /// <summary>The window <see cref="FloodThreshold"/> counts in; a flood alert resolves when none folded into it for as long.</summary>
     public int FloodWindowMinutes { get; set; } = 10;
 
+    /// <summary>
+    /// Steps an alert's timeline keeps of sensors joining it and episodes folding into it: past them those
+    /// still change its sensors, rules, score and fold count, but add no step (nor a change to store or
+    /// stream), so that a flood that folds thousands of episodes stays as small as its first. State changes
+    /// and operators' steps are always kept.
+    /// </summary>
+    public int MaxTimelineSteps { get; set; } = 100;
+
     /// <summary>Longest a shelve may silence a group.</summary>
     public int MaxShelveMinutes { get; set; } = 12 * 60;
 

@@ -44,6 +44,15 @@ public sealed class SpcChart
     private readonly double[] _raw = new double[Ring];
     private int _count;
     private int _next;
+    // Runs ending at the newest point, for the rules that look at a run (capped past any rule's span):
+    // points on one side of the mean, steps in one direction, turns (steps opposite to the one before),
+    // points within 1σ and points beyond it; and the last step's direction.
+    private int _sameSide;
+    private int _trend;
+    private int _turns;
+    private int _within;
+    private int _beyond;
+    private int _lastStep;
     private double _baselineSum;
     private double _baselineSquares;
     private int _baselineCount;
@@ -93,6 +102,7 @@ public sealed class SpcChart
         }
 
         z = (value - mean) / sigma;
+        Runs(z);
         _points[_next] = z;
         _raw[_next] = value;
         _next = (_next + 1) & (Ring - 1);
@@ -106,6 +116,31 @@ public sealed class SpcChart
         }
 
         return null;
+    }
+
+    /// <summary>Extends (or ends) the runs with a new point, before it is kept.</summary>
+    private void Runs(double z)
+    {
+        const int Cap = History + 1;
+        var side = Math.Sign(z);
+        var step = 0;
+        if (_count > 0)
+        {
+            var last = Z(0);
+            _sameSide = side != 0 && side == Math.Sign(last) ? Math.Min(_sameSide + 1, Cap) : side != 0 ? 1 : 0;
+            step = Math.Sign(z - last);
+            _trend = step != 0 && step == _lastStep ? Math.Min(_trend + 1, Cap) : step != 0 ? 1 : 0;
+            _turns = step != 0 && step == -_lastStep ? Math.Min(_turns + 1, Cap) : 0;
+        }
+        else
+        {
+            _sameSide = side != 0 ? 1 : 0;
+        }
+
+        _lastStep = step;
+        var outside = Math.Abs(z);
+        _within = outside < 1 ? Math.Min(_within + 1, Cap) : 0;
+        _beyond = outside > 1 ? Math.Min(_beyond + 1, Cap) : 0;
     }
 
     /// <summary>The last <paramref name="n"/> points as taken (oldest first), for an alert's evidence.</summary>
@@ -136,59 +171,18 @@ public sealed class SpcChart
     /// <summary>The <paramref name="back"/>th point before the newest (0: the newest).</summary>
     private double Z(int back) => _points[(_next - 1 - back) & (Ring - 1)];
 
-    private bool Breaks(SpcRule rule)
+    private bool Breaks(SpcRule rule) => rule switch
     {
-        var span = Span(rule);
-        if (_count < span)
-        {
-            return false;
-        }
-
-        switch (rule)
-        {
-            case SpcRule.WE1:
-                return Math.Abs(Z(0)) > 3;
-            case SpcRule.WE2:
-                return Beyond(3, 2, 2);
-            case SpcRule.WE3:
-                return Beyond(5, 4, 1);
-            case SpcRule.WE4:
-                return SameSide(8);
-            case SpcRule.N3:
-                return Monotone(6);
-            case SpcRule.N4:
-                for (var i = 0; i < span - 2; i++)
-                {
-                    // Each step turns: up then down, or down then up.
-                    if (Math.Sign(Z(i) - Z(i + 1)) * Math.Sign(Z(i + 1) - Z(i + 2)) >= 0)
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            case SpcRule.N7:
-                for (var i = 0; i < span; i++)
-                {
-                    if (Math.Abs(Z(i)) >= 1)
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            default:
-                for (var i = 0; i < span; i++)
-                {
-                    if (Math.Abs(Z(i)) <= 1)
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-        }
-    }
+        SpcRule.WE1 => Math.Abs(Z(0)) > 3,
+        SpcRule.WE2 => _count >= 3 && Beyond(3, 2, 2),
+        SpcRule.WE3 => _count >= 5 && Beyond(5, 4, 1),
+        SpcRule.WE4 => _sameSide >= 8,
+        // Six points in a row rising (or falling) are five steps one way; fourteen alternating, twelve turns.
+        SpcRule.N3 => _trend >= 5,
+        SpcRule.N4 => _turns >= 12,
+        SpcRule.N7 => _within >= 15,
+        _ => _beyond >= 8,
+    };
 
     /// <summary>At least <paramref name="need"/> of the last <paramref name="of"/> points beyond <paramref name="sigmas"/>, all on one side.</summary>
     private bool Beyond(int of, int need, double sigmas)
@@ -201,33 +195,5 @@ public sealed class SpcChart
         }
 
         return above >= need || below >= need;
-    }
-
-    private bool SameSide(int n)
-    {
-        var side = Math.Sign(Z(0));
-        for (var i = 0; i < n; i++)
-        {
-            if (side == 0 || Math.Sign(Z(i)) != side)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private bool Monotone(int n)
-    {
-        var direction = Math.Sign(Z(0) - Z(1));
-        for (var i = 0; i < n - 1; i++)
-        {
-            if (direction == 0 || Math.Sign(Z(i) - Z(i + 1)) != direction)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

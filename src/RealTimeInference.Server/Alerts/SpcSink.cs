@@ -12,8 +12,10 @@ namespace RealTimeInference.Server.Alerts;
 
 /// <summary>
 /// Feeds every scored reading's monitored values (<see cref="SpcOptions.Monitors"/>) to their
-/// context's control chart and each verdict to the alert rules: a broken rule opens (or joins) its
-/// group's alert with the rule and its points. With no monitor configured it costs one branch.
+/// context's control chart and its verdicts to the alert rules: a broken rule opens (or joins) its
+/// group's alert with the rule and its points, and the normal points of a chart whose sensor the
+/// rules follow count towards its resolution (those of the others change nothing, and are left out).
+/// With no monitor configured it costs one branch.
 /// </summary>
 internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<SpcOptions> options, TimeProvider time) : IPredictionSink
 {
@@ -22,7 +24,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
 
     private readonly SpcMonitor[] _monitors = [.. options.Value.Monitors];
     private readonly SpcRule[][] _rules = [.. options.Value.Monitors.Select(m => m.Rules.Count > 0 ? m.Rules.ToArray() : Enum.GetValues<SpcRule>())];
-    private readonly ConcurrentDictionary<(string? Tool, string? Chamber, string? Recipe, string? Step), Charted[]> _contexts = new();
+    private readonly ConcurrentDictionary<(string? Tool, string? Chamber, string? Recipe, string? Step), Charts> _contexts = new();
     private int _charts;
 
     public void Publish(in ScoredBatch scored)
@@ -39,21 +41,29 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         for (var i = 0; i < readings.Length; i++)
         {
             var reading = readings[i];
-            foreach (var charted in ChartsOf(reading.ToolId, null, null, null))
+            var charts = ChartsOf(reading.ToolId, null, null, null);
+            if (charts.Items.Length == 0)
             {
-                double? value = _monitors[charted.Monitor].Value switch
+                continue;
+            }
+
+            lock (charts.Gate)
+            {
+                foreach (var charted in charts.Items)
                 {
-                    "score" => scores[i],
-                    "temperature" => reading.Temperature,
-                    "pressure" => reading.Pressure,
-                    "flow_rate" => reading.FlowRate,
-                    _ => null,
-                };
-                if (value is { } v)
-                {
-                    lock (charted.Gate)
+                    var name = _monitors[charted.Monitor].Value;
+                    double? value = name switch
                     {
-                        Judge(charted, reading.ToolId, null, null, null, v, scored.Class, now, ref verdicts);
+                        "score" => scores[i],
+                        "temperature" => reading.Temperature,
+                        "pressure" => reading.Pressure,
+                        "flow_rate" => reading.FlowRate,
+                        _ => null,
+                    };
+                    if (value is { } v)
+                    {
+                        var follows = book.Follows(reading.ToolId, null, name);
+                        Judge(charted, reading.ToolId, null, null, null, v, scored.Class, now, ref follows, ref verdicts);
                     }
                 }
             }
@@ -73,10 +83,21 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         var batch = scored.Batch;
         var readings = batch.Readings;
         var verdicts = new Verdicts(readings.Length * _monitors.Length);
-        foreach (var run in scored.Runs)
+        // Concurrent requests mostly hold the same chambers in the same order: each starts at a run of its
+        // own, so that they do not queue chamber after chamber on the same charts' gates; never amid a
+        // model's runs, whose readings each chart takes in request order.
+        var runs = scored.Runs;
+        var first = runs.Length > 1 ? Random.Shared.Next(runs.Length) : 0;
+        while (runs[first].Continues)
         {
+            first--;
+        }
+
+        for (var k = 0; k < runs.Length; k++)
+        {
+            var run = runs[(first + k) % runs.Length];
             // A run's readings are mostly of one context (a chamber's own model): each stretch of readings
-            // of one context is charted chart by chart, with one lookup and one lock a chart.
+            // of one context is charted chart by chart, with one lookup and one lock.
             var rows = run.Rows;
             for (int start = 0, end; start < rows.Length; start = end)
             {
@@ -85,22 +106,29 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
                 {
                 }
 
-                foreach (var charted in ChartsOf(context.ToolId, context.ChamberId, context.Recipe, context.Step))
+                var charts = ChartsOf(context.ToolId, context.ChamberId, context.Recipe, context.Step);
+                if (charts.Items.Length == 0)
                 {
-                    var name = _monitors[charted.Monitor].Value;
-                    var isScore = name == "score";
-                    lock (charted.Gate)
+                    continue;
+                }
+
+                lock (charts.Gate)
+                {
+                    foreach (var charted in charts.Items)
                     {
+                        var name = _monitors[charted.Monitor].Value;
+                        var isScore = name == "score";
+                        var follows = book.Follows(context.ToolId, context.ChamberId, name);
                         for (var r = start; r < end; r++)
                         {
                             var row = rows[r];
                             if (isScore)
                             {
-                                Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now, ref verdicts);
+                                Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, batch.Scores[row], scored.Class, now, ref follows, ref verdicts);
                             }
                             else if (batch.TryGetValue(readings[row], name, out var value))
                             {
-                                Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now, ref verdicts);
+                                Judge(charted, context.ToolId, context.ChamberId, context.Recipe, context.Step, value, scored.Class, now, ref follows, ref verdicts);
                             }
                         }
                     }
@@ -116,7 +144,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         ReferenceEquals(a, b) || (a.ToolId == b.ToolId && a.ChamberId == b.ChamberId && a.Recipe == b.Recipe && a.Step == b.Step);
 
     /// <summary>The charts of the monitors that match a context, made on its first point: one lookup a reading.</summary>
-    private Charted[] ChartsOf(string? tool, string? chamber, string? recipe, string? step)
+    private Charts ChartsOf(string? tool, string? chamber, string? recipe, string? step)
     {
         var key = (tool, chamber, recipe, step);
         if (_contexts.TryGetValue(key, out var charts))
@@ -129,10 +157,10 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         {
             Interlocked.Add(ref _charts, -matching.Length);
             metrics.Uncharted();
-            return [];
+            return Charts.None;
         }
 
-        charts = [.. matching.Select(m => new Charted(m, new SpcChart(_rules[m], options.Value.BaselinePoints, _monitors[m].Mean, _monitors[m].Sigma), new Lock()))];
+        charts = new Charts([.. matching.Select(m => new Charted(m, new SpcChart(_rules[m], options.Value.BaselinePoints, _monitors[m].Mean, _monitors[m].Sigma)))]);
         var kept = _contexts.GetOrAdd(key, charts);
         if (kept != charts)
         {
@@ -147,17 +175,32 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         ContextRouter.Matches(monitor.Tool, tool) && ContextRouter.Matches(monitor.Chamber, chamber)
         && ContextRouter.Matches(monitor.Recipe, recipe) && ContextRouter.Matches(monitor.Step, step);
 
-    /// <summary>Charts one point and adds its verdict once the chart has its limits. Called under the chart's gate.</summary>
+    /// <summary>
+    /// Charts one point and adds its verdict once the chart has its limits: a normal one only while the
+    /// rules follow the chart's sensor (<paramref name="follows"/>, from <see cref="AlertBook.Follows"/>;
+    /// from a broken rule on they do). Called under its context's gate.
+    /// </summary>
     private void Judge(
-        Charted charted, string? tool, string? chamber, string? recipe, string? step, double value, LatencyClass latencyClass, DateTimeOffset now, ref Verdicts verdicts)
+        Charted charted,
+        string? tool,
+        string? chamber,
+        string? recipe,
+        string? step,
+        double value,
+        LatencyClass latencyClass,
+        DateTimeOffset now,
+        ref bool follows,
+        ref Verdicts verdicts)
     {
         var chart = charted.Chart;
         var broken = chart.Add(value, out var z);
-        var evidence = broken is { } rule ? Evidence(rule, chart.Last(SpcChart.Span(rule)), chart.Mean, chart.Sigma, recipe, step) : null;
-        if (chart.Mean is null)
+        if (chart.Mean is null || (broken is null && !follows))
         {
             return;
         }
+
+        follows = true;
+        var evidence = broken is { } rule ? Evidence(rule, chart.Last(SpcChart.Span(rule)), chart.Mean, chart.Sigma, recipe, step) : null;
 
         // The score is how far out the point lies: the share of an in-control process's points nearer the mean (0.9973 at 3 sigma).
         var name = _monitors[charted.Monitor].Value;
@@ -179,6 +222,17 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         return 1 - (poly * Math.Exp(-x * x));
     }
 
-    /// <summary>A monitor's chart for one context, and the gate that lets one caller at a time chart on it.</summary>
-    private readonly record struct Charted(int Monitor, SpcChart Chart, Lock Gate);
+    /// <summary>A monitor's chart for one context.</summary>
+    private readonly record struct Charted(int Monitor, SpcChart Chart);
+
+    /// <summary>A context's charts, and the gate that lets one caller at a time chart on them.</summary>
+    private sealed class Charts(Charted[] items)
+    {
+        /// <summary>A context past Spc:MaxCharts: charted on nothing.</summary>
+        public static readonly Charts None = new([]);
+
+        public Charted[] Items { get; } = items;
+
+        public Lock Gate { get; } = new();
+    }
 }

@@ -63,7 +63,8 @@ internal readonly record struct ScoredReadings(PredictionOrigin Origin, LatencyC
 /// <summary>The readings of a request that one model run scored.</summary>
 /// <param name="Model">The model that answered (the routed one or its fallback).</param>
 /// <param name="Rows">Which of the batch's readings it scored, in request order.</param>
-internal readonly record struct ScoredRun(ServedModel Model, int[] Rows)
+/// <param name="Continues">Whether its readings go on from the run before's: the same routed model, whose readings past its <c>max_batch_size</c> take several runs.</param>
+internal readonly record struct ScoredRun(ServedModel Model, int[] Rows, bool Continues)
 {
     public bool IsAnomaly(float score) => score >= Model.Manifest.Threshold;
 }

@@ -41,10 +41,45 @@ internal readonly record struct ReadingResult(float Prediction, bool IsAnomaly, 
 /// <param name="LatencyMs">Server time spent on the whole request, measured.</param>
 /// <param name="Results">One answer per reading, in request order.</param>
 /// <param name="Anomalies">Indexes of the readings whose probability reaches their model's threshold.</param>
-internal sealed record ReadingsResponse(int Count, double LatencyMs, IReadOnlyList<ReadingResult> Results, IReadOnlyList<int> Anomalies)
+internal sealed record ReadingsResponse(
+    int Count,
+    double LatencyMs,
+    [property: JsonConverter(typeof(ReadingResultsConverter))] IReadOnlyList<ReadingResult> Results,
+    IReadOnlyList<int> Anomalies)
 {
     /// <summary>The broker message answered; absent over HTTP and WebSocket.</summary>
     public string? MessageId { get; init; }
+}
+
+/// <summary>Writes an array's answers straight from the structs (the default converter boxes each one).</summary>
+internal sealed class ReadingResultsConverter : JsonConverter<IReadOnlyList<ReadingResult>>
+{
+    private static readonly JsonEncodedText Prediction = JsonEncodedText.Encode("prediction");
+    private static readonly JsonEncodedText IsAnomaly = JsonEncodedText.Encode("is_anomaly");
+    private static readonly JsonEncodedText Model = JsonEncodedText.Encode("model");
+    private static readonly JsonEncodedText ModelVersion = JsonEncodedText.Encode("model_version");
+    private static readonly JsonEncodedText Fallback = JsonEncodedText.Encode("fallback");
+
+    public override IReadOnlyList<ReadingResult> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException("Answers are written, never read.");
+
+    public override void Write(Utf8JsonWriter writer, IReadOnlyList<ReadingResult> value, JsonSerializerOptions options)
+    {
+        writer.WriteStartArray();
+        for (var i = 0; i < value.Count; i++)
+        {
+            var result = value[i];
+            writer.WriteStartObject();
+            writer.WriteNumber(Prediction, result.Prediction);
+            writer.WriteBoolean(IsAnomaly, result.IsAnomaly);
+            writer.WriteString(Model, result.Model);
+            writer.WriteNumber(ModelVersion, result.ModelVersion);
+            writer.WriteBoolean(Fallback, result.Fallback);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+    }
 }
 
 /// <summary>The answers to scored readings, the same whichever way they came in.</summary>

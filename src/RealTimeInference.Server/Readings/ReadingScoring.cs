@@ -116,7 +116,7 @@ internal sealed class ReadingScoring(ContextRouter router, ModelRepository repos
         {
             var answered = answers[i].Model ?? runs[i].Model;
             Write(batch, runs[i].Rows, answers[i].Result.Outputs![0], answered, fallback: answered != runs[i].Model);
-            scoredRuns[i] = new ScoredRun(answered, runs[i].Rows);
+            scoredRuns[i] = new ScoredRun(answered, runs[i].Rows, Continues: i > 0 && runs[i].Model == runs[i - 1].Model);
         }
 
         // The sinks take the request at once: each takes its locks once a request, not once a model run.

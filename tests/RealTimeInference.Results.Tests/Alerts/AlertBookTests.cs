@@ -15,8 +15,10 @@ public sealed class AlertBookTests : IDisposable
 
     public void Dispose() => _meters.Dispose();
 
-    private AlertBook Book(int maxTracked = 100, int floodThreshold = 3, List<string>? groupBy = null) =>
-        new(Options.Create(new AlertOptions { MaxTrackedSensors = maxTracked, FloodThreshold = floodThreshold, GroupBy = groupBy ?? ["tool_id", "chamber_id"] }), new AlertMetrics(_meters));
+    private AlertBook Book(int maxTracked = 100, int floodThreshold = 3, List<string>? groupBy = null, int maxTimelineSteps = 100) =>
+        new(
+            Options.Create(new AlertOptions { MaxTrackedSensors = maxTracked, FloodThreshold = floodThreshold, GroupBy = groupBy ?? ["tool_id", "chamber_id"], MaxTimelineSteps = maxTimelineSteps }),
+            new AlertMetrics(_meters));
 
     /// <summary>One prediction per character: A anomalous (score 0.9), n normal (0.1).</summary>
     private void Feed(
@@ -231,6 +233,52 @@ public sealed class AlertBookTests : IDisposable
         Assert.Equal(AlertSeverity.Critical, bySensor["emergency"]);
         Assert.Equal(AlertSeverity.Critical, bySensor["high"]);
         Assert.Equal(AlertSeverity.Warning, bySensor["plain"]);
+    }
+
+    [Fact]
+    public void PastMaxTimelineSteps_FoldsAreCountedButNotStepped_AndTheFloodStillResolves()
+    {
+        var book = Book(floodThreshold: 1, maxTimelineSteps: 3);
+        for (var i = 0; i < 20; i++)
+        {
+            Episode(book);
+        }
+
+        var flood = Assert.Single(book.List(null, "t1"), a => a.Kind == AlertGroups.Flood);
+        Assert.Equal(19, flood.Folded);
+        Assert.Equal(["fired", "folded", "folded"], flood.Timeline.Select(e => e.Kind));
+        Assert.Equal(19, _meters.Total("folded_total"));
+        Drain(book);
+
+        _now = _now.AddMinutes(10);
+        Feed(book, "n", chamber: "A");
+        var resolved = book.Get(flood.Id)!;
+        Assert.Equal((AlertState.Resolved, 19), (resolved.State, resolved.Folded));
+        Assert.Equal("resolved", Assert.Single(Drain(book)).Event.Kind);
+    }
+
+    [Fact]
+    public void Follows_ASensorFromItsFirstAnomalyUntilItsWindowAndAlertAreClear_AndEverySensorDuringAFlood()
+    {
+        var book = Book(floodThreshold: 1);
+
+        Assert.False(book.Follows("t1", "A", "s1"));
+        Feed(book, "nnn", chamber: "A");
+        Assert.False(book.Follows("t1", "A", "s1"));
+        Feed(book, "A", chamber: "A");
+        Assert.True(book.Follows("t1", "A", "s1"));
+        Assert.False(book.Follows("t1", "A", "s2"));
+        // The anomaly leaves the window (five) without an alert: nothing left to follow.
+        Feed(book, "nnnnn", chamber: "A");
+        Assert.False(book.Follows("t1", "A", "s1"));
+
+        // An episode opens an alert, followed until its ten normal points; a second one opens the flood, which follows everything.
+        Feed(book, "AAA", chamber: "A");
+        Assert.True(book.Follows("t1", "A", "s1"));
+        Feed(book, new string('n', 10), chamber: "A");
+        Assert.False(book.Follows("t1", "A", "s1"));
+        Episode(book);
+        Assert.True(book.Follows("t9", "Z", "other"));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RealTimeInference.Results.Storage;
@@ -45,6 +46,14 @@ public sealed class ChamberModelsFixture : ServerFixture
             Copy(Path.Combine(AppContext.BaseDirectory, "models", bundled), Path.Combine(Repository, bundled));
         }
 
+        // The seed's sensor model two readings a run: a request's readings of one chamber take several runs.
+        Copy(Path.Combine(AppContext.BaseDirectory, "models", "sensor-anomaly"), Path.Combine(Repository, "sensor-anomaly-pairs"));
+        var manifest = Path.Combine(Repository, "sensor-anomaly-pairs", "model.json");
+        var pairs = JsonNode.Parse(File.ReadAllText(manifest))!;
+        pairs["name"] = "sensor-anomaly-pairs";
+        pairs["batching"]!["max_batch_size"] = 2;
+        File.WriteAllText(manifest, pairs.ToJsonString());
+
         ModelsPath = Repository;
     }
 
@@ -59,8 +68,10 @@ public sealed class ChamberModelsFixture : ServerFixture
         new("Routing:Rules:1:Model", "sensor-anomaly"),
         new("Routing:Rules:2:Tool", "trace-*"),
         new("Routing:Rules:2:Model", "trace-etch"),
+        new("Routing:Rules:3:Tool", "litho-02"),
+        new("Routing:Rules:3:Model", "sensor-anomaly-pairs"),
         new("Spc:Monitors:0:Value", "temperature"),
-        new("Spc:Monitors:0:Tool", "litho-01"),
+        new("Spc:Monitors:0:Tool", "litho-0*"),
         new("Spc:Monitors:0:Mean", "350"),
         new("Spc:Monitors:0:Sigma", "5"),
     ];
@@ -293,6 +304,34 @@ public sealed class ReadingEndpointsTests(ChamberModelsFixture server) : IClassF
         Assert.StartsWith("WE1: 380 (mean 350, sigma 5;", alert.GetProperty("timeline")[0].GetProperty("note").GetString(), StringComparison.Ordinal);
         // Six sigma out: as critical as the model's own certainty would make it.
         Assert.Equal("critical", alert.GetProperty("severity").GetString());
+
+        // Ten points on the centre line resolve it, and do so within the request that broke the rule.
+        await PostAsync(Enumerable.Repeat(Litho(350), 10).ToArray(), HttpStatusCode.OK);
+        var other = "spc-" + Guid.NewGuid().ToString("N")[..8];
+        await PostAsync(new[] { Reading("litho-01", other, new { temperature = 380, pressure = 1013, flow_rate = 100 }) }
+            .Concat(Enumerable.Repeat(Reading("litho-01", other, new { temperature = 350, pressure = 1013, flow_rate = 100 }), 10)).ToArray(), HttpStatusCode.OK);
+        var later = await _client.GetFromJsonAsync<JsonElement>("/alerts?tool_id=litho-01");
+        string State(string of) => Assert.Single(later.GetProperty("items").EnumerateArray(), a => a.GetProperty("chamber_id").GetString() == of).GetProperty("state").GetString()!;
+        Assert.Equal(("resolved", "resolved"), (State(chamber), State(other)));
+    }
+
+    [Fact]
+    public async Task AChartTakesAChambersReadingsInRequestOrder_ThoughTheyTakeSeveralModelRuns()
+    {
+        // Six rising points within 1σ break Nelson's trend rule only in the order sent; two a run, they take three runs.
+        var chambers = Enumerable.Range(0, 5).Select(_ => "pairs-" + Guid.NewGuid().ToString("N")[..8]).ToArray();
+        foreach (var chamber in chambers)
+        {
+            await PostAsync(
+                Enumerable.Range(0, 6).Select(i => Reading("litho-02", chamber, new { temperature = 350 + i, pressure = 1013, flow_rate = 100 })).ToArray(),
+                HttpStatusCode.OK);
+        }
+
+        var alerts = await _client.GetFromJsonAsync<JsonElement>("/alerts?tool_id=litho-02");
+        Assert.All(chambers, chamber => Assert.Equal(
+            ["temperature: N3"],
+            Assert.Single(alerts.GetProperty("items").EnumerateArray(), a => a.GetProperty("chamber_id").GetString() == chamber)
+                .GetProperty("rules").EnumerateArray().Select(r => r.GetString())));
     }
 
     [Fact]
