@@ -88,7 +88,7 @@ internal sealed class SpcSink(AlertBook book, AlertMetrics metrics, IOptions<Spc
         // model's runs, whose readings each chart takes in request order.
         var runs = scored.Runs;
         var first = runs.Length > 1 ? Random.Shared.Next(runs.Length) : 0;
-        while (runs[first].Continues)
+        while (first > 0 && runs[first].Continues)
         {
             first--;
         }
