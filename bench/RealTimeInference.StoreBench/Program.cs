@@ -11,6 +11,17 @@ using RealTimeInference.Results.Storage;
 // --chunk rows (1 as /predict hands them over, 100 as a /predict-batch of 100) for --duration.
 // "Absorbed" means no row dropped and the queue no deeper at the end than one second of the rate,
 // so the writer kept up instead of filling the queue. One line of key=value results on stdout.
+// --candidate NAME [--rows N] [--flush N] [--folder F]: one engine the store could be, measured alone (Candidates.cs).
+if (args is ["--candidate", var candidate, ..])
+{
+    var rest = args.Skip(2).Chunk(2).Where(p => p.Length == 2).ToDictionary(p => p[0].TrimStart('-'), p => p[1], StringComparer.Ordinal);
+    return await Candidates.RunAsync(
+        candidate,
+        rest.GetValueOrDefault("folder", "bench-results/store-candidates"),
+        long.Parse(rest.GetValueOrDefault("rows", "5000000"), CultureInfo.InvariantCulture),
+        int.Parse(rest.GetValueOrDefault("flush", "50000"), CultureInfo.InvariantCulture));
+}
+
 var settings = Arguments.Parse(args);
 var options = Options.Create(new ResultsOptions
 {

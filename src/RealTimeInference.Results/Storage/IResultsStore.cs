@@ -42,7 +42,10 @@ public interface IResultsStore : INotificationOutbox, IDisposable
     /// <returns>How many rows were skipped so: zero for chunks without a message id.</returns>
     Task<int> WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken);
 
-    /// <summary>Deletes up to <paramref name="maxRows"/> sensor predictions and as many wafer verdicts made before <paramref name="cutoff"/>, and as many optimizer decisions decided before it; returns how many in all.</summary>
+    /// <summary>
+    /// Deletes up to <paramref name="maxRows"/> sensor predictions and as many wafer verdicts made before <paramref name="cutoff"/>, and as many optimizer decisions decided before it; returns how many in all.
+    /// A store that keeps predictions in blocks deletes whole blocks whose rows are all past the cutoff (at least one, however large); a return of 0 says nothing is left to delete.
+    /// </summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken);
 
     /// <summary>Deletes the notifications delivered, and the alerts (with their timelines) resolved, before <paramref name="cutoff"/>; returns how many rows in all. The newest alert stays, however old: its id is where ids go on after a restart.</summary>

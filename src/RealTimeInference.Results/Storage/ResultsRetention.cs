@@ -62,7 +62,8 @@ internal sealed partial class ResultsRetention(
             total += deleted;
             metrics.Deleted(deleted);
         }
-        while (deleted >= ChunkRows && !cancellationToken.IsCancellationRequested);
+        // A store that deletes whole blocks may take fewer than the chunk: only a pass that takes none ends it.
+        while (deleted > 0 && !cancellationToken.IsCancellationRequested);
 
         // Notifications delivered and alerts resolved as long ago are done with too (undelivered ones and open alerts stay, however old).
         await store.DeleteOldAlertsAsync(cutoff, cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
@@ -11,14 +13,16 @@ namespace RealTimeInference.Results.Storage;
 
 /// <summary>
 /// The embedded store: one SQLite file in WAL mode (readers never block the writer), times as
-/// microseconds since the Unix epoch, one writer connection with a prepared insert, and a pooled
-/// connection per query. A broker message's rows carry their key (message id, index), unique over
-/// the rows that have one, so a redelivered message's rows are skipped as they are inserted.
+/// microseconds since the Unix epoch, one writer connection with prepared inserts, and a pooled
+/// connection per query. Sensor predictions are kept in blocks of a tool's rows
+/// (<see cref="PredictionBlock"/>), so that a write of 50,000 rows is a dozen inserts, not 50,000 into
+/// every index. A broker message's keys (message id, index) are kept in a table of their own, so a
+/// redelivered message's rows are skipped before they reach a block.
 /// </summary>
 internal sealed class SqliteResultsStore : IResultsStore
 {
     /// <summary>Each schema version's statements, applied in order once; the file records the last one applied.</summary>
-    private static readonly string[] Migrations =
+    internal static readonly string[] Migrations =
     [
         """
         CREATE TABLE predictions (
@@ -168,6 +172,30 @@ internal sealed class SqliteResultsStore : IResultsStore
             by TEXT NOT NULL,
             note TEXT);
         """,
+        // Predictions in blocks (PredictionBlock): a row costs no index insert. The rows of the table before are
+        // moved into blocks by ConvertRowTable; a broker message's keys go to a table of their own.
+        """
+        CREATE TABLE prediction_blocks (
+            id INTEGER PRIMARY KEY,
+            first_id INTEGER NOT NULL,
+            rows INTEGER NOT NULL,
+            min_time INTEGER NOT NULL,
+            max_time INTEGER NOT NULL,
+            max_predicted_at INTEGER NOT NULL,
+            anomalies INTEGER NOT NULL,
+            tool_id TEXT,
+            model TEXT,
+            data BLOB NOT NULL);
+        CREATE INDEX prediction_blocks_by_time ON prediction_blocks (max_time);
+        CREATE INDEX prediction_blocks_by_tool ON prediction_blocks (tool_id, max_time) WHERE tool_id IS NOT NULL;
+        CREATE TABLE prediction_messages (
+            message_id TEXT NOT NULL,
+            message_seq INTEGER NOT NULL,
+            block_id INTEGER NOT NULL,
+            PRIMARY KEY (message_id, message_seq)) WITHOUT ROWID;
+        CREATE INDEX prediction_messages_by_block ON prediction_messages (block_id);
+        ALTER TABLE predictions RENAME TO predictions_v8;
+        """,
     ];
 
     private const string Columns = StoredRows.PredictionColumns;
@@ -178,9 +206,16 @@ internal sealed class SqliteResultsStore : IResultsStore
         "predicted_at, source, model, model_version, defect_type, defect_detected, confidence, class_probabilities, image_sha256, latency_ms, latency_class, request_id";
 
     private SqliteConnection? _writer;
-    private sqlite3_stmt? _insert;
-    private sqlite3_stmt? _insertMessage;
+    private sqlite3_stmt? _insertBlock;
+    private sqlite3_stmt? _insertKey;
     private sqlite3_stmt? _insertWafer;
+
+    // The writer's own: the next block's id and its first row's, and the buffers a write reuses.
+    private long _nextBlock;
+    private long _nextRow;
+    private readonly Dictionary<string, List<PredictionRecord>> _byTool = new(StringComparer.Ordinal);
+    private readonly List<PredictionRecord> _kept = [];
+    private readonly ArrayBufferWriter<byte> _block = new(1 << 20);
 
     public SqliteResultsStore(string path)
     {
@@ -207,12 +242,18 @@ internal sealed class SqliteResultsStore : IResultsStore
             throw new InvalidOperationException($"Results:Path '{_path}' cannot be opened as the results store: {ex.Message}", ex);
         }
 
-        // One row a statement, bound by position through SQLite's own API on the writer's connection:
-        // Microsoft.Data.Sqlite's parameters box every value and bind by name on each execution.
-        _insert = Prepare(_writer, "predictions", Columns);
-        // A broker message's row, kept once per (message id, index): the unique index skips it when it is there already.
-        _insertMessage = Prepare(_writer, "predictions", Columns + ", message_id, message_seq", " ON CONFLICT DO NOTHING");
+        // Bound by position through SQLite's own API on the writer's connection: Microsoft.Data.Sqlite's
+        // parameters box every value and bind by name on each execution.
+        _insertBlock = Prepare(_writer, "prediction_blocks", "id, first_id, rows, min_time, max_time, max_predicted_at, anomalies, tool_id, model, data");
+        // A broker message's row, kept once per (message id, index): the primary key skips it when it is there already.
+        _insertKey = Prepare(_writer, "prediction_messages", "message_id, message_seq, block_id", " ON CONFLICT DO NOTHING");
         _insertWafer = Prepare(_writer, "wafer_predictions", WaferColumns);
+        ConvertRowTable(_writer);
+        using var next = _writer.CreateCommand();
+        next.CommandText = "SELECT coalesce(max(id), 0) + 1, coalesce(max(first_id + rows), 1) FROM prediction_blocks";
+        using var reader = next.ExecuteReader();
+        reader.Read();
+        (_nextBlock, _nextRow) = (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     /// <summary>A local file is never away for a while: a failed write is tried Results:WriteAttempts times.</summary>
@@ -226,24 +267,39 @@ internal sealed class SqliteResultsStore : IResultsStore
         return statement;
     }
 
+    /// <summary>
+    /// One transaction: the rows of each tool in blocks of their own (a query for a tool reads its blocks
+    /// only), a broker message's rows in blocks of theirs beside their keys, and the wafer verdicts.
+    /// </summary>
     public Task<int> WriteAsync(IReadOnlyList<RecordChunk> chunks, CancellationToken cancellationToken)
     {
-        var insert = _insert ?? throw new InvalidOperationException("The store is not initialized.");
-        var db = _writer!.Handle!;
+        var db = _writer?.Handle ?? throw new InvalidOperationException("The store is not initialized.");
         var duplicates = 0;
+        var (block, row) = (_nextBlock, _nextRow);
         using var transaction = _writer.BeginTransaction();
+        foreach (var rows in _byTool.Values)
+        {
+            rows.Clear();
+        }
+
         foreach (var chunk in chunks)
         {
             if (chunk.MessageId is { } messageId)
             {
-                duplicates += InsertMessage(db, _insertMessage!, chunk.Rows, messageId);
+                duplicates += KeepNew(db, chunk.Rows, messageId, block);
+                WriteBlocks(db, CollectionsMarshal.AsSpan(_kept), ref block, ref row);
             }
             else
             {
-                foreach (ref readonly var row in chunk.Rows)
+                foreach (ref readonly var r in chunk.Rows)
                 {
-                    Bind(insert, row);
-                    Step(db, insert);
+                    var tool = r.ToolId ?? "";
+                    if (!_byTool.TryGetValue(tool, out var rows))
+                    {
+                        _byTool[tool] = rows = [];
+                    }
+
+                    rows.Add(r);
                 }
             }
 
@@ -254,28 +310,124 @@ internal sealed class SqliteResultsStore : IResultsStore
             }
         }
 
+        foreach (var rows in _byTool.Values)
+        {
+            WriteBlocks(db, CollectionsMarshal.AsSpan(rows), ref block, ref row);
+        }
+
         transaction.Commit();
+        (_nextBlock, _nextRow) = (block, row);
+        if (_byTool.Count > 10_000)
+        {
+            // A write of many tools once does not keep a list for each of them for good.
+            _byTool.Clear();
+        }
+
         return Task.FromResult(duplicates);
     }
 
-    /// <summary>Inserts a broker message's rows, each under (<paramref name="messageId"/>, its index); returns how many were there already.</summary>
-    private static int InsertMessage(sqlite3 db, sqlite3_stmt insert, ReadOnlySpan<PredictionRecord> rows, string messageId)
+    /// <summary>Keeps in <see cref="_kept"/> a broker message's rows whose key (<paramref name="messageId"/>, index) is new, each key under the block its row goes to; returns how many were there already.</summary>
+    private int KeepNew(sqlite3 db, ReadOnlySpan<PredictionRecord> rows, string messageId, long firstBlock)
     {
+        _kept.Clear();
         var duplicates = 0;
         for (var i = 0; i < rows.Length; i++)
         {
-            Bind(insert, rows[i]);
-            raw.sqlite3_bind_text(insert, StoredRows.PredictionColumnCount + 1, messageId);
-            raw.sqlite3_bind_int(insert, StoredRows.PredictionColumnCount + 2, i);
-            Step(db, insert);
-            // Nothing inserted: the conflict clause skipped the row (any other failure throws).
+            raw.sqlite3_bind_text(_insertKey!, 1, messageId);
+            raw.sqlite3_bind_int(_insertKey!, 2, i);
+            raw.sqlite3_bind_int64(_insertKey!, 3, firstBlock + (_kept.Count / PredictionBlock.MaxRows));
+            Step(db, _insertKey!);
+            // Nothing inserted: the conflict clause skipped the key (any other failure throws).
             if (raw.sqlite3_changes(db) == 0)
             {
                 duplicates++;
             }
+            else
+            {
+                _kept.Add(rows[i]);
+            }
         }
 
         return duplicates;
+    }
+
+    /// <summary>Writes <paramref name="rows"/> as blocks of at most <see cref="PredictionBlock.MaxRows"/>, numbering blocks and rows on from <paramref name="block"/> and <paramref name="row"/>.</summary>
+    private void WriteBlocks(sqlite3 db, ReadOnlySpan<PredictionRecord> rows, ref long block, ref long row)
+    {
+        for (var start = 0; start < rows.Length; start += PredictionBlock.MaxRows)
+        {
+            var part = rows.Slice(start, Math.Min(PredictionBlock.MaxRows, rows.Length - start));
+            _block.ResetWrittenCount();
+            var summary = PredictionBlock.Write(part, _block);
+            var s = _insertBlock!;
+            raw.sqlite3_bind_int64(s, 1, block);
+            raw.sqlite3_bind_int64(s, 2, row);
+            raw.sqlite3_bind_int(s, 3, summary.Rows);
+            raw.sqlite3_bind_int64(s, 4, summary.MinTime);
+            raw.sqlite3_bind_int64(s, 5, summary.MaxTime);
+            raw.sqlite3_bind_int64(s, 6, summary.MaxPredictedAt);
+            raw.sqlite3_bind_int(s, 7, summary.Anomalies);
+            BindTextOrNull(s, 8, summary.ToolId);
+            BindTextOrNull(s, 9, summary.Model);
+            raw.sqlite3_bind_blob(s, 10, _block.WrittenSpan);
+            Step(db, s);
+            block++;
+            row += part.Length;
+        }
+    }
+
+    /// <summary>
+    /// Moves the rows of the table the schema before blocks kept (<c>predictions_v8</c>) into blocks, in
+    /// their order, with their messages' keys; then drops it. One transaction: a crash leaves it for the next start.
+    /// </summary>
+    private void ConvertRowTable(SqliteConnection connection)
+    {
+        using (var exists = connection.CreateCommand())
+        {
+            exists.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'predictions_v8'";
+            if (Convert.ToInt64(exists.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            {
+                return;
+            }
+        }
+
+        var db = connection.Handle!;
+        using var transaction = connection.BeginTransaction();
+        long block = 1, row = 1;
+        var rows = new List<PredictionRecord>(PredictionBlock.MaxRows);
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = $"SELECT id, {Columns}, message_id, message_seq FROM predictions_v8 ORDER BY id";
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add(StoredRows.Prediction(reader, Time).Record);
+                if (!reader.IsDBNull(StoredRows.PredictionColumnCount + 1))
+                {
+                    raw.sqlite3_bind_text(_insertKey!, 1, reader.GetString(StoredRows.PredictionColumnCount + 1));
+                    raw.sqlite3_bind_int64(_insertKey!, 2, reader.GetInt64(StoredRows.PredictionColumnCount + 2));
+                    raw.sqlite3_bind_int64(_insertKey!, 3, block);
+                    Step(db, _insertKey!);
+                }
+
+                if (rows.Count == PredictionBlock.MaxRows)
+                {
+                    WriteBlocks(db, CollectionsMarshal.AsSpan(rows), ref block, ref row);
+                    rows.Clear();
+                }
+            }
+        }
+
+        WriteBlocks(db, CollectionsMarshal.AsSpan(rows), ref block, ref row);
+        using (var drop = connection.CreateCommand())
+        {
+            drop.Transaction = transaction;
+            drop.CommandText = "DROP TABLE predictions_v8";
+            drop.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
     }
 
     private static void Step(sqlite3 db, sqlite3_stmt statement)
@@ -297,44 +449,6 @@ internal sealed class SqliteResultsStore : IResultsStore
         if (result is not (raw.SQLITE_OK or raw.SQLITE_DONE))
         {
             throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), result);
-        }
-    }
-
-    private static void Bind(sqlite3_stmt s, in PredictionRecord row)
-    {
-        raw.sqlite3_bind_int64(s, 1, UnixMicroseconds.From(row.Time));
-        raw.sqlite3_bind_int64(s, 2, UnixMicroseconds.From(row.PredictedAt));
-        raw.sqlite3_bind_text(s, 3, row.Source);
-        BindTextOrNull(s, 4, row.ToolId);
-        BindTextOrNull(s, 5, row.SensorId);
-        raw.sqlite3_bind_text(s, 6, row.Model);
-        raw.sqlite3_bind_int(s, 7, row.ModelVersion);
-        BindRealOrNull(s, 8, row.Temperature);
-        BindRealOrNull(s, 9, row.Pressure);
-        BindRealOrNull(s, 10, row.FlowRate);
-        raw.sqlite3_bind_double(s, 11, row.Score);
-        raw.sqlite3_bind_int(s, 12, row.IsAnomaly ? 1 : 0);
-        raw.sqlite3_bind_double(s, 13, row.LatencyMs);
-        raw.sqlite3_bind_text(s, 14, row.Class.Name());
-        raw.sqlite3_bind_text(s, 15, row.RequestId);
-        var context = row.Context;
-        BindTextOrNull(s, 16, context?.ChamberId);
-        BindTextOrNull(s, 17, context?.Recipe);
-        BindTextOrNull(s, 18, context?.Step);
-        BindTextOrNull(s, 19, context?.LotId);
-        BindTextOrNull(s, 20, context?.WaferId);
-        BindTextOrNull(s, 21, row.Values);
-    }
-
-    private static void BindRealOrNull(sqlite3_stmt s, int index, float? value)
-    {
-        if (value is { } number)
-        {
-            raw.sqlite3_bind_double(s, index, number);
-        }
-        else
-        {
-            raw.sqlite3_bind_null(s, index);
         }
     }
 
@@ -369,16 +483,42 @@ internal sealed class SqliteResultsStore : IResultsStore
     public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, int maxRows, CancellationToken cancellationToken)
     {
         using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        // Whole blocks, once their newest row is past the cutoff; blocks are numbered in the order they were
+        // made, so the oldest are the first ids and the scan stops early.
+        var blocks = new List<long>();
+        var rows = 0;
+        using (var old = connection.CreateCommand())
+        {
+            old.Transaction = transaction;
+            old.CommandText = "SELECT id, rows FROM prediction_blocks WHERE max_predicted_at < $cutoff ORDER BY id LIMIT $max";
+            old.Parameters.AddWithValue("$cutoff", UnixMicroseconds.From(cutoff));
+            old.Parameters.AddWithValue("$max", maxRows);
+            using var reader = old.ExecuteReader();
+            while (reader.Read() && (blocks.Count == 0 || rows + reader.GetInt32(1) <= maxRows))
+            {
+                blocks.Add(reader.GetInt64(0));
+                rows += reader.GetInt32(1);
+            }
+        }
+
         using var command = connection.CreateCommand();
-        // Rows are stored in the order they were made, so the oldest are the first ids: the scan stops early.
+        command.Transaction = transaction;
+        var ids = string.Join(", ", blocks);
+        command.CommandText = $"""
+            DELETE FROM prediction_blocks WHERE id IN ({ids});
+            DELETE FROM prediction_messages WHERE block_id IN ({ids});
+            """;
+        command.ExecuteNonQuery();
         command.CommandText = """
-            DELETE FROM predictions WHERE id IN (SELECT id FROM predictions WHERE predicted_at < $cutoff ORDER BY id LIMIT $max);
             DELETE FROM wafer_predictions WHERE id IN (SELECT id FROM wafer_predictions WHERE predicted_at < $cutoff ORDER BY id LIMIT $max);
             DELETE FROM optimizer_decisions WHERE id IN (SELECT id FROM optimizer_decisions WHERE decided_at < $cutoff ORDER BY decided_at LIMIT $max);
             """;
         command.Parameters.AddWithValue("$cutoff", UnixMicroseconds.From(cutoff));
         command.Parameters.AddWithValue("$max", maxRows);
-        return Task.FromResult(command.ExecuteNonQuery());
+        rows += command.ExecuteNonQuery();
+        transaction.Commit();
+        return Task.FromResult(rows);
     }
 
     public Task<int> DeleteOldAlertsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
@@ -394,35 +534,88 @@ internal sealed class SqliteResultsStore : IResultsStore
         return Task.FromResult(command.ExecuteNonQuery());
     }
 
+    /// <summary>
+    /// Reads the blocks that may hold a match, newest (by their newest row) first, and stops once the
+    /// page is full of rows newer than anything the next block holds.
+    /// </summary>
     public Task<IReadOnlyList<StoredPrediction>> QueryAsync(PredictionQuery query, CancellationToken cancellationToken)
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        var where = new StringBuilder("1 = 1");
-        Filter(command, where, "tool_id = $tool", "$tool", query.ToolId);
-        Filter(command, where, "sensor_id = $sensor", "$sensor", query.SensorId);
-        Filter(command, where, "model = $model", "$model", query.Model);
-        FilterContext(command, where, query.Context);
-        Filter(command, where, "time >= $from", "$from", query.From is { } from ? UnixMicroseconds.From(from) : null);
-        Filter(command, where, "time < $to", "$to", query.To is { } to ? UnixMicroseconds.From(to) : null);
+        var where = BlockFilter(command, query.ToolId, query.Model, query.From, query.To);
         if (query.AnomaliesOnly)
         {
-            where.Append(" AND is_anomaly = 1");
+            where.Append(" AND anomalies > 0");
         }
 
-        Before(command, where, "time", query.After);
-
-        command.CommandText = $"SELECT id, {Columns} FROM predictions WHERE {where} ORDER BY time DESC, id DESC LIMIT $limit";
-        command.Parameters.AddWithValue("$limit", query.Limit);
-        var items = new List<StoredPrediction>(Math.Min(query.Limit, 1024));
+        Filter(command, where, "min_time <= $afterTime", "$afterTime", query.After?.TimeMicroseconds);
+        command.CommandText = $"SELECT first_id, max_time, data FROM prediction_blocks WHERE {where} ORDER BY max_time DESC";
+        var matches = Matches(query.ToolId, query.SensorId, query.Model, query.Context, query.From, query.To);
+        var keep = query.AnomaliesOnly ? r => r.IsAnomaly && matches(r) : matches;
+        var found = new List<StoredPrediction>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            items.Add(StoredRows.Prediction(reader, Time));
+            if (found.Count >= query.Limit && Newest(found, query.Limit)[^1].Record.Time > UnixMicroseconds.ToTime(reader.GetInt64(1)))
+            {
+                break;
+            }
+
+            PredictionBlock.Read(reader.GetFieldValue<byte[]>(2), reader.GetInt64(0), keep, found);
+            if (query.After is { } cursor)
+            {
+                found.RemoveAll(p => (UnixMicroseconds.From(p.Record.Time), p.Id).CompareTo((cursor.TimeMicroseconds, cursor.Id)) >= 0);
+            }
         }
 
-        return Task.FromResult<IReadOnlyList<StoredPrediction>>(items);
+        return Task.FromResult<IReadOnlyList<StoredPrediction>>(Newest(found, query.Limit));
     }
+
+    /// <summary>Sorts <paramref name="found"/> newest first (by reading time, then id) and keeps the first <paramref name="limit"/>.</summary>
+    private static List<StoredPrediction> Newest(List<StoredPrediction> found, int limit)
+    {
+        found.Sort((a, b) => (b.Record.Time, b.Id).CompareTo((a.Record.Time, a.Id)));
+        if (found.Count > limit)
+        {
+            found.RemoveRange(limit, found.Count - limit);
+        }
+
+        return found;
+    }
+
+    /// <summary>What a block's columns can rule out: its time range, its one tool and model when it has one.</summary>
+    private static StringBuilder BlockFilter(SqliteCommand command, string? tool, string? model, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        var where = new StringBuilder("1 = 1");
+        Filter(command, where, "(tool_id = $tool OR tool_id IS NULL)", "$tool", tool);
+        Filter(command, where, "(model = $model OR model IS NULL)", "$model", model);
+        Filter(command, where, "max_time >= $from", "$from", from is { } f ? UnixMicroseconds.From(f) : null);
+        Filter(command, where, "min_time < $to", "$to", to is { } t ? UnixMicroseconds.From(t) : null);
+        return where;
+    }
+
+    /// <summary>Whether a row read from a block has what a query asks for.</summary>
+    private static Func<PredictionRecord, bool> Matches(
+        string? tool, string? sensor, string? model, IReadOnlyList<KeyValuePair<string, string>> context, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        foreach (var field in context)
+        {
+            StoredRows.Column(field.Key);
+        }
+
+        return r => (tool is null || r.ToolId == tool) && (sensor is null || r.SensorId == sensor) && (model is null || r.Model == model)
+            && (from is null || r.Time >= from) && (to is null || r.Time < to)
+            && context.All(c => r.Context is { } x && x[c.Key] == c.Value);
+    }
+
+    /// <summary>The value a summary groups a row by: a context field, its sensor or its model.</summary>
+    private static string? GroupValue(PredictionRecord r, string field) => field switch
+    {
+        "sensor_id" => r.SensorId,
+        "model" => r.Model,
+        "tool_id" => r.ToolId,
+        _ => r.Context?[field],
+    };
 
     public Task<IReadOnlyList<StoredWafer>> QueryWafersAsync(WaferQuery query, CancellationToken cancellationToken)
     {
@@ -454,29 +647,38 @@ internal sealed class SqliteResultsStore : IResultsStore
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        var where = new StringBuilder("time >= $from AND time < $to");
-        command.Parameters.AddWithValue("$from", UnixMicroseconds.From(query.From));
-        command.Parameters.AddWithValue("$to", UnixMicroseconds.From(query.To));
-        Filter(command, where, "tool_id = $tool", "$tool", query.ToolId);
-        FilterContext(command, where, query.Context);
+        var where = BlockFilter(command, query.ToolId, null, query.From, query.To);
+        command.CommandText = $"SELECT first_id, data FROM prediction_blocks WHERE {where}";
+        var matches = Matches(query.ToolId, null, null, query.Context, query.From, query.To);
+        var groupBy = query.GroupBy.Select(StoredRows.Column).ToArray();
         // Buckets line up with the epoch (a 1 m bucket starts on the minute), not with From.
-        var groups = string.Join(", ", query.GroupBy.Select(StoredRows.Column));
-        command.CommandText = $"""
-            SELECT {groups}, time / $bucket AS b, count(*), sum(is_anomaly), avg(score), max(score)
-            FROM predictions WHERE {where}
-            GROUP BY {groups}, b ORDER BY {groups}, b LIMIT $limit
-            """;
-        var bucket = (long)(query.Bucket.Ticks / 10);
-        command.Parameters.AddWithValue("$bucket", bucket);
-        command.Parameters.AddWithValue("$limit", query.Limit);
-        var buckets = new List<SummaryBucket>();
+        var bucket = query.Bucket.Ticks / 10;
+        var totals = new Dictionary<(string Group, long Bucket), (string?[] Values, long Count, long Anomalies, double Sum, double Max)>();
+        var rows = new List<StoredPrediction>(PredictionBlock.MaxRows);
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            buckets.Add(StoredRows.Bucket(reader, query.GroupBy.Count, UnixMicroseconds.ToTime(reader.GetInt64(query.GroupBy.Count) * bucket)));
+            rows.Clear();
+            PredictionBlock.Read(reader.GetFieldValue<byte[]>(1), reader.GetInt64(0), matches, rows);
+            foreach (var (_, r) in rows)
+            {
+                var values = new string?[groupBy.Length];
+                for (var g = 0; g < groupBy.Length; g++)
+                {
+                    values[g] = GroupValue(r, groupBy[g]);
+                }
+
+                var key = (string.Join('\u001f', values.Select(v => v is null ? "\u0000" : "\u0001" + v)), UnixMicroseconds.From(r.Time) / bucket);
+                var t = totals.TryGetValue(key, out var seen) ? seen : (values, 0, 0, 0.0, double.MinValue);
+                totals[key] = (t.Values, t.Count + 1, t.Anomalies + (r.IsAnomaly ? 1 : 0), t.Sum + r.Score, Math.Max(t.Max, r.Score));
+            }
         }
 
-        return Task.FromResult<IReadOnlyList<SummaryBucket>>(buckets);
+        // In group and time order, nulls first, as the SQL stores order them.
+        return Task.FromResult<IReadOnlyList<SummaryBucket>>([.. totals
+            .OrderBy(t => t.Key.Group, StringComparer.Ordinal).ThenBy(t => t.Key.Bucket)
+            .Take(query.Limit)
+            .Select(t => new SummaryBucket(t.Value.Values, UnixMicroseconds.ToTime(t.Key.Bucket * bucket), t.Value.Count, t.Value.Anomalies, t.Value.Sum / t.Value.Count, t.Value.Max))]);
     }
 
     public Task SaveDecisionsAsync(IReadOnlyList<OptimizerDecision> decisions, CancellationToken cancellationToken)
@@ -668,8 +870,8 @@ internal sealed class SqliteResultsStore : IResultsStore
 
     public void Dispose()
     {
-        _insert?.Dispose();
-        _insertMessage?.Dispose();
+        _insertBlock?.Dispose();
+        _insertKey?.Dispose();
         _insertWafer?.Dispose();
         _writer?.Dispose();
     }
@@ -691,15 +893,6 @@ internal sealed class SqliteResultsStore : IResultsStore
         {
             where.Append(" AND ").Append(clause);
             command.Parameters.AddWithValue(name, value);
-        }
-    }
-
-    /// <summary>Each context field asked for, as <c>AND chamber_id = $c0</c>: the field names are the columns' (checked, never the client's text).</summary>
-    private static void FilterContext(SqliteCommand command, StringBuilder where, IReadOnlyList<KeyValuePair<string, string>> context)
-    {
-        for (var i = 0; i < context.Count; i++)
-        {
-            Filter(command, where, $"{StoredRows.Column(context[i].Key)} = $c{i}", $"$c{i}", context[i].Value);
         }
     }
 

@@ -96,6 +96,8 @@ public sealed class PostgresResultsStoreTests(PostgresServer postgres) : Results
         Assert.DoesNotContain("secret-in-the-string", error.Message, StringComparison.Ordinal);
     }
 
+    protected override string MessageKeys => "predictions";
+
     protected override async Task<long> CountAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(_database);

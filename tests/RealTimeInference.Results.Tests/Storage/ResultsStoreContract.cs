@@ -14,6 +14,9 @@ public abstract class ResultsStoreContract : IAsyncLifetime
 
     protected abstract Task<long> CountAsync(string sql);
 
+    /// <summary>The table that keeps a broker message's keys (<c>message_id</c>, <c>message_seq</c>) of the rows stored.</summary>
+    protected abstract string MessageKeys { get; }
+
     public virtual Task InitializeAsync()
     {
         Store = Open();
@@ -272,7 +275,7 @@ public abstract class ResultsStoreContract : IAsyncLifetime
 
         Assert.Equal(["m:2", "m:1", "m:0"], (await Query()).Select(p => p.Record.RequestId));
         // Each row under its key: the message and its index in it.
-        Assert.Equal(3, await CountAsync("SELECT count(*) FROM predictions WHERE message_id = 'm-1' AND message_seq BETWEEN 0 AND 2"));
+        Assert.Equal(3, await CountAsync($"SELECT count(*) FROM {MessageKeys} WHERE message_id = 'm-1' AND message_seq BETWEEN 0 AND 2"));
     }
 
     [Fact]
@@ -303,7 +306,7 @@ public abstract class ResultsStoreContract : IAsyncLifetime
         Assert.Equal(0, await Store.WriteAsync([Chunk(row, row)], CancellationToken.None));
 
         Assert.Equal(4, (await Query()).Count);
-        Assert.Equal(0, await CountAsync("SELECT count(*) FROM predictions WHERE message_id IS NOT NULL OR message_seq IS NOT NULL"));
+        Assert.Equal(0, await CountAsync($"SELECT count(*) FROM {MessageKeys} WHERE message_id IS NOT NULL OR message_seq IS NOT NULL"));
     }
 
     [Fact]
@@ -315,7 +318,7 @@ public abstract class ResultsStoreContract : IAsyncLifetime
         Assert.Equal(2, await Store.WriteAsync([MessageChunk("m-1", rows)], CancellationToken.None));
 
         Assert.Equal(["r3", "r2", "r1", "r0"], (await Query()).Select(p => p.Record.RequestId));
-        Assert.Equal(1, await CountAsync("SELECT count(*) FROM predictions WHERE message_id = 'm-1' AND message_seq = 3 AND request_id = 'r3'"));
+        Assert.Equal(1, await CountAsync($"SELECT count(*) FROM {MessageKeys} WHERE message_id = 'm-1' AND message_seq = 3"));
     }
 
     [Fact]

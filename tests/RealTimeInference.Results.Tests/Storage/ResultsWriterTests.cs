@@ -339,7 +339,9 @@ public sealed class ResultsWriterTests : IAsyncLifetime
         _time.SetUtcNow(T0);
         _store.Initialize();
         var old = Enumerable.Range(0, ResultsRetention.ChunkRows + 5).Select(_ => Row(predictedAt: T0.AddDays(-8))).ToArray();
-        await _store.WriteAsync([Chunk(old), Chunk(Row(predictedAt: T0.AddDays(-1), request: "kept"))], CancellationToken.None);
+        // The store keeps a write's rows of one tool in blocks, and deletes a block once its newest row is old.
+        await _store.WriteAsync([Chunk(old)], CancellationToken.None);
+        await _store.WriteAsync([Chunk(Row(predictedAt: T0.AddDays(-1), request: "kept"))], CancellationToken.None);
         using var retention = new ResultsRetention(new ResultsStoreChoice(_store), options, new ResultsMetrics(_meters), _time, NullLogger<ResultsRetention>.Instance);
 
         var deleted = await retention.EnforceAsync(_store, CancellationToken.None);
