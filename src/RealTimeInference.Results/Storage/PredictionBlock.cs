@@ -10,9 +10,10 @@ namespace RealTimeInference.Results.Storage;
 /// strings once each (a dictionary: tools, sensors, models, requests repeat from row to row), then
 /// each row's fields packed, times as differences. Writing one costs a few array writes a row where a
 /// table row costs an insert into every index; a query reads the blocks its filters cannot rule out
-/// (by time, tool, model, anomalies: the block's columns) and the rows in them.
+/// (by time, tool, model, anomalies: the block's columns) and the rows in them. An instance is a
+/// writer's: it keeps the buffers one block's writing needs for the next.
 /// </summary>
-internal static class PredictionBlock
+internal sealed class PredictionBlock
 {
     /// <summary>Most rows a block holds: a query that needs one row of it reads all of them.</summary>
     public const int MaxRows = 4096;
@@ -22,73 +23,108 @@ internal static class PredictionBlock
     // A row's flags: which of its optional numbers are there, and whether it is an anomaly.
     private const byte HasTemperature = 1, HasPressure = 2, HasFlowRate = 4, Anomaly = 8;
 
+    // The string columns a row has (source, tool, sensor, model, request, the five context fields, values).
+    private const int StringColumns = 11;
+
+    private readonly Dictionary<string, int> _strings = new(StringComparer.Ordinal);
+    private readonly List<string> _dictionary = [];
+    private readonly ArrayBufferWriter<byte> _body = new(MaxRows * 64);
+    private readonly (string? Value, int Index)[] _last = new (string?, int)[StringColumns];
+
     /// <summary>What a block's own columns say of its rows, so that queries can pass it by unread.</summary>
     public readonly record struct Summary(int Rows, long MinTime, long MaxTime, long MaxPredictedAt, int Anomalies, string? ToolId, string? Model);
 
-    /// <summary>
-    /// Encodes <paramref name="rows"/> (at most <see cref="MaxRows"/>) into <paramref name="output"/>.
-    /// </summary>
-    /// <exception cref="ArgumentException">A row lacks a field the store must keep (its source, model or request).</exception>
-    public static Summary Write(ReadOnlySpan<PredictionRecord> rows, ArrayBufferWriter<byte> output)
+    // The block being written: its rows so far and what its columns will say of them.
+    private int _rows;
+    private long _minTime, _maxTime, _maxPredictedAt, _previous;
+    private int _anomalies;
+    private string? _tool, _model;
+    private bool _oneTool, _oneModel;
+
+    /// <summary>How many rows the block being written has: <see cref="Finish"/> it at <see cref="MaxRows"/>.</summary>
+    public int Rows => _rows;
+
+    /// <summary>Adds a row to the block being written (the first row begins one).</summary>
+    /// <exception cref="ArgumentException">The row lacks a field the store must keep (its source, model or request).</exception>
+    /// <exception cref="InvalidOperationException">The block has <see cref="MaxRows"/> rows already.</exception>
+    public void Add(in PredictionRecord row)
     {
-        if (rows.Length is 0 or > MaxRows)
+        if (_rows == MaxRows)
         {
-            throw new ArgumentOutOfRangeException(nameof(rows), rows.Length, $"A block holds 1 to {MaxRows} rows.");
+            throw new InvalidOperationException($"A block holds at most {MaxRows} rows.");
         }
 
-        var strings = new Dictionary<string, int>(StringComparer.Ordinal);
-        var dictionary = new List<string>();
-        var body = new ArrayBufferWriter<byte>(rows.Length * 40);
-        long minTime = long.MaxValue, maxTime = long.MinValue, maxPredictedAt = long.MinValue, previous = 0;
-        var anomalies = 0;
-        string? tool = rows[0].ToolId, model = rows[0].Model;
-        bool oneTool = true, oneModel = true;
-        foreach (ref readonly var row in rows)
+        var time = UnixMicroseconds.From(row.Time);
+        var predictedAt = UnixMicroseconds.From(row.PredictedAt);
+        if (_rows++ == 0)
         {
-            var time = UnixMicroseconds.From(row.Time);
-            var predictedAt = UnixMicroseconds.From(row.PredictedAt);
-            (minTime, maxTime, maxPredictedAt) = (Math.Min(minTime, time), Math.Max(maxTime, time), Math.Max(maxPredictedAt, predictedAt));
-            oneTool &= row.ToolId == tool;
-            oneModel &= row.Model == model;
-            var span = body.GetSpan(128);
-            var n = 0;
-            var flags = (byte)((row.Temperature is null ? 0 : HasTemperature) | (row.Pressure is null ? 0 : HasPressure)
-                | (row.FlowRate is null ? 0 : HasFlowRate) | (row.IsAnomaly ? Anomaly : 0));
-            anomalies += row.IsAnomaly ? 1 : 0;
-            span[n++] = flags;
-            span[n++] = (byte)row.Class;
-            n += WriteSigned(span[n..], time - previous);
-            n += WriteSigned(span[n..], predictedAt - time);
-            previous = time;
-            n += WriteUnsigned(span[n..], (ulong)(uint)row.ModelVersion);
-            n += WriteString(span[n..], Required(row.Source, nameof(row.Source)));
-            n += WriteString(span[n..], row.ToolId);
-            n += WriteString(span[n..], row.SensorId);
-            n += WriteString(span[n..], Required(row.Model, nameof(row.Model)));
-            n += WriteString(span[n..], Required(row.RequestId, nameof(row.RequestId)));
-            var context = row.Context;
-            n += WriteString(span[n..], context?.ChamberId);
-            n += WriteString(span[n..], context?.Recipe);
-            n += WriteString(span[n..], context?.Step);
-            n += WriteString(span[n..], context?.LotId);
-            n += WriteString(span[n..], context?.WaferId);
-            n += WriteString(span[n..], row.Values);
-            BinaryPrimitives.WriteSingleLittleEndian(span[n..], row.Score);
-            BinaryPrimitives.WriteDoubleLittleEndian(span[(n + 4)..], row.LatencyMs);
-            n += 12;
-            n += WriteFloat(span[n..], row.Temperature);
-            n += WriteFloat(span[n..], row.Pressure);
-            n += WriteFloat(span[n..], row.FlowRate);
-            body.Advance(n);
+            _strings.Clear();
+            _dictionary.Clear();
+            _body.ResetWrittenCount();
+            Array.Clear(_last);
+            (_minTime, _maxTime, _maxPredictedAt, _previous, _anomalies) = (time, time, predictedAt, 0, 0);
+            (_tool, _model, _oneTool, _oneModel) = (row.ToolId, row.Model, true, true);
+        }
+
+        _minTime = Math.Min(_minTime, time);
+        _maxTime = Math.Max(_maxTime, time);
+        _maxPredictedAt = Math.Max(_maxPredictedAt, predictedAt);
+        _oneTool &= ReferenceEquals(row.ToolId, _tool) || row.ToolId == _tool;
+        _oneModel &= ReferenceEquals(row.Model, _model) || row.Model == _model;
+        _anomalies += row.IsAnomaly ? 1 : 0;
+        var span = _body.GetSpan(128);
+        var n = 0;
+        span[n++] = (byte)((row.Temperature is null ? 0 : HasTemperature) | (row.Pressure is null ? 0 : HasPressure)
+            | (row.FlowRate is null ? 0 : HasFlowRate) | (row.IsAnomaly ? Anomaly : 0));
+        span[n++] = (byte)row.Class;
+        n += WriteSigned(span[n..], time - _previous);
+        n += WriteSigned(span[n..], predictedAt - time);
+        _previous = time;
+        n += WriteUnsigned(span[n..], (uint)row.ModelVersion);
+        n += WriteString(span[n..], 0, Required(row.Source, nameof(row.Source)));
+        n += WriteString(span[n..], 1, row.ToolId);
+        n += WriteString(span[n..], 2, row.SensorId);
+        n += WriteString(span[n..], 3, Required(row.Model, nameof(row.Model)));
+        n += WriteString(span[n..], 4, Required(row.RequestId, nameof(row.RequestId)));
+        if (row.Context is { } context)
+        {
+            n += WriteString(span[n..], 5, context.ChamberId);
+            n += WriteString(span[n..], 6, context.Recipe);
+            n += WriteString(span[n..], 7, context.Step);
+            n += WriteString(span[n..], 8, context.LotId);
+            n += WriteString(span[n..], 9, context.WaferId);
+        }
+        else
+        {
+            span.Slice(n, 5).Clear();
+            n += 5;
+        }
+
+        n += WriteString(span[n..], 10, row.Values);
+        BinaryPrimitives.WriteSingleLittleEndian(span[n..], row.Score);
+        BinaryPrimitives.WriteDoubleLittleEndian(span[(n + 4)..], row.LatencyMs);
+        n += 12;
+        n += WriteFloat(span[n..], row.Temperature);
+        n += WriteFloat(span[n..], row.Pressure);
+        n += WriteFloat(span[n..], row.FlowRate);
+        _body.Advance(n);
+    }
+
+    /// <summary>Writes the block's bytes to <paramref name="output"/> and says what its columns are; the next <see cref="Add"/> begins a new one.</summary>
+    public Summary Finish(ArrayBufferWriter<byte> output)
+    {
+        if (_rows == 0)
+        {
+            throw new InvalidOperationException("A block has at least one row.");
         }
 
         // The header: version, rows, the dictionary (each string's UTF-8 length and bytes), then the rows.
         var head = output.GetSpan(16);
         head[0] = Version;
-        var h = 1 + WriteUnsigned(head[1..], (ulong)rows.Length);
-        h += WriteUnsigned(head[h..], (ulong)dictionary.Count);
+        var h = 1 + WriteUnsigned(head[1..], (ulong)_rows);
+        h += WriteUnsigned(head[h..], (ulong)_dictionary.Count);
         output.Advance(h);
-        foreach (var s in dictionary)
+        foreach (var s in _dictionary)
         {
             var bytes = Encoding.UTF8.GetByteCount(s);
             var span = output.GetSpan(bytes + 5);
@@ -97,27 +133,39 @@ internal static class PredictionBlock
             output.Advance(m + bytes);
         }
 
-        output.Write(body.WrittenSpan);
-        return new Summary(rows.Length, minTime, maxTime, maxPredictedAt, anomalies, oneTool ? tool : null, oneModel ? model : null);
+        output.Write(_body.WrittenSpan);
+        var summary = new Summary(_rows, _minTime, _maxTime, _maxPredictedAt, _anomalies, _oneTool ? _tool : null, _oneModel ? _model : null);
+        _rows = 0;
+        return summary;
+    }
 
-        // A string as its place in the dictionary plus one (0: null).
-        int WriteString(Span<byte> span, string? value)
+    /// <summary>Drops the rows added since the last <see cref="Finish"/> (a write that failed).</summary>
+    public void Discard() => _rows = 0;
+
+    // A string as its place in the dictionary plus one (0: null). Rows mostly repeat the string of the
+    // row before in the same column (one source, model, request): those cost a reference compare.
+    private int WriteString(Span<byte> span, int column, string? value)
+    {
+        if (value is null)
         {
-            if (value is null)
-            {
-                span[0] = 0;
-                return 1;
-            }
-
-            if (!strings.TryGetValue(value, out var index))
-            {
-                index = dictionary.Count;
-                strings.Add(value, index);
-                dictionary.Add(value);
-            }
-
-            return WriteUnsigned(span, (ulong)index + 1);
+            span[0] = 0;
+            return 1;
         }
+
+        ref var seen = ref _last[column];
+        if (!ReferenceEquals(seen.Value, value))
+        {
+            if (!_strings.TryGetValue(value, out var index))
+            {
+                index = _dictionary.Count;
+                _strings.Add(value, index);
+                _dictionary.Add(value);
+            }
+
+            seen = (value, index);
+        }
+
+        return WriteUnsigned(span, (ulong)seen.Index + 1);
     }
 
     /// <summary>Reads a block's rows, numbered from <paramref name="firstId"/>, handing each that <paramref name="keep"/> accepts to <paramref name="rows"/>.</summary>

@@ -213,9 +213,10 @@ internal sealed class SqliteResultsStore : IResultsStore
     // The writer's own: the next block's id and its first row's, and the buffers a write reuses.
     private long _nextBlock;
     private long _nextRow;
-    private readonly Dictionary<string, List<PredictionRecord>> _byTool = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(int Chunk, int Start, int Count)>> _byTool = new(StringComparer.Ordinal);
     private readonly List<PredictionRecord> _kept = [];
     private readonly ArrayBufferWriter<byte> _block = new(1 << 20);
+    private readonly PredictionBlock _blocks = new();
 
     public SqliteResultsStore(string path)
     {
@@ -277,42 +278,70 @@ internal sealed class SqliteResultsStore : IResultsStore
         var duplicates = 0;
         var (block, row) = (_nextBlock, _nextRow);
         using var transaction = _writer.BeginTransaction();
-        foreach (var rows in _byTool.Values)
+        foreach (var runs in _byTool.Values)
         {
-            rows.Clear();
+            runs.Clear();
         }
 
-        foreach (var chunk in chunks)
+        try
         {
-            if (chunk.MessageId is { } messageId)
+            for (var c = 0; c < chunks.Count; c++)
             {
-                duplicates += KeepNew(db, chunk.Rows, messageId, block);
-                WriteBlocks(db, CollectionsMarshal.AsSpan(_kept), ref block, ref row);
-            }
-            else
-            {
-                foreach (ref readonly var r in chunk.Rows)
+                var chunk = chunks[c];
+                if (chunk.MessageId is { } messageId)
                 {
-                    var tool = r.ToolId ?? "";
-                    if (!_byTool.TryGetValue(tool, out var rows))
+                    duplicates += KeepNew(db, chunk.Rows, messageId, block);
+                    foreach (ref readonly var kept in CollectionsMarshal.AsSpan(_kept))
                     {
-                        _byTool[tool] = rows = [];
+                        Add(db, kept, ref block, ref row);
                     }
 
-                    rows.Add(r);
+                    Finish(db, ref block, ref row);
+                }
+                else
+                {
+                    // Each stretch of one tool's rows, by where it lies: no row is copied before it is packed.
+                    var rows = chunk.Rows;
+                    for (int start = 0, end; start < rows.Length; start = end)
+                    {
+                        var tool = rows[start].ToolId;
+                        for (end = start + 1; end < rows.Length && (ReferenceEquals(rows[end].ToolId, tool) || rows[end].ToolId == tool); end++)
+                        {
+                        }
+
+                        if (!_byTool.TryGetValue(tool ?? "", out var runs))
+                        {
+                            _byTool[tool ?? ""] = runs = [];
+                        }
+
+                        runs.Add((c, start, end - start));
+                    }
+                }
+
+                foreach (ref readonly var wafer in chunk.WaferRows)
+                {
+                    Bind(_insertWafer!, wafer);
+                    Step(db, _insertWafer!);
                 }
             }
 
-            foreach (ref readonly var wafer in chunk.WaferRows)
+            foreach (var runs in _byTool.Values)
             {
-                Bind(_insertWafer!, wafer);
-                Step(db, _insertWafer!);
+                foreach (var (c, start, count) in runs)
+                {
+                    foreach (ref readonly var r in chunks[c].Rows.Slice(start, count))
+                    {
+                        Add(db, r, ref block, ref row);
+                    }
+                }
+
+                Finish(db, ref block, ref row);
             }
         }
-
-        foreach (var rows in _byTool.Values)
+        catch
         {
-            WriteBlocks(db, CollectionsMarshal.AsSpan(rows), ref block, ref row);
+            _blocks.Discard();
+            throw;
         }
 
         transaction.Commit();
@@ -351,29 +380,40 @@ internal sealed class SqliteResultsStore : IResultsStore
         return duplicates;
     }
 
-    /// <summary>Writes <paramref name="rows"/> as blocks of at most <see cref="PredictionBlock.MaxRows"/>, numbering blocks and rows on from <paramref name="block"/> and <paramref name="row"/>.</summary>
-    private void WriteBlocks(sqlite3 db, ReadOnlySpan<PredictionRecord> rows, ref long block, ref long row)
+    /// <summary>Adds a row to the block being written, which is written once full; blocks and rows are numbered on from <paramref name="block"/> and <paramref name="row"/>.</summary>
+    private void Add(sqlite3 db, in PredictionRecord record, ref long block, ref long row)
     {
-        for (var start = 0; start < rows.Length; start += PredictionBlock.MaxRows)
+        _blocks.Add(record);
+        if (_blocks.Rows == PredictionBlock.MaxRows)
         {
-            var part = rows.Slice(start, Math.Min(PredictionBlock.MaxRows, rows.Length - start));
-            _block.ResetWrittenCount();
-            var summary = PredictionBlock.Write(part, _block);
-            var s = _insertBlock!;
-            raw.sqlite3_bind_int64(s, 1, block);
-            raw.sqlite3_bind_int64(s, 2, row);
-            raw.sqlite3_bind_int(s, 3, summary.Rows);
-            raw.sqlite3_bind_int64(s, 4, summary.MinTime);
-            raw.sqlite3_bind_int64(s, 5, summary.MaxTime);
-            raw.sqlite3_bind_int64(s, 6, summary.MaxPredictedAt);
-            raw.sqlite3_bind_int(s, 7, summary.Anomalies);
-            BindTextOrNull(s, 8, summary.ToolId);
-            BindTextOrNull(s, 9, summary.Model);
-            raw.sqlite3_bind_blob(s, 10, _block.WrittenSpan);
-            Step(db, s);
-            block++;
-            row += part.Length;
+            Finish(db, ref block, ref row);
         }
+    }
+
+    /// <summary>Writes the block being written, if it has rows.</summary>
+    private void Finish(sqlite3 db, ref long block, ref long row)
+    {
+        if (_blocks.Rows == 0)
+        {
+            return;
+        }
+
+        _block.ResetWrittenCount();
+        var summary = _blocks.Finish(_block);
+        var s = _insertBlock!;
+        raw.sqlite3_bind_int64(s, 1, block);
+        raw.sqlite3_bind_int64(s, 2, row);
+        raw.sqlite3_bind_int(s, 3, summary.Rows);
+        raw.sqlite3_bind_int64(s, 4, summary.MinTime);
+        raw.sqlite3_bind_int64(s, 5, summary.MaxTime);
+        raw.sqlite3_bind_int64(s, 6, summary.MaxPredictedAt);
+        raw.sqlite3_bind_int(s, 7, summary.Anomalies);
+        BindTextOrNull(s, 8, summary.ToolId);
+        BindTextOrNull(s, 9, summary.Model);
+        raw.sqlite3_bind_blob(s, 10, _block.WrittenSpan);
+        Step(db, s);
+        block++;
+        row += summary.Rows;
     }
 
     /// <summary>
@@ -394,7 +434,6 @@ internal sealed class SqliteResultsStore : IResultsStore
         var db = connection.Handle!;
         using var transaction = connection.BeginTransaction();
         long block = 1, row = 1;
-        var rows = new List<PredictionRecord>(PredictionBlock.MaxRows);
         using (var read = connection.CreateCommand())
         {
             read.Transaction = transaction;
@@ -402,7 +441,6 @@ internal sealed class SqliteResultsStore : IResultsStore
             using var reader = read.ExecuteReader();
             while (reader.Read())
             {
-                rows.Add(StoredRows.Prediction(reader, Time).Record);
                 if (!reader.IsDBNull(StoredRows.PredictionColumnCount + 1))
                 {
                     raw.sqlite3_bind_text(_insertKey!, 1, reader.GetString(StoredRows.PredictionColumnCount + 1));
@@ -411,15 +449,11 @@ internal sealed class SqliteResultsStore : IResultsStore
                     Step(db, _insertKey!);
                 }
 
-                if (rows.Count == PredictionBlock.MaxRows)
-                {
-                    WriteBlocks(db, CollectionsMarshal.AsSpan(rows), ref block, ref row);
-                    rows.Clear();
-                }
+                Add(db, StoredRows.Prediction(reader, Time).Record, ref block, ref row);
             }
         }
 
-        WriteBlocks(db, CollectionsMarshal.AsSpan(rows), ref block, ref row);
+        Finish(db, ref block, ref row);
         using (var drop = connection.CreateCommand())
         {
             drop.Transaction = transaction;
