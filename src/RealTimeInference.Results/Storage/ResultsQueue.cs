@@ -60,6 +60,9 @@ public sealed class ResultsQueue
     {
         _metrics = metrics;
         _capacity = options.Value.QueueCapacity;
+        var arrays = Math.Clamp(_capacity / 1000, 16, MaxPooledArrays);
+        _records = ArrayPool<PredictionRecord>.Create(maxArrayLength: 1 << 16, maxArraysPerBucket: arrays);
+        _wafers = ArrayPool<WaferRecord>.Create(maxArrayLength: 1 << 16, maxArraysPerBucket: arrays);
         metrics.ObserveQueue(() => QueuedRows);
     }
 
@@ -76,11 +79,23 @@ public sealed class ResultsQueue
     /// </summary>
     private const int OwnArrayRows = 8;
 
+    /// <summary>
+    /// The queue's own arrays. The shared pool keeps a few arrays a size and core: with a second of
+    /// /predict-batch waiting (hundreds of 1,000-row chunks, each array 140 KB, on the large object
+    /// heap) it handed out new ones, every one a step towards a full collection, and each full
+    /// collection trims the shared pools — measured as a tenth of the server's CPU with the store on.
+    /// As many arrays a size as the queue can hold chunks of it, at most <see cref="MaxPooledArrays"/>.
+    /// </summary>
+    private readonly ArrayPool<PredictionRecord> _records;
+    private readonly ArrayPool<WaferRecord> _wafers;
+
+    private const int MaxPooledArrays = 1024;
+
     /// <summary>Room for <paramref name="rows"/> sensor predictions, to fill and <see cref="Enqueue"/>; null (and counted) when the queue is full.</summary>
     public RecordChunk? Rent(int rows) =>
         !Reserve(rows) ? null
         : rows <= OwnArrayRows ? new RecordChunk(new PredictionRecord[rows], rows, pooled: false)
-        : new RecordChunk(ArrayPool<PredictionRecord>.Shared.Rent(rows), rows, pooled: true);
+        : new RecordChunk(_records.Rent(rows), rows, pooled: true);
 
     /// <summary>
     /// Room for the <paramref name="rows"/> sensor predictions of a broker message, as <see cref="Rent(int)"/>,
@@ -108,7 +123,7 @@ public sealed class ResultsQueue
     public RecordChunk? RentWafers(int rows) =>
         !Reserve(rows) ? null
         : rows <= OwnArrayRows ? new RecordChunk(new WaferRecord[rows], rows, pooled: false)
-        : new RecordChunk(ArrayPool<WaferRecord>.Shared.Rent(rows), rows, pooled: true);
+        : new RecordChunk(_wafers.Rent(rows), rows, pooled: true);
 
     private bool Reserve(int rows)
     {
@@ -152,11 +167,11 @@ public sealed class ResultsQueue
         {
             if (chunk.Wafers is { } wafers)
             {
-                ArrayPool<WaferRecord>.Shared.Return(wafers, clearArray: true);
+                _wafers.Return(wafers, clearArray: true);
             }
             else
             {
-                ArrayPool<PredictionRecord>.Shared.Return(chunk.Records, clearArray: true);
+                _records.Return(chunk.Records, clearArray: true);
             }
         }
 
