@@ -38,7 +38,7 @@ for round in $(seq "$rounds"); do
             --json "$out/$name.json" >"$out/$name.txt" 2>&1
         # The writer drains what is queued (at most Results:QueueCapacity rows) before the counts are read.
         for _ in $(seq 60); do [ "$(metric rti_results_queued_rows)" = 0 ] && break; sleep 0.5; done
-        readings="$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); m=[s for s in r["scenarios"] if s["scenario"]=="predict-batch"][0]; print(int(m["target"]["median"]["items_per_second"]))' "$out/$name.json" 2>/dev/null || echo "?")"
+        readings="$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["scenarios"][0]["target"]["readings_per_second"]))' "$out/$name.json")"
         line="round $round store=$store readings_per_second=$readings written=$(metric rti_results_written_total) dropped=$(metric rti_results_dropped_total) queued_at_end=$(metric rti_results_queued_rows) db_bytes=$(du -cb "$data" | tail -1 | cut -f1)"
         echo "$line" | tee -a "$out/summary.txt"
         kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""

@@ -7,6 +7,8 @@ using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
+using RealTimeInference.Server.Tests.Results;
+
 namespace RealTimeInference.Server.Tests.Ingestion;
 
 /// <summary>The server subscribed to a real Mosquitto its fixture starts (and stops after).</summary>
@@ -150,8 +152,7 @@ public sealed class MqttIngestionTests(MqttServerFixture server) : IClassFixture
     private (long, long) Counts(string select, string tool)
     {
         SqliteConnection.ClearAllPools();
-        using var connection = new SqliteConnection($"Data Source={server.ResultsPath};Mode=ReadOnly");
-        connection.Open();
+        using var connection = StoredPredictionRows.Open(server.ResultsPath);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT " + select;
         command.Parameters.AddWithValue("$tool", tool);

@@ -13,6 +13,8 @@ using RabbitMQ.Client.Exceptions;
 using RealTimeInference.Server.Ingestion;
 using Xunit.Abstractions;
 
+using RealTimeInference.Server.Tests.Results;
+
 namespace RealTimeInference.Server.Tests.Ingestion;
 
 /// <summary>
@@ -326,8 +328,7 @@ public sealed partial class RabbitMqFaultTests(ITestOutputHelper output) : IAsyn
             return 0;
         }
 
-        using var connection = new SqliteConnection($"Data Source={StoreFile};Mode=ReadOnly;Pooling=False");
-        connection.Open();
+        using var connection = StoredPredictionRows.Open(StoreFile);
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);

@@ -7,6 +7,8 @@ using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using RealTimeInference.Server.Ingestion;
 
+using RealTimeInference.Server.Tests.Results;
+
 namespace RealTimeInference.Server.Tests.Ingestion;
 
 /// <summary>The server consuming from a real RabbitMQ its fixture starts (and stops after).</summary>
@@ -121,8 +123,7 @@ public sealed class RabbitMqIngestionTests(RabbitMqServerFixture server) : IClas
     private object? Stored(string select, string messageIdPrefix)
     {
         SqliteConnection.ClearAllPools();
-        using var connection = new SqliteConnection($"Data Source={server.ResultsPath};Mode=ReadOnly");
-        connection.Open();
+        using var connection = StoredPredictionRows.Open(server.ResultsPath);
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {select} FROM predictions WHERE source = 'rabbitmq' AND request_id LIKE $prefix";
         command.Parameters.AddWithValue("$prefix", messageIdPrefix + "%");

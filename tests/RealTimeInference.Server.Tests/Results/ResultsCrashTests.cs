@@ -24,8 +24,7 @@ public sealed class ResultsCrashTests : IDisposable
 
     private long Scalar(string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={StoreFile};Mode=ReadOnly;Pooling=False");
-        connection.Open();
+        using var connection = StoredPredictionRows.Open(StoreFile);
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
