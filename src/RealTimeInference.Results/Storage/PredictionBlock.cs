@@ -170,7 +170,7 @@ internal sealed class PredictionBlock
 
     /// <summary>Reads a block's rows, numbered from <paramref name="firstId"/>, handing each that <paramref name="keep"/> accepts to <paramref name="rows"/>.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a block this server wrote.</exception>
-    public static void Read(ReadOnlySpan<byte> data, long firstId, Func<PredictionRecord, bool> keep, List<StoredPrediction> rows)
+    public static void Read(ReadOnlySpan<byte> data, long firstId, Func<StoredPrediction, bool> keep, List<StoredPrediction> rows)
     {
         if (data.Length < 3 || data[0] != Version)
         {
@@ -220,9 +220,10 @@ internal sealed class PredictionBlock
                 Context = hasContext ? new ReadingContext(tool ?? "", chamber, recipe, step, lot, wafer) : null,
                 Values = values,
             };
-            if (keep(record))
+            var stored = new StoredPrediction(firstId + i, record);
+            if (keep(stored))
             {
-                rows.Add(new StoredPrediction(firstId + i, record));
+                rows.Add(stored);
             }
         }
 

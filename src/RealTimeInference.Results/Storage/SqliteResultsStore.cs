@@ -614,7 +614,10 @@ internal sealed class SqliteResultsStore : IResultsStore
         Filter(command, where, "min_time <= $afterTime", "$afterTime", query.After?.TimeMicroseconds);
         command.CommandText = $"SELECT first_id, max_time, data FROM prediction_blocks WHERE {where} ORDER BY max_time DESC";
         var matches = Matches(query.ToolId, query.SensorId, query.Model, query.Context, query.From, query.To);
-        var keep = query.AnomaliesOnly ? r => r.IsAnomaly && matches(r) : matches;
+        // Rows after the cursor only: before it in (time, id), newest first.
+        var before = query.After is { } cursor ? (cursor.TimeMicroseconds, cursor.Id) : (long.MaxValue, long.MaxValue);
+        Func<StoredPrediction, bool> keep = p => (!query.AnomaliesOnly || p.Record.IsAnomaly) && matches(p.Record)
+            && (UnixMicroseconds.From(p.Record.Time), p.Id).CompareTo(before) < 0;
         var found = new List<StoredPrediction>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -625,10 +628,6 @@ internal sealed class SqliteResultsStore : IResultsStore
             }
 
             PredictionBlock.Read(reader.GetFieldValue<byte[]>(2), reader.GetInt64(0), keep, found);
-            if (query.After is { } cursor)
-            {
-                found.RemoveAll(p => (UnixMicroseconds.From(p.Record.Time), p.Id).CompareTo((cursor.TimeMicroseconds, cursor.Id)) >= 0);
-            }
         }
 
         return Task.FromResult<IReadOnlyList<StoredPrediction>>(Newest(found, query.Limit));
@@ -722,7 +721,7 @@ internal sealed class SqliteResultsStore : IResultsStore
         while (reader.Read())
         {
             rows.Clear();
-            PredictionBlock.Read(reader.GetFieldValue<byte[]>(1), reader.GetInt64(0), matches, rows);
+            PredictionBlock.Read(reader.GetFieldValue<byte[]>(1), reader.GetInt64(0), p => matches(p.Record), rows);
             foreach (var (_, r) in rows)
             {
                 var values = new string?[groupBy.Length];
